@@ -1,0 +1,36 @@
+/**
+ * Live causal services: answers come straight from the world and nothing is recorded. Used by the
+ * recovery modes that need no determinants (`none`, `global-rollback`, `at-least-once`).
+ */
+import { randomBytes } from 'node:crypto';
+import { SeededRandom } from '../util/random.js';
+import { uuidFrom, type CausalServices } from './services.js';
+
+/** Services that act live and record nothing. */
+export class LiveServices implements CausalServices {
+  private readonly random_ = new SeededRandom(randomBytes(4).readUInt32LE(0));
+
+  now(): number {
+    return Date.now();
+  }
+
+  cachedNow(): number {
+    return Date.now();
+  }
+
+  monotonicNow(): number {
+    return performance.now();
+  }
+
+  random(): number {
+    return this.random_.next();
+  }
+
+  randomUUID(): string {
+    return uuidFrom(() => this.random_.nextUint32());
+  }
+
+  async call<T>(_name: string, fn: () => T | Promise<T>): Promise<T> {
+    return await fn();
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The sink connector contract.
+ *
+ * A sink is split into partitions, one per sink task. A partition is the external system's side: it
+ * survives the death of the task that writes it, and a replacement task opens the same partition
+ * again. Which calls a task makes depends on the job's recovery mode:
+ *
+ * - immediate output (`none`, `at-least-once`, `exactly-once`): `write` makes records visible at once.
+ *   Each record has an output index (0, 1, 2, … per partition); `visibleCount` tells a recovering task
+ *   how many are already visible, so that it writes each index once.
+ * - transactional output (`global-rollback`): records are staged in transaction *e* (the epoch they were
+ *   produced in) and become visible when checkpoint *e + 1* completes (`commit`). A rollback discards
+ *   transactions that no completed checkpoint covers (`abortAfter`).
+ */
+
+/** What a partition is told when a task opens it. */
+export interface SinkContext {
+  /** Sink task index. */
+  subtask: number;
+  /** Number of sink tasks. */
+  parallelism: number;
+  /** The job's directory, for sinks that keep files. */
+  jobDirectory: string;
+}
+
+/** One partition of a sink. */
+export interface SinkPartition<T> {
+  /**
+   * Makes `records` visible. `firstIndex` is the output index of `records[0]`; it always equals
+   * `visibleCount()` (the runtime drops indexes already visible before calling).
+   */
+  write(records: readonly T[], firstIndex: number): void;
+  /** Number of records visible so far: the next output index. */
+  visibleCount(): number;
+  /** Adds records to transaction `txn` (not visible yet). */
+  stage(txn: number, records: readonly T[]): void;
+  /** Makes every staged transaction up to `txn` visible, in order. Idempotent. */
+  commit(txn: number): void;
+  /** Discards staged transactions after `txn`. */
+  abortAfter(txn: number): void;
+  /** Waits until everything written or committed so far is durable. */
+  flush?(): Promise<void>;
+  /** Releases resources held for the writing task (the partition's data stays). */
+  close?(): Promise<void> | void;
+}
+
+/** A sink connector. */
+export interface Sink<T> {
+  /** Name shown in plans and errors. */
+  readonly name: string;
+  /** Opens (or re-opens, for a replacement task) the partition of sink task `context.subtask`. */
+  open(context: SinkContext): SinkPartition<T>;
+}

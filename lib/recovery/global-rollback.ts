@@ -1,0 +1,22 @@
+/**
+ * Mode `global-rollback`, the Flink-style baseline: on any failure every task restarts from the latest
+ * completed checkpoint, sources rewind to its offsets, and sinks are transactional, so only output a
+ * completed checkpoint covers is ever visible. Exactly-once for deterministic jobs, at the price of
+ * stopping the whole job and of output that trails by a checkpoint interval.
+ */
+import type { Task } from '../runtime/task.js';
+import type { RecoveryRuntime, RecoveryStrategy, StrategyFeatures } from './strategy.js';
+
+/** Restart everything from the latest checkpoint. */
+export class GlobalRollback implements RecoveryStrategy {
+  readonly mode = 'global-rollback' as const;
+  readonly features: StrategyFeatures;
+
+  constructor(standbys: number) {
+    this.features = { checkpoints: true, inflightLog: false, dedup: false, sinkMode: 'transactional', standbys };
+  }
+
+  async recover(runtime: RecoveryRuntime, failed: readonly Task[]): Promise<void> {
+    await runtime.rollbackToLatestCheckpoint(`task ${failed.map((t) => t.taskName).join(', ')} failed`);
+  }
+}

@@ -1,0 +1,18 @@
+/** Mode `none`: no checkpoints; a failed task fails the job with a clear error. */
+import { JobFailedError } from '../errors.js';
+import type { Task } from '../runtime/task.js';
+import type { RecoveryRuntime, RecoveryStrategy, StrategyFeatures } from './strategy.js';
+
+/** No fault tolerance. */
+export class NoRecovery implements RecoveryStrategy {
+  readonly mode = 'none' as const;
+  readonly features: StrategyFeatures = { checkpoints: false, inflightLog: false, dedup: false, sinkMode: 'immediate', standbys: 0 };
+
+  async recover(runtime: RecoveryRuntime, failed: readonly Task[], cause: unknown): Promise<void> {
+    const names = failed.map((t) => t.taskName).join(', ');
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    runtime.failJob(
+      new JobFailedError(`task ${names} failed and recovery mode is "none": ${reason}. Set recovery.mode to recover from failures.`, cause, { tasks: names }),
+    );
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The checkpoint coordinator: triggers checkpoint *n* at the sources every interval, collects every
+ * task's snapshot, persists them, and when all are durable marks the checkpoint complete and notifies
+ * the tasks (which then commit and truncate, I2). One checkpoint is in flight at a time.
+ *
+ * A task that finished (all input ended) acknowledges every later checkpoint with its final
+ * snapshot: it has nothing left to change.
+ */
+import type { CheckpointStore } from '../state/checkpoint-store.js';
+import { encodeSnapshot, type TaskSnapshot } from '../state/snapshot.js';
+
+/** What the coordinator drives. */
+export interface CheckpointParticipants {
+  /** Ids of every task of the job. */
+  taskIds(): readonly number[];
+  /** Asks the source tasks to inject the barrier of `checkpointId`. */
+  triggerSources(checkpointId: number): void;
+  /** Checkpoint `checkpointId` is durable: notify tasks and standbys. */
+  completed(checkpointId: number, snapshots: ReadonlyMap<number, TaskSnapshot>): void;
+  /** Checkpoint `checkpointId` was abandoned: notify tasks. */
+  aborted(checkpointId: number): void;
+}
+
+interface Pending {
+  id: number;
+  startedAt: number;
+  snapshots: Map<number, TaskSnapshot>;
+  writes: Promise<void>[];
+  /** Set once every snapshot arrived: from then on the checkpoint completes even if a task fails. */
+  completing: Promise<void> | null;
+}
+
+/** Statistics of completed checkpoints. */
+export interface CheckpointStats {
+  /** Checkpoints completed. */
+  completed: number;
+  /** Checkpoints aborted. */
+  aborted: number;
+  /** Id of the latest completed checkpoint, or 0. */
+  latest: number;
+  /** Duration of the latest completed checkpoint, trigger to durable (ms). */
+  lastDurationMs: number;
+  /** Bytes of the latest completed checkpoint's snapshots. */
+  lastBytes: number;
+}
+
+/** Coordinates checkpoints of one job. */
+export class CheckpointCoordinator {
+  private pending: Pending | null = null;
+  private nextTriggerAt: number;
+  private lastId: number;
+  private paused = 0;
+  private readonly finalSnapshots = new Map<number, TaskSnapshot>();
+  /** Statistics. */
+  readonly stats: CheckpointStats = { completed: 0, aborted: 0, latest: 0, lastDurationMs: 0, lastBytes: 0 };
+  /** Called when persisting fails. */
+  onError: (error: unknown) => void = (error) => {
+    throw error;
+  };
+
+  constructor(
+    private readonly store: CheckpointStore,
+    private readonly participants: CheckpointParticipants,
+    private readonly intervalMs: number,
+    private readonly clock: () => number,
+  ) {
+    this.lastId = Math.max(0, store.latest);
+    this.stats.latest = Math.max(0, store.latest);
+    this.nextTriggerAt = clock() + intervalMs;
+  }
+
+  /** Id of the checkpoint in flight, or -1. */
+  get inFlight(): number {
+    return this.pending?.id ?? -1;
+  }
+
+  /** Called from the scheduler loop: triggers a checkpoint when one is due. */
+  tick(now: number): void {
+    if (this.paused > 0 || this.pending !== null || now < this.nextTriggerAt) return;
+    this.trigger(now);
+  }
+
+  /** Starts a checkpoint now. */
+  trigger(now = this.clock()): number {
+    const id = ++this.lastId;
+    this.pending = { id, startedAt: now, snapshots: new Map(), writes: [], completing: null };
+    this.nextTriggerAt = now + this.intervalMs;
+    for (const [taskId, snapshot] of this.finalSnapshots) this.acknowledge(taskId, id, snapshot);
+    this.participants.triggerSources(id);
+    return id;
+  }
+
+  /** A task's snapshot for `checkpointId`. */
+  acknowledge(taskId: number, checkpointId: number, snapshot: TaskSnapshot): void {
+    const pending = this.pending;
+    if (pending === null || pending.id !== checkpointId || pending.snapshots.has(taskId)) return;
+    pending.snapshots.set(taskId, snapshot);
+    const frame = encodeSnapshot(snapshot);
+    this.stats.lastBytes += frame.length;
+    pending.writes.push(this.store.put(checkpointId, frame, taskId));
+    if (pending.snapshots.size === this.participants.taskIds().length) pending.completing = this.finish(pending);
+  }
+
+  /** A task finished: its final snapshot stands for it in this and every later checkpoint. */
+  taskFinished(taskId: number, finalSnapshot: TaskSnapshot): void {
+    this.finalSnapshots.set(taskId, finalSnapshot);
+    if (this.pending) this.acknowledge(taskId, this.pending.id, { ...finalSnapshot, checkpointId: this.pending.id });
+  }
+
+  /**
+   * Abandons the checkpoint in flight (a task failed) and returns its id, or -1. A checkpoint whose
+   * every snapshot already arrived is not abandoned: it is consistent, and completes.
+   */
+  abortPending(): number {
+    const pending = this.pending;
+    if (!pending || pending.completing) return -1;
+    this.pending = null;
+    this.stats.aborted++;
+    void Promise.allSettled(pending.writes).then(() => this.store.abort(pending.id));
+    this.participants.aborted(pending.id);
+    return pending.id;
+  }
+
+  /** Stops triggering until `resume` (recovery in progress). Calls nest. */
+  pause(): void {
+    this.paused++;
+  }
+
+  /** Resumes triggering; the next checkpoint comes one interval from now. */
+  resume(): void {
+    if (this.paused > 0 && --this.paused === 0) this.nextTriggerAt = this.clock() + this.intervalMs;
+  }
+
+  /** Forgets final snapshots (a global rollback restarts every task, finished or not). */
+  resetFinished(): void {
+    this.finalSnapshots.clear();
+  }
+
+  /** Waits for the checkpoint in flight, if it is completing, to complete. */
+  async settle(): Promise<void> {
+    const completing = this.pending?.completing;
+    if (completing) await completing;
+  }
+
+  private async finish(pending: Pending): Promise<void> {
+    try {
+      await Promise.all(pending.writes);
+      await this.store.complete(pending.id, [...pending.snapshots.keys()]);
+      this.pending = null;
+      this.stats.completed++;
+      this.stats.latest = pending.id;
+      this.stats.lastDurationMs = this.clock() - pending.startedAt;
+      this.participants.completed(pending.id, pending.snapshots);
+      this.stats.lastBytes = 0;
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+}

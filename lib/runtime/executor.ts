@@ -1,0 +1,587 @@
+/**
+ * The executor of the embedded runtime: builds tasks and channels from the physical plan, runs them
+ * on the scheduler, drives checkpoints, keeps standbys, injects faults, and hands failures to the
+ * recovery strategy. One job per executor, all in this process.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { open as openLmdb, type RootDatabase } from 'lmdb';
+import type { DeadLetter, ResolvedJobOptions } from '../api/config.js';
+import type { CausalServices } from '../causal/services.js';
+import { LiveServices } from '../causal/live.js';
+import { CausalflowError, ConfigError, JobFailedError, TaskKilledError } from '../errors.js';
+import { InflightSpillStore } from '../inflight/spill.js';
+import { SinkOperator } from '../operators/sink.js';
+import type { RecoveryRuntime, RecoveryStrategy } from '../recovery/strategy.js';
+import { HeapStateBackend, LmdbStateBackend, type StateBackend } from '../state/backend.js';
+import { CheckpointStore } from '../state/checkpoint-store.js';
+import { decodeSnapshot, encodeSnapshot, type TaskSnapshot } from '../state/snapshot.js';
+import { LocalChannel } from '../transport/channel.js';
+import { CheckpointCoordinator } from './coordinator.js';
+import { Histogram, Timeline } from './metrics.js';
+import { ChainedOutput, DISCARDING_OUTPUT, FanOutput, type Operator, type Output } from './operator.js';
+import { buildPlan, type LogicalNode, type PhysicalPlan, type TaskPlan } from './plan.js';
+import { Scheduler } from './scheduler.js';
+import { SourceDriver, SourceOperator } from './source-driver.js';
+import { Standby } from './standby.js';
+import { Task, type TaskEnvironment } from './task.js';
+import { BroadcastPartitioner, ForwardPartitioner, HashPartitioner, RebalancePartitioner, type ChannelWriter } from './writer.js';
+
+/** When to kill a task (fault injection). */
+export interface KillSchedule {
+  /** Kill once the job has run this long (ms). */
+  afterMs?: number;
+  /** Kill once the task has processed this many more input elements (mid-batch if need be). */
+  afterRecords?: number;
+}
+
+/** A recovery or lifecycle event. */
+export interface JobEvent {
+  /** Job-clock ms. */
+  t: number;
+  /** What happened. */
+  type: string;
+  /** Details. */
+  [key: string]: unknown;
+}
+
+/** Live figures of a running job. */
+export interface JobProgress {
+  /** Job-clock ms since start. */
+  elapsedMs: number;
+  /** Records read by sources. */
+  recordsIn: number;
+  /** Records made visible by sinks. */
+  recordsOut: number;
+  /** Sink latency percentiles since start (ms), null before any output. */
+  latencyP50Ms: number | null;
+  /** 99th percentile. */
+  latencyP99Ms: number | null;
+  /** Checkpoints completed. */
+  checkpoints: number;
+  /** Latest completed checkpoint id. */
+  latestCheckpoint: number;
+  /** Duration of the latest checkpoint (ms). */
+  lastCheckpointMs: number;
+  /** Recoveries so far. */
+  recoveries: number;
+  /** Records dropped as late by windows. */
+  lateRecordsDropped: number;
+  /** Records sent to the dead-letter sink. */
+  deadLetters: number;
+  /** Tasks finished / total. */
+  tasksFinished: number;
+  /** Total tasks. */
+  tasks: number;
+}
+
+/** Result of a job that ran to completion. */
+export interface JobResult extends JobProgress {
+  /** Every event recorded. */
+  events: JobEvent[];
+}
+
+/** Runs one job. */
+export class Executor implements RecoveryRuntime {
+  /** Recovery and lifecycle events, as they happen (`event` carries a {@link JobEvent}). */
+  readonly events = new EventEmitter();
+  /** Sink output and source input per 100 ms. */
+  readonly timeline = new Timeline(100);
+  /** Sink latency since start. */
+  readonly latency = new Histogram();
+  /** The plan. */
+  readonly plan: PhysicalPlan;
+
+  private readonly log: JobEvent[] = [];
+  private readonly scheduler: Scheduler;
+  private readonly startedAt = performance.now();
+  private tasks: Task[] = [];
+  private channels: LocalChannel[] = [];
+  private readonly standbys = new Map<number, Standby[]>();
+  private coordinator: CheckpointCoordinator | null = null;
+  private checkpointStore: CheckpointStore | null = null;
+  private stateRoot: RootDatabase | null = null;
+  private inflightSpill: InflightSpillStore | null = null;
+  private recordsIn = 0;
+  private recordsOut = 0;
+  private late = 0;
+  private deadLetters = 0;
+  private recoveries = 0;
+  private finishedTasks = 0;
+  private recovering: Promise<void> | null = null;
+  private settled = false;
+  private readonly kills: { task: string | number; at: number }[] = [];
+  private resolveDone!: (result: JobResult) => void;
+  private rejectDone!: (error: unknown) => void;
+  /** Resolves when every task finished (and sinks committed); rejects when the job fails. */
+  readonly done: Promise<JobResult>;
+  private backendCounter = 0;
+
+  constructor(
+    readonly nodes: readonly LogicalNode[],
+    readonly options: ResolvedJobOptions,
+    readonly strategy: RecoveryStrategy,
+  ) {
+    this.plan = buildPlan(nodes);
+    this.scheduler = new Scheduler(() => this.clock());
+    this.scheduler.onTaskError = (task, error) => this.taskFailed(task, error);
+    this.done = new Promise<JobResult>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    // A rejection nobody awaits yet must not crash the process; `done` still rejects for whoever awaits it.
+    this.done.catch(() => {});
+  }
+
+  /** Milliseconds since the job started (the job clock). */
+  clock(): number {
+    return performance.now() - this.startedAt;
+  }
+
+  /** Prepares storage, builds the tasks and starts running. */
+  async start(): Promise<void> {
+    const { directory } = this.options;
+    mkdirSync(directory, { recursive: true });
+    const features = this.strategy.features;
+    if (this.options.stateBackend === 'lmdb' || features.standbys > 0) {
+      this.stateRoot = openLmdb({ path: join(directory, 'state'), maxDbs: 10_000 });
+    }
+    if (features.inflightLog) this.inflightSpill = InflightSpillStore.open(join(directory, 'inflight'));
+    if (features.checkpoints) {
+      this.checkpointStore = CheckpointStore.open({ path: join(directory, 'checkpoints') });
+      // A new run starts from scratch; checkpoints of an earlier run of this directory do not apply.
+      await this.checkpointStore.discardIncomplete();
+      this.coordinator = new CheckpointCoordinator(
+        this.checkpointStore,
+        {
+          taskIds: () => this.plan.tasks.map((t) => t.id),
+          triggerSources: (id) => this.triggerSources(id),
+          completed: (id, snapshots) => this.checkpointCompleted(id, snapshots),
+          aborted: (id) => this.checkpointAborted(id),
+        },
+        this.options.recovery.checkpointIntervalMs,
+        () => this.clock(),
+      );
+      this.coordinator.onError = (error) => this.failJob(error);
+      this.scheduler.addTicker((now) => this.coordinator!.tick(now));
+    }
+    this.scheduler.addTicker((now) => this.runKillSchedule(now));
+    this.buildTasks(null);
+    this.event('started', { tasks: this.plan.tasks.length, mode: this.strategy.mode });
+    void this.scheduler.start();
+  }
+
+  /** Stops the job now (Ctrl-C): tasks stop where they are; nothing more becomes visible. */
+  async stop(reason = 'stopped'): Promise<JobResult> {
+    if (!this.settled) {
+      this.settled = true;
+      this.scheduler.stop();
+      for (const task of this.tasks) task.kill();
+      this.event('stopped', { reason });
+      await this.closeStores();
+      this.resolveDone(this.result());
+    }
+    return this.done;
+  }
+
+  /** Kills a task (by id or name) now, or on a schedule. */
+  kill(task: string | number, when: KillSchedule = {}): void {
+    const target = this.findTaskPlan(task);
+    if (when.afterRecords !== undefined) {
+      const live = this.tasks[target.id]!;
+      live.killCountdown = Math.max(1, when.afterRecords);
+      this.event('kill-scheduled', { task: target.name, afterRecords: when.afterRecords });
+      return;
+    }
+    if (when.afterMs !== undefined && when.afterMs > 0) {
+      this.kills.push({ task: target.id, at: this.clock() + when.afterMs });
+      this.event('kill-scheduled', { task: target.name, afterMs: when.afterMs });
+      return;
+    }
+    this.killNow(this.tasks[target.id]!);
+  }
+
+  /** Live figures. */
+  progress(): JobProgress {
+    const stats = this.coordinator?.stats;
+    const nan = (v: number): number | null => (Number.isNaN(v) ? null : Math.round(v * 1000) / 1000);
+    return {
+      elapsedMs: this.clock(),
+      recordsIn: this.recordsIn,
+      recordsOut: this.recordsOut,
+      latencyP50Ms: nan(this.latency.quantile(0.5)),
+      latencyP99Ms: nan(this.latency.quantile(0.99)),
+      checkpoints: stats?.completed ?? 0,
+      latestCheckpoint: stats?.latest ?? 0,
+      lastCheckpointMs: stats?.lastDurationMs ?? 0,
+      recoveries: this.recoveries,
+      lateRecordsDropped: this.late,
+      deadLetters: this.deadLetters,
+      tasksFinished: this.finishedTasks,
+      tasks: this.plan.tasks.length,
+    };
+  }
+
+  /** Every event so far. */
+  eventLog(): readonly JobEvent[] {
+    return this.log;
+  }
+
+  /** The live task with id `taskId` (for tests and tools). */
+  taskById(taskId: number): Task | undefined {
+    return this.tasks[taskId];
+  }
+
+  /** Standbys of a task (for tests and tools). */
+  standbysOf(taskId: number): readonly Standby[] {
+    return this.standbys.get(taskId) ?? [];
+  }
+
+  // ------------------------------------------------------------------ RecoveryRuntime
+
+  /** {@inheritDoc RecoveryRuntime.failJob} */
+  failJob(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.scheduler.stop();
+    for (const task of this.tasks) task.kill();
+    const failure = error instanceof CausalflowError ? error : new JobFailedError(`job failed: ${error instanceof Error ? error.message : String(error)}`, error);
+    this.event('failed', { error: failure.message });
+    void this.closeStores().finally(() => this.rejectDone(failure));
+  }
+
+  /** {@inheritDoc RecoveryRuntime.event} */
+  event(type: string, details: Record<string, unknown>): void {
+    const event: JobEvent = { t: Math.round(this.clock() * 1000) / 1000, type, ...details };
+    this.log.push(event);
+    this.events.emit('event', event);
+  }
+
+  /** {@inheritDoc RecoveryRuntime.rollbackToLatestCheckpoint} */
+  async rollbackToLatestCheckpoint(reason: string): Promise<void> {
+    const started = this.clock();
+    const coordinator = this.coordinator!;
+    coordinator.pause();
+    const aborted = coordinator.abortPending();
+    await coordinator.settle();
+    for (const task of this.tasks) {
+      task.kill();
+      this.scheduler.forget(task);
+    }
+    for (const channel of this.channels) channel.close();
+    await this.checkpointStore!.discardIncomplete();
+    coordinator.resetFinished();
+    this.finishedTasks = 0;
+    const checkpoint = this.checkpointStore!.latest;
+    this.event('rollback-started', { reason, checkpoint, abortedCheckpoint: aborted });
+    const restored = this.buildTasks(checkpoint >= 0 ? checkpoint : null);
+    coordinator.resume();
+    this.event('rollback-finished', { checkpoint, tasks: restored, durationMs: this.clock() - started });
+  }
+
+  // ------------------------------------------------------------------ building
+
+  /**
+   * Creates every task and channel. With `checkpoint`, each task is restored from the store;
+   * otherwise the job starts from scratch. Returns the number of tasks restored.
+   */
+  private buildTasks(checkpoint: number | null): number {
+    const o = this.options;
+    this.channels = this.plan.channels.map(
+      (c) => new LocalChannel({ index: c.index, from: c.from, to: c.to }, { capacity: o.channelCapacity, batchSize: o.batchSize, serialize: o.serializeChannels }),
+    );
+    let restored = 0;
+    this.tasks = this.plan.tasks.map((plan) => {
+      const snapshot = checkpoint !== null ? this.checkpointStore!.restore(plan.id) : null;
+      if (snapshot) restored++;
+      return this.createTask(plan, snapshot, null);
+    });
+    for (const task of this.tasks) this.startTask(task);
+    return restored;
+  }
+
+  /** Creates one task, restored from `snapshot` or a standby's state. */
+  createTask(plan: TaskPlan, snapshot: TaskSnapshot | null, backends: Map<string, StateBackend> | null): Task {
+    const vertex = this.plan.vertices[plan.vertex]!;
+    const chain: Operator[] = vertex.nodes.map((id) => this.createOperator(this.nodes[id]!, plan.subtask));
+    const operators = [...chain];
+    let deadLetterSink: SinkOperator | null = null;
+    if (this.options.errors.policy === 'dead-letter') {
+      deadLetterSink = new SinkOperator(`dead-letters[${plan.id}]`, this.deadLetterRouter(), this.strategy.features.sinkMode, this.options.directory, () => {});
+      operators.push(deadLetterSink);
+    }
+    const env = this.environment(backends);
+    const task = new Task(plan, vertex.parallelism, operators, env);
+    task.buffering = operators.some((op) => op instanceof SinkOperator);
+    task.services = this.createServices(task);
+    for (const channelIndex of plan.inputs) task.addInput(this.channels[channelIndex]!, this.plan.channels[channelIndex]!.logicalInput);
+    if (snapshot) task.restore(snapshot);
+    let seqIndex = 0;
+    plan.outputs.forEach((channelIndexes, edge) => {
+      for (const channelIndex of channelIndexes) {
+        task.addWriter(edge, this.channels[channelIndex]!, snapshot?.outputSeqs[seqIndex] ?? 0, null);
+        seqIndex++;
+      }
+    });
+    for (let i = 0; i < chain.length - 1; i++) chain[i]!.output = new ChainedOutput(chain[i + 1]!);
+    chain[chain.length - 1]!.output = this.tailOutput(plan, vertex.outputs.map((e) => e.edge), task.writers);
+    if (deadLetterSink) deadLetterSink.output = DISCARDING_OUTPUT;
+    const head = this.nodes[vertex.nodes[0]!]!;
+    if (head.source) {
+      task.source = new SourceDriver(
+        task,
+        chain[0] as SourceOperator,
+        head.source.connector,
+        { pollSize: this.options.batchSize, watermarks: head.source.watermarks },
+        (count) => this.countInput(count),
+        () => this.clock(),
+        (at) => this.scheduler.wakeAt(task, at),
+      );
+    }
+    if (snapshot?.finished) task.status = 'finished';
+    return task;
+  }
+
+  /** Opens a created task and lets it run. */
+  startTask(task: Task): void {
+    if (task.status === 'finished') {
+      this.finishedTasks++;
+      this.coordinator?.taskFinished(task.taskId, this.finalSnapshot(task));
+      this.checkAllFinished();
+      return;
+    }
+    task.open();
+    task.source?.open();
+    this.scheduler.markRunnable(task);
+  }
+
+  private createOperator(node: LogicalNode, subtask: number): Operator {
+    if (node.source) return new SourceOperator(node.name);
+    if (node.sink) {
+      return new SinkOperator(node.name, node.sinkConnector!, this.strategy.features.sinkMode, this.options.directory, (count, ingestTime) =>
+        this.sinkOutput(count, ingestTime),
+      );
+    }
+    return node.createOperator!(subtask);
+  }
+
+  private tailOutput(plan: TaskPlan, edges: readonly { partitioning: string; keyOf?: (r: any) => unknown }[], writers: ChannelWriter[][]): Output {
+    const outputs: Output[] = edges.map((edge, i) => {
+      const w = writers[i]!;
+      switch (edge.partitioning) {
+        case 'forward':
+          return new ForwardPartitioner(w[0]!);
+        case 'hash':
+          return new HashPartitioner(w, edge.keyOf!);
+        case 'broadcast':
+          return new BroadcastPartitioner(w);
+        default:
+          return new RebalancePartitioner(w, plan.subtask);
+      }
+    });
+    if (outputs.length === 0) return DISCARDING_OUTPUT;
+    return outputs.length === 1 ? outputs[0]! : new FanOutput(outputs);
+  }
+
+  /** Causal services for a task. The live ones here; the exactly-once strategy supplies recording ones. */
+  protected createServices(_task: Task): CausalServices {
+    return new LiveServices();
+  }
+
+  private environment(backends: Map<string, StateBackend> | null): TaskEnvironment {
+    return {
+      features: this.strategy.features,
+      clock: () => this.clock(),
+      markRunnable: (task) => this.scheduler.markRunnable(task),
+      wakeAt: (task, at) => this.scheduler.wakeAt(task, at),
+      acknowledge: (task, id, snapshot) => this.coordinator?.acknowledge(task.taskId, id, snapshot),
+      finished: (task) => this.taskFinished(task),
+      createStateBackend: (task, name) => {
+        const ready = backends?.get(name);
+        if (ready) return ready;
+        return this.newBackend(`${task.taskId}:${name}`);
+      },
+      countLate: (_task, _name, count) => {
+        this.late += count;
+      },
+      countInput: (count) => this.countInput(count),
+      operatorFailed: (task, name, record, error) => this.operatorFailed(task, name, record, error),
+      inflightSpill: this.inflightSpill,
+      inflightMaxRecords: this.options.inflightMaxRecords,
+    };
+  }
+
+  private newBackend(id: string): StateBackend {
+    if (this.options.stateBackend === 'lmdb') return new LmdbStateBackend(this.stateRoot!, `kv:${id}:${this.backendCounter++}`);
+    return new HeapStateBackend();
+  }
+
+  // ------------------------------------------------------------------ running
+
+  private countInput(count: number): void {
+    this.recordsIn += count;
+    this.timeline.input(this.clock(), count);
+  }
+
+  private sinkOutput(count: number, ingestTime: number): void {
+    const now = this.clock();
+    const latency = now - ingestTime;
+    this.recordsOut += count;
+    this.latency.record(latency, count);
+    this.timeline.output(now, count, latency);
+  }
+
+  private operatorFailed(task: Task, operatorName: string, record: unknown, error: unknown): void {
+    if (this.options.errors.policy === 'fail') throw Task.wrapFailure(task, operatorName, error);
+    const deadLetter = task.operators[task.operators.length - 1] as SinkOperator;
+    const letter: DeadLetter = { operator: operatorName, subtask: task.subtask, record, error: error instanceof Error ? error.message : String(error) };
+    this.deadLetters++;
+    deadLetter.processElement(letter);
+  }
+
+  /** The dead-letter sink, with one partition per task (task ids are unique). */
+  private deadLetterRouter(): import('../connectors/sink.js').Sink<unknown> {
+    const sink = this.options.errors.deadLetter!;
+    const total = this.plan.tasks.length;
+    return { name: sink.name, open: (context) => sink.open({ ...context, parallelism: total }) };
+  }
+
+  private triggerSources(checkpointId: number): void {
+    for (const task of this.tasks) {
+      if (task.status === 'running' && task.source) {
+        task.source.triggerCheckpoint(checkpointId);
+        this.scheduler.markRunnable(task);
+      }
+    }
+  }
+
+  private checkpointCompleted(checkpointId: number, snapshots: ReadonlyMap<number, TaskSnapshot>): void {
+    for (const task of this.tasks) if (task.status !== 'dead') task.checkpointCompleted(checkpointId);
+    if (this.strategy.features.standbys > 0) this.feedStandbys(snapshots);
+    this.event('checkpoint', { id: checkpointId, durationMs: Math.round(this.coordinator!.stats.lastDurationMs * 1000) / 1000 });
+  }
+
+  private checkpointAborted(checkpointId: number): void {
+    for (const task of this.tasks) if (task.status === 'running') task.checkpointAborted(checkpointId);
+    this.event('checkpoint-aborted', { id: checkpointId });
+  }
+
+  /** Gives every standby its task's snapshot of the completed checkpoint, decoded from bytes (no shared objects). */
+  private feedStandbys(snapshots: ReadonlyMap<number, TaskSnapshot>): void {
+    for (const [taskId, snapshot] of snapshots) {
+      let list = this.standbys.get(taskId);
+      if (!list) {
+        list = [];
+        this.standbys.set(taskId, list);
+        const plan = this.plan.tasks[taskId]!;
+        const names = this.tasks[taskId]!.operators.map((op) => op.name);
+        for (let i = 0; i < this.strategy.features.standbys; i++) {
+          list.push(new Standby(taskId, names, (name) => this.newBackend(`standby${i}:${plan.id}:${name}`)));
+        }
+      }
+      const frame = encodeSnapshot(snapshot);
+      for (const standby of list) standby.apply(decodeSnapshot(frame), frame.length);
+    }
+  }
+
+  private taskFinished(task: Task): void {
+    this.finishedTasks++;
+    this.coordinator?.taskFinished(task.taskId, this.finalSnapshot(task));
+    this.event('task-finished', { task: task.taskName });
+    this.checkAllFinished();
+  }
+
+  /** A finished task's state: it stands for the task in every later checkpoint. */
+  private finalSnapshot(task: Task): TaskSnapshot {
+    const epoch = task.epoch;
+    return {
+      checkpointId: epoch,
+      taskId: task.taskId,
+      inputSeqs: task.inputs.map((i) => i.lastSeq),
+      outputSeqs: task.allWriters.map((w) => w.seq),
+      inputWatermarks: task.inputs.map((i) => i.watermark),
+      inputEnded: task.inputs.map(() => true),
+      operators: task.operators.map((op) => op.snapshot(epoch)),
+      finished: true,
+    };
+  }
+
+  private checkAllFinished(): void {
+    if (this.finishedTasks < this.plan.tasks.length || this.settled) return;
+    this.settled = true;
+    this.scheduler.stop();
+    // Nothing can roll back once every task finished: transactional sinks commit the rest.
+    for (const task of this.tasks) for (const op of task.operators) if (op instanceof SinkOperator) op.finalCommit();
+    for (const task of this.tasks) task.close();
+    this.event('finished', {});
+    void this.closeStores().then(
+      () => this.resolveDone(this.result()),
+      (error) => this.rejectDone(error),
+    );
+  }
+
+  private taskFailed(task: Task, error: unknown): void {
+    if (this.settled) return;
+    if (!(error instanceof CausalflowError)) {
+      this.failJob(new JobFailedError(`internal error in task ${task.taskName}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, error));
+      return;
+    }
+    this.killNow(task, error);
+  }
+
+  private killNow(task: Task, cause: unknown = new TaskKilledError(task.taskName)): void {
+    if (task.status === 'dead' || this.settled) return;
+    const wasFinished = task.status === 'finished';
+    task.kill();
+    this.scheduler.forget(task);
+    for (const input of task.inputs) input.channel.close();
+    if (wasFinished) this.finishedTasks--;
+    this.event('task-failed', { task: task.taskName, cause: cause instanceof Error ? cause.message : String(cause) });
+    if (this.recovering && this.strategy.mode === 'global-rollback') return;
+    this.recoveries++;
+    const recovery: Promise<void> = this.strategy.recover(this, [task], cause).then(
+      () => {
+        if (this.recovering === recovery) this.recovering = null;
+      },
+      (error: unknown) => this.failJob(error),
+    );
+    this.recovering = recovery;
+  }
+
+  private runKillSchedule(now: number): void {
+    for (let i = this.kills.length - 1; i >= 0; i--) {
+      const kill = this.kills[i]!;
+      if (kill.at > now) continue;
+      this.kills.splice(i, 1);
+      const task = this.tasks[kill.task as number];
+      if (task) this.killNow(task);
+    }
+  }
+
+  /** A task by id, by name, or as `<operator>[<subtask>]` for any operator chained into it. */
+  private findTaskPlan(ref: string | number): TaskPlan {
+    let plan = typeof ref === 'number' ? this.plan.tasks[ref] : this.plan.tasks.find((t) => t.name === ref);
+    const match = typeof ref === 'string' && !plan ? /^(.*)\[(\d+)\]$/.exec(ref) : null;
+    if (match) {
+      const vertex = this.plan.vertices.find((v) => v.nodes.some((id) => this.nodes[id]!.name === match[1]));
+      if (vertex) plan = this.plan.tasks[vertex.firstTask + Number(match[2])];
+    }
+    if (!plan) throw new ConfigError('kill.task', `a task id or name (${this.plan.tasks.map((t) => t.name).join(', ')})`, ref);
+    return plan;
+  }
+
+  private result(): JobResult {
+    return { ...this.progress(), events: [...this.log] };
+  }
+
+  private async closeStores(): Promise<void> {
+    await this.coordinator?.settle();
+    await this.checkpointStore?.close();
+    await this.inflightSpill?.close();
+    if (this.stateRoot) {
+      await this.stateRoot.flushed;
+      await this.stateRoot.close();
+    }
+  }
+}

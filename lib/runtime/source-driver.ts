@@ -1,0 +1,225 @@
+/**
+ * The reading side of a source task: polls its partitions round-robin, emits records into the chain,
+ * generates watermarks after each poll, and injects checkpoint barriers between polls.
+ *
+ * Offsets are the source's state: a restored task seeks its partitions to the checkpointed offsets
+ * and re-reads from there (sources must be re-readable, see `connectors/source.ts`).
+ */
+import type { PartitionReader, Source } from '../connectors/source.js';
+import { TaskKilledError } from '../errors.js';
+import type { OperatorSnapshot } from '../state/snapshot.js';
+import { Operator } from './operator.js';
+import type { WatermarkStrategy } from './plan.js';
+import type { Task } from './task.js';
+
+/** State of a source task in a snapshot. */
+interface SourceState {
+  /** Next offset per assigned partition. */
+  offsets: number[];
+  /** Largest event timestamp seen per assigned partition. */
+  maxTimestamps: number[];
+  /** Last watermark emitted. */
+  watermark: number;
+}
+
+/**
+ * The chain head of a source task. It has no input; the driver emits through its output, and it
+ * carries the source's offsets in snapshots.
+ */
+export class SourceOperator extends Operator {
+  /** Set by the driver: produces the operator's snapshot state. */
+  stateProvider: (() => SourceState) | null = null;
+  /** Restored state, consumed by the driver when it opens. */
+  restored: SourceState | null = null;
+
+  processElement(): void {
+    throw new Error(`source ${this.name} has no input`);
+  }
+
+  override snapshot(): OperatorSnapshot {
+    return { state: this.stateProvider!() };
+  }
+
+  override restore(snapshot: OperatorSnapshot): void {
+    this.restored = snapshot.state as SourceState;
+  }
+}
+
+/** Options of a {@link SourceDriver}. */
+export interface SourceDriverOptions {
+  /** Records per poll (at most one batch). */
+  pollSize: number;
+  /** Event-time settings, or null for a stream without event time. */
+  watermarks: WatermarkStrategy | null;
+}
+
+/** Reads a source task's partitions. */
+export class SourceDriver {
+  private readonly readers: PartitionReader<unknown>[] = [];
+  private readonly partitions: number[] = [];
+  private offsets: number[] = [];
+  private maxTimestamps: number[] = [];
+  private ended: boolean[] = [];
+  private watermark = -Infinity;
+  private next = 0;
+  private pendingCheckpoint = -1;
+  private readonly scratch: unknown[];
+  private readonly scratchTimestamps: Float64Array;
+  private finished = false;
+
+  constructor(
+    private readonly task: Task,
+    private readonly head: SourceOperator,
+    private readonly source: Source<unknown>,
+    private readonly options: SourceDriverOptions,
+    private readonly countInput: (count: number) => void,
+    private readonly clock: () => number,
+    private readonly wakeAt: (jobMs: number) => void,
+  ) {
+    this.scratch = new Array(options.pollSize);
+    this.scratchTimestamps = new Float64Array(options.pollSize);
+    head.stateProvider = () => ({ offsets: [...this.offsets], maxTimestamps: [...this.maxTimestamps], watermark: this.watermark });
+  }
+
+  /** Opens the readers of the partitions assigned to this task (partition p goes to task p mod parallelism). */
+  open(): void {
+    const total = this.source.partitions();
+    const { subtask, parallelism } = this.task;
+    for (let p = subtask; p < total; p += parallelism) {
+      this.partitions.push(p);
+      this.readers.push(this.source.open(p, { subtask, parallelism, partitions: total }));
+    }
+    const restored = this.head.restored;
+    this.offsets = restored ? [...restored.offsets] : this.partitions.map(() => 0);
+    this.maxTimestamps = restored ? [...restored.maxTimestamps] : this.partitions.map(() => -Infinity);
+    this.watermark = restored ? restored.watermark : -Infinity;
+    this.ended = this.readers.map((r, i) => r.endsAt(this.offsets[i]!));
+  }
+
+  /** Asks to inject the barrier of `checkpointId` at the next opportunity. */
+  triggerCheckpoint(checkpointId: number): void {
+    this.pendingCheckpoint = Math.max(this.pendingCheckpoint, checkpointId);
+  }
+
+  /** Polls up to `budget` records. Returns true when more are available right away. */
+  run(budget: number): boolean {
+    if (this.finished) return false;
+    this.injectPendingBarrier();
+    const now = this.clock();
+    let emitted = 0;
+    let idlePolls = 0;
+    const n = this.readers.length;
+    while (emitted < budget && idlePolls < n) {
+      const i = this.next;
+      this.next = (this.next + 1) % n;
+      if (this.ended[i]) {
+        idlePolls++;
+        continue;
+      }
+      const got = this.poll(i, Math.min(budget - emitted, this.options.pollSize), now);
+      if (got === 0) idlePolls++;
+      else idlePolls = 0;
+      emitted += got;
+    }
+    if (emitted > 0) this.countInput(emitted);
+    this.emitWatermark();
+    if (this.ended.every(Boolean)) {
+      this.finishSource();
+      return false;
+    }
+    if (emitted >= budget) return true;
+    this.scheduleNextPoll(now);
+    return false;
+  }
+
+  /** Reads one poll from partition slot `i`; returns the records emitted. */
+  private poll(i: number, max: number, now: number): number {
+    const reader = this.readers[i]!;
+    const offset = this.offsets[i]!;
+    if (reader.endsAt(offset)) {
+      this.ended[i] = true;
+      return 0;
+    }
+    const killAt = this.task.killCountdown;
+    const count = Math.min(max, reader.available(offset, now), killAt);
+    if (count <= 0) return 0;
+    const records = this.scratch;
+    const timestamps = this.scratchTimestamps;
+    reader.read(offset, count, records, timestamps, 0);
+    const arrival = reader.arrivalTime?.(offset);
+    this.task.ingestTime = arrival === undefined || Number.isNaN(arrival) ? now : arrival;
+    const extract = this.options.watermarks?.timestamp;
+    const output = this.head.output;
+    let max_ = this.maxTimestamps[i]!;
+    for (let k = 0; k < count; k++) {
+      const record = records[k];
+      const ts = extract ? extract(record) : timestamps[k]!;
+      if (ts > max_) max_ = ts;
+      output.collect(record, ts);
+      records[k] = undefined;
+    }
+    this.maxTimestamps[i] = max_;
+    this.offsets[i] = offset + count;
+    this.task.position += count;
+    if (reader.endsAt(offset + count)) this.ended[i] = true;
+    if (killAt !== Number.POSITIVE_INFINITY) {
+      this.task.killCountdown -= count;
+      // Fault injection: a source dies after emitting its quota, output batches unsent.
+      if (this.task.killCountdown <= 0) throw new TaskKilledError(this.task.taskName);
+    }
+    return count;
+  }
+
+  /**
+   * Emits the watermark if it advanced: the smallest per-partition maximum timestamp, minus the
+   * allowed disorder, minus 1 — a watermark W promises that no record with timestamp <= W follows, and
+   * more records with the maximum timestamp itself may still come.
+   */
+  private emitWatermark(): void {
+    const strategy = this.options.watermarks;
+    if (!strategy) return;
+    let min = Infinity;
+    for (let i = 0; i < this.readers.length; i++) {
+      if (this.ended[i]) continue;
+      if (this.maxTimestamps[i]! < min) min = this.maxTimestamps[i]!;
+    }
+    if (min === Infinity || min === -Infinity) return;
+    const candidate = min - (strategy.maxOutOfOrdernessMs ?? 0) - 1;
+    if (candidate > this.watermark) {
+      this.watermark = candidate;
+      this.head.output.emitWatermark(candidate);
+    }
+  }
+
+  private injectPendingBarrier(): void {
+    if (this.pendingCheckpoint < 0) return;
+    const checkpointId = this.pendingCheckpoint;
+    this.pendingCheckpoint = -1;
+    if (checkpointId > this.task.epoch) this.task.takeCheckpoint(checkpointId);
+  }
+
+  private scheduleNextPoll(now: number): void {
+    let soonest = Infinity;
+    for (let i = 0; i < this.readers.length; i++) {
+      if (this.ended[i]) continue;
+      const at = this.readers[i]!.nextAvailableAt?.(this.offsets[i]!, now) ?? now + 1;
+      if (at < soonest) soonest = at;
+    }
+    if (soonest < Infinity) this.wakeAt(Math.max(soonest, now + 0.05));
+  }
+
+  private finishSource(): void {
+    this.finished = true;
+    if (this.options.watermarks && this.watermark < Infinity) {
+      this.watermark = Infinity;
+      this.head.output.emitWatermark(Infinity);
+    }
+    for (const reader of this.readers) reader.close?.();
+    this.task.finish();
+  }
+
+  /** Whether a barrier waits to be injected. */
+  get checkpointPending(): boolean {
+    return this.pendingCheckpoint >= 0;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Keyed timers, event-time or processing-time. Each key's pending timestamps live in keyed state (so
+ * checkpoints carry them like any other state); an in-memory index of distinct timestamps to keys,
+ * rebuilt from state on restore, finds what is due. Timers of one timestamp fire in the order their
+ * keys first registered it, which is deterministic because registration is.
+ */
+import type { StateKey } from '../state/api.js';
+import type { StateBackend } from '../state/backend.js';
+
+/** Min-heap of distinct timestamps. */
+class TimestampHeap {
+  private items: number[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): number {
+    return this.items.length > 0 ? this.items[0]! : Infinity;
+  }
+
+  push(value: number): void {
+    const items = this.items;
+    let i = items.length;
+    items.push(value);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (items[parent]! <= value) break;
+      items[i] = items[parent]!;
+      i = parent;
+    }
+    items[i] = value;
+  }
+
+  pop(): number {
+    const items = this.items;
+    const top = items[0]!;
+    const last = items.pop()!;
+    if (items.length > 0) {
+      let i = 0;
+      const n = items.length;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= n) break;
+        const right = left + 1;
+        const child = right < n && items[right]! < items[left]! ? right : left;
+        if (items[child]! >= last) break;
+        items[i] = items[child]!;
+        i = child;
+      }
+      items[i] = last;
+    }
+    return top;
+  }
+}
+
+/** Timers of one kind (event or processing time) for one operator. */
+export class KeyedTimers {
+  private readonly heap = new TimestampHeap();
+  private readonly index = new Map<number, Set<StateKey>>();
+
+  /**
+   * @param backend the operator's state backend (its current key is set before each callback)
+   * @param stateName keyed list state holding each key's pending timestamps
+   */
+  constructor(
+    private readonly backend: StateBackend,
+    private readonly stateName: string,
+  ) {}
+
+  /** Rebuilds the index from state (after a restore). */
+  rebuild(): void {
+    for (const key of this.backend.keysOf(this.stateName)) {
+      const pending = this.backend.entryOf(this.stateName, key) as number[];
+      for (const ts of pending) this.indexAdd(key, ts);
+    }
+  }
+
+  /** Earliest pending timestamp, or Infinity. */
+  next(): number {
+    while (this.heap.size > 0) {
+      const ts = this.heap.peek();
+      const keys = this.index.get(ts);
+      if (keys && keys.size > 0) return ts;
+      this.heap.pop();
+      this.index.delete(ts);
+    }
+    return Infinity;
+  }
+
+  /** Registers a timer for the backend's current key. Registering the same timestamp twice is one timer. */
+  register(timestamp: number): void {
+    const key = this.backend.currentKey;
+    if (!this.indexAdd(key, timestamp)) return;
+    const list = this.backend.list<number>(this.stateName);
+    list.add(timestamp);
+  }
+
+  /** Deletes the current key's timer at `timestamp`, if any. */
+  delete(timestamp: number): void {
+    const key = this.backend.currentKey;
+    const keys = this.index.get(timestamp);
+    if (!keys || !keys.delete(key)) return;
+    this.removeFromState(timestamp);
+  }
+
+  /**
+   * Fires every timer due at or before `upTo`, earliest first: sets the backend's current key and
+   * calls `fire(key, timestamp)`. Timers registered by callbacks fire too if they are due.
+   */
+  fireUpTo(upTo: number, fire: (key: StateKey, timestamp: number) => void): void {
+    for (;;) {
+      const ts = this.next();
+      if (ts > upTo || ts === Infinity) return;
+      this.heap.pop();
+      const keys = this.index.get(ts)!;
+      this.index.delete(ts);
+      for (const key of keys) {
+        this.backend.currentKey = key;
+        this.removeFromState(ts);
+        fire(key, ts);
+      }
+    }
+  }
+
+  private indexAdd(key: StateKey, timestamp: number): boolean {
+    let keys = this.index.get(timestamp);
+    if (!keys) {
+      keys = new Set();
+      this.index.set(timestamp, keys);
+      this.heap.push(timestamp);
+    }
+    if (keys.has(key)) return false;
+    keys.add(key);
+    return true;
+  }
+
+  private removeFromState(timestamp: number): void {
+    const list = this.backend.list<number>(this.stateName);
+    const pending = list.get();
+    if (pending.length === 1 && pending[0] === timestamp) {
+      list.clear();
+      return;
+    }
+    const i = pending.indexOf(timestamp);
+    if (i >= 0) list.update(pending.filter((_, j) => j !== i));
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The producer side of a task's output: one {@link ChannelWriter} per output channel, which fills
+ * pooled batches, numbers elements (I8), records them in the in-flight log and attaches determinant
+ * envelopes; and the partitioners that pick a channel for each record.
+ */
+import type { InflightLog } from '../inflight/log.js';
+import { Batch, ElementType } from '../transport/batch.js';
+import type { OutputChannel } from '../transport/channel.js';
+import { channelForKey } from './hash.js';
+import type { Output } from './operator.js';
+
+/** Per-task values the writers read when they start a batch. */
+export interface WriterClock {
+  /** Ingest time of the input being processed (job-clock ms); stamped on batches it produces. */
+  ingestTime: number;
+}
+
+/** Attaches the determinant delta for one consumer to an outgoing batch (causal logging). */
+export interface EnvelopeAttacher {
+  /** Writes into `batch.envelope` everything consumer `consumer` has not received. */
+  attach(batch: Batch, consumer: number): void;
+}
+
+/** Writes one output channel. */
+export class ChannelWriter {
+  private batch: Batch | null = null;
+  /** Envelope consumer id of this channel (causal logging), or -1. */
+  consumerId = -1;
+  /** Records sent on this channel (for metrics). */
+  recordsOut = 0;
+
+  constructor(
+    /** The channel. */
+    public channel: OutputChannel,
+    /** Sequence number the next element will get (I8). */
+    public seq: number,
+    private readonly clock: WriterClock,
+    /** Keeps what was sent, for replay to a replacement consumer; null when fault tolerance needs none. */
+    public inflight: InflightLog | null,
+    private readonly envelopes: EnvelopeAttacher | null,
+  ) {}
+
+  /** Adds a record to the current batch; sends the batch when full. */
+  add(record: unknown, timestamp: number): void {
+    let batch = this.batch;
+    if (batch === null) {
+      batch = this.batch = this.channel.takeBatch();
+      batch.ingestTime = this.clock.ingestTime;
+    }
+    const n = batch.count;
+    batch.records[n] = record;
+    batch.timestamps[n] = timestamp;
+    batch.count = n + 1;
+    if (n + 1 === batch.capacity) this.flush();
+  }
+
+  /** Sends the current batch if it holds records. */
+  flush(): void {
+    const batch = this.batch;
+    if (batch === null || batch.count === 0) return;
+    this.batch = null;
+    batch.seq = this.seq;
+    this.seq += batch.count;
+    this.recordsOut += batch.count;
+    this.send(batch);
+  }
+
+  /** Sends a control element after any pending records. */
+  control(type: ElementType, value: number): void {
+    this.flush();
+    const batch = this.channel.takeBatch();
+    batch.type = type;
+    batch.value = value;
+    batch.ingestTime = this.clock.ingestTime;
+    batch.seq = this.seq++;
+    this.send(batch);
+  }
+
+  /** Whether the channel has credit for more data. */
+  writable(): boolean {
+    return this.channel.writable();
+  }
+
+  /** Drops the batch being filled (the task died). */
+  discardPending(): void {
+    this.batch = null;
+  }
+
+  private send(batch: Batch): void {
+    // The in-flight log copies references before the channel may recycle or serialise the batch.
+    this.inflight?.append(batch);
+    if (this.envelopes !== null) this.envelopes.attach(batch, this.consumerId);
+    this.channel.send(batch);
+  }
+}
+
+/** Sends every record to the channel of the same subtask index. */
+export class ForwardPartitioner implements Output {
+  constructor(private readonly writer: ChannelWriter) {}
+
+  collect(record: unknown, timestamp: number): void {
+    this.writer.add(record, timestamp);
+  }
+
+  emitWatermark(timestamp: number): void {
+    this.writer.control(ElementType.Watermark, timestamp);
+  }
+}
+
+/** Sends each record to the channel its key hashes to. */
+export class HashPartitioner implements Output {
+  constructor(
+    private readonly writers: readonly ChannelWriter[],
+    private readonly keyOf: (record: unknown) => unknown,
+  ) {}
+
+  collect(record: unknown, timestamp: number): void {
+    this.writers[channelForKey(this.keyOf(record), this.writers.length)]!.add(record, timestamp);
+  }
+
+  emitWatermark(timestamp: number): void {
+    for (const writer of this.writers) writer.control(ElementType.Watermark, timestamp);
+  }
+}
+
+/** Sends records round-robin, starting at the producer's subtask index so producers spread out. */
+export class RebalancePartitioner implements Output {
+  private next: number;
+
+  constructor(
+    private readonly writers: readonly ChannelWriter[],
+    subtask: number,
+  ) {
+    this.next = subtask % writers.length;
+  }
+
+  collect(record: unknown, timestamp: number): void {
+    this.writers[this.next]!.add(record, timestamp);
+    if (++this.next === this.writers.length) this.next = 0;
+  }
+
+  emitWatermark(timestamp: number): void {
+    for (const writer of this.writers) writer.control(ElementType.Watermark, timestamp);
+  }
+}
+
+/** Sends every record to every channel. */
+export class BroadcastPartitioner implements Output {
+  constructor(private readonly writers: readonly ChannelWriter[]) {}
+
+  collect(record: unknown, timestamp: number): void {
+    for (const writer of this.writers) writer.add(record, timestamp);
+  }
+
+  emitWatermark(timestamp: number): void {
+    for (const writer of this.writers) writer.control(ElementType.Watermark, timestamp);
+  }
+}

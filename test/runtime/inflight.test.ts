@@ -1,0 +1,101 @@
+import test from 'ava';
+import { join } from 'node:path';
+import { InflightBudget, InflightLog } from '../../lib/inflight/log.js';
+import { InflightSpillStore } from '../../lib/inflight/spill.js';
+import { Batch, ElementType } from '../../lib/transport/batch.js';
+import { jobDirectory } from '../helpers/jobs.js';
+
+/** Appends `count` records numbered from `first`, in batches of 100. */
+function appendRecords(log: InflightLog, first: number, count: number): void {
+  for (let done = 0; done < count; ) {
+    const batch = new Batch(100);
+    const n = Math.min(100, count - done);
+    for (let i = 0; i < n; i++) {
+      batch.records[i] = { n: first + done + i };
+      batch.timestamps[i] = first + done + i;
+    }
+    batch.count = n;
+    batch.seq = log.nextSeq;
+    batch.ingestTime = first + done;
+    log.append(batch);
+    done += n;
+  }
+}
+
+function appendControl(log: InflightLog, type: ElementType, value: number): void {
+  const batch = new Batch(1);
+  batch.type = type;
+  batch.value = value;
+  batch.seq = log.nextSeq;
+  log.append(batch);
+}
+
+/** Replays everything after `afterSeq`, as `[seq, element]` pairs. */
+function replay(log: InflightLog, afterSeq: number): [number, string][] {
+  const cursor = log.replayAfter(afterSeq);
+  const out: [number, string][] = [];
+  const batch = new Batch(64);
+  while (cursor.fill(batch)) {
+    if (batch.type === ElementType.Data) {
+      for (let i = 0; i < batch.count; i++) out.push([batch.seq + i, `r${(batch.records[i] as { n: number }).n}@${batch.timestamps[i]}`]);
+    } else {
+      out.push([batch.seq, `${['', 'barrier', 'watermark', 'end'][batch.type]}${batch.value}`]);
+    }
+    batch.count = 0;
+  }
+  return out;
+}
+
+test('the in-flight log replays every element after a sequence number, with the original numbers', (t) => {
+  const log = new InflightLog(1, 0, 0, 0, new InflightBudget(1_000_000), null);
+  appendRecords(log, 0, 250);
+  appendControl(log, ElementType.Barrier, 1);
+  log.startEpoch(1);
+  appendRecords(log, 250, 5);
+  appendControl(log, ElementType.Watermark, 99);
+  const all = replay(log, -1);
+  t.is(all.length, 257);
+  t.deepEqual(all[250], [250, 'barrier1']);
+  t.deepEqual(all[256], [256, 'watermark99']);
+  const tail = replay(log, 249);
+  t.deepEqual(tail[0], [250, 'barrier1']);
+  t.deepEqual(tail[1], [251, 'r250@250']);
+  t.deepEqual(replay(log, 256), []);
+});
+
+test('I2: completing a checkpoint drops the epochs before it, and replay from a dropped epoch is refused', (t) => {
+  const log = new InflightLog(1, 0, 0, 0, new InflightBudget(1_000_000), null);
+  for (let epoch = 1; epoch <= 3; epoch++) {
+    appendRecords(log, log.nextSeq, 5000);
+    appendControl(log, ElementType.Barrier, epoch);
+    log.startEpoch(epoch);
+  }
+  appendRecords(log, log.nextSeq, 10);
+  const before = log.size;
+  log.truncateBefore(2);
+  t.true(log.size < before);
+  t.true(log.firstSeq <= 10002, 'epoch 2 starts after the second barrier and is kept');
+  t.throws(() => log.replayAfter(0), { message: /impossible/ });
+  t.is(replay(log, 10001)[0]![0], 10002);
+});
+
+test('past its memory budget the log spills to lmdb, keeps running, and replays spilled elements intact', async (t) => {
+  const spill = InflightSpillStore.open(join(jobDirectory(t), 'inflight'));
+  t.teardown(() => spill.close());
+  const budget = new InflightBudget(5000);
+  const log = new InflightLog(3, 7, 0, 0, budget, spill);
+  appendRecords(log, 0, 12_000);
+  appendControl(log, ElementType.Barrier, 1);
+  log.startEpoch(1);
+  appendRecords(log, 12_000, 12_000);
+  t.true(budget.inMemory <= 5000 + 4096, `in memory: ${budget.inMemory}`);
+  t.true(spill.spilledBytes > 0);
+  const all = replay(log, -1);
+  t.is(all.length, 24_001);
+  for (let i = 0; i < all.length; i++) t.is(all[i]![0], i);
+  t.is(all[11_999]![1], 'r11999@11999');
+  t.is(all[12_000]![1], 'barrier1');
+  t.is(all[24_000]![1], 'r23999@23999');
+  log.truncateBefore(1);
+  t.is(replay(log, 12_000).length, 12_000);
+});
