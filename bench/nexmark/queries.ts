@@ -5,6 +5,10 @@
  *
  * Window sizes follow Beam's defaults (10 s windows, 5 s slide for Q5, 10 s session gap for Q11),
  * scaled by `windowMs` when given.
+ *
+ * One deliberate difference: where Beam and Flink emit every tied winner of a window (Q5's most-bid
+ * auctions, Q7's highest bids), these emit one, chosen by a documented total order (lowest auction id;
+ * earliest bid, then lowest bidder, then lowest auction), so that the output is deterministic.
  */
 import type { DataStream } from '../../lib/api/stream.js';
 import { session, sliding, tumbling } from '../../lib/operators/window.js';
@@ -174,7 +178,11 @@ export const QUERIES: Readonly<Record<QueryId, NexmarkQuery>> = {
     build: (events, o = {}) => {
       const size = o.windowMs ?? 10_000;
       const highest = (a: Bid, b: Bid): Bid =>
-        a.price > b.price || (a.price === b.price && (a.dateTime < b.dateTime || (a.dateTime === b.dateTime && a.bidder < b.bidder))) ? a : b;
+        a.price > b.price ||
+        (a.price === b.price &&
+          (a.dateTime < b.dateTime || (a.dateTime === b.dateTime && (a.bidder < b.bidder || (a.bidder === b.bidder && a.auction <= b.auction)))))
+          ? a
+          : b;
       // Two phases: the highest bid per auction bucket, then the highest of those per window.
       const partial = events
         .filter(isBid, { name: 'q7-bids', parallelism: o.parallelism })

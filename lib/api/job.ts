@@ -54,8 +54,8 @@ export interface JobHandle {
   kill(task: string | number, when?: KillSchedule): void;
   /** Names of the job's tasks, by id. */
   taskNames(): string[];
-  /** Stops the job now. */
-  stop(): Promise<JobResult>;
+  /** Stops the job now; `reason` goes into the event log. */
+  stop(reason?: string): Promise<JobResult>;
   /** @internal The executor (tests and tools). */
   readonly executor: Executor;
 }
@@ -116,7 +116,7 @@ export class Job {
       onEvent: (listener) => executor.events.on('event', listener),
       kill: (task, when) => executor.kill(task, when),
       taskNames: () => executor.plan.tasks.map((t) => t.name),
-      stop: () => executor.stop(),
+      stop: (reason) => executor.stop(reason),
       executor,
     };
   }

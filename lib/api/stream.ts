@@ -5,6 +5,7 @@
  */
 import type { Sink } from '../connectors/sink.js';
 import { CollectSink } from '../connectors/collect.js';
+import { consoleSink } from '../connectors/console.js';
 import { ConfigError } from '../errors.js';
 import { FilterOperator, FlatMapOperator, MapOperator } from '../operators/basic.js';
 import { WindowJoinOperator } from '../operators/join.js';
@@ -153,6 +154,11 @@ export class DataStream<T> {
     this.graph.addSink(this, sink, options);
   }
 
+  /** Prints the stream to stdout, one JSON line per record (a console sink). */
+  print(options: OperatorOptions = {}): void {
+    this.sink(consoleSink<T>(), { name: options.name ?? this.graph.uniqueName(undefined, 'print'), parallelism: options.parallelism });
+  }
+
   /** Writes the stream to a new collect sink and returns it, to read the output. */
   collect(options: OperatorOptions = {}): CollectSink<T> {
     const sink = new CollectSink<T>(options.name ?? 'collect');
@@ -197,10 +203,10 @@ export class KeyedStream<T, K extends StateKey> extends DataStream<T> {
   }
 
   /** A keyed process function: keyed state and timers per key. */
-  override process<R>(fn: KeyedProcessFunction<K, T, R> | ProcessFunction<T, R>, options: ProcessOptions = {}): DataStream<R> {
+  override process<R>(fn: KeyedProcessFunction<K, T, R>, options: ProcessOptions = {}): DataStream<R> {
     checkProcessFunction('process', fn, ['processElement']);
     const keyOf = this.keyOf;
-    return this.oneInput('process', options, (name) => new KeyedProcessOperator(name, keyOf, fn as KeyedProcessFunction<K, T, R>), !options.async);
+    return this.oneInput('process', options, (name) => new KeyedProcessOperator(name, keyOf, fn), !options.async);
   }
 
   /** Keeps a running reduction per key and emits it after every record. */

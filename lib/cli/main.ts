@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBenchCommands } from './bench.js';
 import { registerLogCommands } from './log.js';
+import { registerRunCommand } from './run.js';
 import { CausalflowError } from '../../determinants/errors.js';
 
 const program = new Command('causalflow')
@@ -12,6 +13,7 @@ const program = new Command('causalflow')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
+registerRunCommand(program);
 registerLogCommands(program);
 registerBenchCommands(program);
 

@@ -115,8 +115,13 @@ export abstract class KeyedOperatorBase extends Operator implements KeyedProcess
     return this.processingTimers ? this.processingTimers.next() : Infinity;
   }
 
+  /**
+   * Fires processing-time timers strictly before `now`: a timer at `t` fires once the clock has passed
+   * `t`, so a record processed during millisecond `t` still belongs to a window ending at `t + 1`
+   * without reopening it after it fired.
+   */
   override onProcessingTime(now: number): void {
-    this.processingTimers.fireUpTo(now, (key, ts) => this.fire(ts, 'processing'));
+    this.processingTimers.fireUpTo(now, (key, ts) => this.fire(ts, 'processing'), true);
   }
 
   override snapshot(checkpointId: number) {

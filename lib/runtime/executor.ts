@@ -10,7 +10,7 @@ import { open as openLmdb, type RootDatabase } from 'lmdb';
 import type { DeadLetter, ResolvedJobOptions } from '../api/config.js';
 import type { CausalServices } from '../causal/services.js';
 import { LiveServices } from '../causal/live.js';
-import { CausalflowError, ConfigError, JobFailedError, TaskKilledError } from '../errors.js';
+import { CausalflowError, ConfigError, JobFailedError, OperatorError, TaskKilledError } from '../errors.js';
 import { InflightSpillStore } from '../inflight/spill.js';
 import { SinkOperator } from '../operators/sink.js';
 import type { RecoveryRuntime, RecoveryStrategy } from '../recovery/strategy.js';
@@ -27,6 +27,9 @@ import { SourceDriver, SourceOperator } from './source-driver.js';
 import { Standby } from './standby.js';
 import { Task, type TaskEnvironment } from './task.js';
 import { BroadcastPartitioner, ForwardPartitioner, HashPartitioner, RebalancePartitioner, type ChannelWriter } from './writer.js';
+
+/** An operator failure repeating this often with no checkpoint in between fails the job (a poison record). */
+const MAX_REPEATED_FAILURES = 3;
 
 /** When to kill a task (fault injection). */
 export interface KillSchedule {
@@ -117,6 +120,7 @@ export class Executor implements RecoveryRuntime {
   /** Resolves when every task finished (and sinks committed); rejects when the job fails. */
   readonly done: Promise<JobResult>;
   private backendCounter = 0;
+  private lastFailure: { signature: string; checkpoint: number; count: number } | null = null;
 
   constructor(
     readonly nodes: readonly LogicalNode[],
@@ -151,7 +155,7 @@ export class Executor implements RecoveryRuntime {
     if (features.checkpoints) {
       this.checkpointStore = CheckpointStore.open({ path: join(directory, 'checkpoints') });
       // A new run starts from scratch; checkpoints of an earlier run of this directory do not apply.
-      await this.checkpointStore.discardIncomplete();
+      await this.checkpointStore.clear();
       this.coordinator = new CheckpointCoordinator(
         this.checkpointStore,
         {
@@ -532,6 +536,15 @@ export class Executor implements RecoveryRuntime {
 
   private killNow(task: Task, cause: unknown = new TaskKilledError(task.taskName)): void {
     if (task.status === 'dead' || this.settled) return;
+    if (this.repeatsWithoutProgress(cause)) {
+      this.failJob(
+        new JobFailedError(
+          `the same failure happened ${MAX_REPEATED_FAILURES} times in a row without a checkpoint completing in between, so retrying cannot help: ${(cause as Error).message}`,
+          cause,
+        ),
+      );
+      return;
+    }
     const wasFinished = task.status === 'finished';
     task.kill();
     this.scheduler.forget(task);
@@ -547,6 +560,22 @@ export class Executor implements RecoveryRuntime {
       (error: unknown) => this.failJob(error),
     );
     this.recovering = recovery;
+  }
+
+  /**
+   * Whether `cause` is an operator failure that keeps repeating with no checkpoint completing in
+   * between (a poison record): recovery would loop forever on it. Injected kills never count.
+   */
+  private repeatsWithoutProgress(cause: unknown): boolean {
+    if (!(cause instanceof OperatorError)) return false;
+    const signature = cause.message;
+    const latest = this.coordinator?.stats.latest ?? 0;
+    if (this.lastFailure && this.lastFailure.signature === signature && this.lastFailure.checkpoint === latest) {
+      this.lastFailure.count++;
+    } else {
+      this.lastFailure = { signature, checkpoint: latest, count: 1 };
+    }
+    return this.lastFailure.count >= MAX_REPEATED_FAILURES;
   }
 
   private runKillSchedule(now: number): void {

@@ -47,7 +47,7 @@ export abstract class Operator {
     this.output.emitWatermark(watermark);
   }
 
-  /** Processing-time timers due at or before `now` (wall-clock ms) fire. */
+  /** Processing-time timers due strictly before `now` (wall-clock ms) fire. */
   onProcessingTime(_now: number): void {}
 
   /** Wall-clock ms of this operator's earliest processing-time timer, or Infinity. */

@@ -235,8 +235,8 @@ export class Task implements TaskContext, WriterClock {
 
   /** {@inheritDoc TaskContext.wakeAt} */
   wakeAt(wallMs: number): void {
-    if (wallMs < this.nextTimerWall) {
-      this.nextTimerWall = wallMs;
+    if (wallMs - 1 < this.nextTimerWall) {
+      this.nextTimerWall = wallMs - 1;
       this.env.wakeAt(this, this.env.clock() + Math.max(0, wallMs - Date.now()));
     }
   }
@@ -261,7 +261,7 @@ export class Task implements TaskContext, WriterClock {
    */
   run(budget: number): boolean {
     if (this.status !== 'running') return false;
-    if (this.nextTimerWall <= Date.now()) this.fireProcessingTimers(Date.now());
+    if (this.nextTimerWall < Date.now()) this.fireProcessingTimers(Date.now());
     if (this.source) {
       const more = this.source.run(budget);
       this.flushOutputs();
@@ -299,7 +299,7 @@ export class Task implements TaskContext, WriterClock {
   /** Fires the operators' processing-time timers due at `nowWall`. */
   fireProcessingTimers(nowWall: number): void {
     this.ingestTime = this.env.clock();
-    for (const op of this.operators) if (op.nextProcessingTimer() <= nowWall) op.onProcessingTime(nowWall);
+    for (const op of this.operators) if (op.nextProcessingTimer() < nowWall) op.onProcessingTime(nowWall);
     this.refreshTimerWakeup();
   }
 
@@ -308,7 +308,8 @@ export class Task implements TaskContext, WriterClock {
     let next = Infinity;
     for (const op of this.operators) next = Math.min(next, op.nextProcessingTimer());
     this.nextTimerWall = Infinity;
-    if (next < Infinity) this.wakeAt(next);
+    // Timers fire once the clock has passed them (see Operator.onProcessingTime).
+    if (next < Infinity) this.wakeAt(next + 1);
   }
 
   /** Delivers the next queued batch; returns the elements it held, or -1 when nothing is queued. */

@@ -105,13 +105,14 @@ export class KeyedTimers {
   }
 
   /**
-   * Fires every timer due at or before `upTo`, earliest first: sets the backend's current key and
-   * calls `fire(key, timestamp)`. Timers registered by callbacks fire too if they are due.
+   * Fires every timer due at or before `upTo` (or strictly before it, with `exclusive`), earliest
+   * first: sets the backend's current key and calls `fire(key, timestamp)`. Timers registered by
+   * callbacks fire too if they are due.
    */
-  fireUpTo(upTo: number, fire: (key: StateKey, timestamp: number) => void): void {
+  fireUpTo(upTo: number, fire: (key: StateKey, timestamp: number) => void, exclusive = false): void {
     for (;;) {
       const ts = this.next();
-      if (ts > upTo || ts === Infinity) return;
+      if (ts > upTo || ts === Infinity || (exclusive && ts === upTo)) return;
       this.heap.pop();
       const keys = this.index.get(ts)!;
       this.index.delete(ts);

@@ -92,6 +92,15 @@ export class CheckpointStore {
     });
   }
 
+  /** Deletes every checkpoint: a new run of the job starts from scratch. */
+  async clear(): Promise<void> {
+    await this.root.transaction(() => {
+      void this.snapshots.clearAsync();
+      void this.meta.clearAsync();
+    });
+    this.state = { latest: -1, chains: {} };
+  }
+
   /** Deletes snapshots of checkpoints newer than the latest completed one (left over by a crash or rollback). */
   async discardIncomplete(): Promise<void> {
     await this.root.transaction(() => {

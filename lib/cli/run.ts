@@ -1,0 +1,86 @@
+/**
+ * `causalflow run <job-file>`: runs a job defined in a module whose default export is a `Job` (or a
+ * function returning one, possibly async). Shows live progress, stops cleanly on Ctrl-C.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { JobHandle } from '../api/job.js';
+import type { JobProgress } from '../runtime/executor.js';
+import { ConfigError } from '../errors.js';
+import { positiveNumber } from './args.js';
+import { Progress, formatNumber, printJsonResult } from './output.js';
+
+/** What a job module may export by default. */
+type JobExport = { start(options?: unknown): Promise<JobHandle> };
+
+/** Adds `run` to `program`. */
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run the job exported by default from <job-file>, with live progress; Ctrl-C stops it cleanly')
+    .argument('<job-file>', 'a .ts or .js module whose default export is a Job, or a function returning one')
+    .option('--duration <seconds>', 'stop after this many seconds (default: run until the sources end)', positiveNumber)
+    .option('--kill <task@ms>', 'kill a task after some milliseconds (repeatable), e.g. --kill "window-1[0]@2000"', collectKill, [])
+    .option('--json', 'print the final figures as one JSON object on the last line of stdout')
+    .action(async (file: string, options: { duration?: number; json?: boolean; kill: { task: string; afterMs: number }[] }) => {
+      const job = await loadJob(file);
+      const handle = await job.start({ faults: options.kill });
+      const progress = new Progress(1000);
+      const started = Date.now();
+      let last: { at: number; in: number; out: number } = { at: 0, in: 0, out: 0 };
+      const ticker = setInterval(() => {
+        const p = handle.progress();
+        const dt = (p.elapsedMs - last.at) / 1000;
+        progress.update(describe(p, (p.recordsIn - last.in) / dt, (p.recordsOut - last.out) / dt), true);
+        last = { at: p.elapsedMs, in: p.recordsIn, out: p.recordsOut };
+      }, 1000);
+      handle.onEvent((event) => {
+        if (event.type === 'task-failed' || event.type.startsWith('rollback') || event.type.startsWith('recovery') || event.type === 'escalated') {
+          progress.log(`[${(event.t / 1000).toFixed(3)}s] ${event.type} ${JSON.stringify({ ...event, t: undefined, type: undefined })}`);
+        }
+      });
+      const stop = (): void => {
+        progress.log('stopping (Ctrl-C)…');
+        void handle.stop('interrupted');
+      };
+      process.once('SIGINT', stop);
+      const timer = options.duration ? setTimeout(() => void handle.stop('duration reached'), options.duration * 1000) : null;
+      try {
+        const result = await handle.done;
+        progress.done();
+        const summary = { ...result, events: undefined, wallSeconds: (Date.now() - started) / 1000 };
+        if (options.json) printJsonResult(summary);
+        else process.stdout.write(`${describe(result, result.recordsIn / (result.elapsedMs / 1000), result.recordsOut / (result.elapsedMs / 1000))}\n`);
+      } finally {
+        clearInterval(ticker);
+        if (timer) clearTimeout(timer);
+        process.removeListener('SIGINT', stop);
+      }
+    });
+}
+
+function collectKill(value: string, previous: { task: string; afterMs: number }[]): { task: string; afterMs: number }[] {
+  const match = /^(.+)@(\d+(?:\.\d+)?)$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`expected <task>@<ms>, e.g. "window-1[0]@2000", got ${JSON.stringify(value)}`);
+  return [...previous, { task: match[1]!, afterMs: Number(match[2]) }];
+}
+
+async function loadJob(file: string): Promise<JobExport> {
+  const module = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown };
+  let exported = module.default;
+  if (typeof exported === 'function') exported = await (exported as () => unknown)();
+  if (exported === null || typeof exported !== 'object' || typeof (exported as JobExport).start !== 'function') {
+    throw new ConfigError(`${file} default export`, 'a Job, or a function returning one', exported);
+  }
+  return exported as JobExport;
+}
+
+function describe(p: JobProgress, inRate: number, outRate: number): string {
+  const latency = p.latencyP50Ms === null ? 'n/a' : `p50 ${p.latencyP50Ms.toFixed(1)} ms, p99 ${p.latencyP99Ms!.toFixed(1)} ms`;
+  return (
+    `${(p.elapsedMs / 1000).toFixed(1)}s  in ${formatNumber(inRate)}/s  out ${formatNumber(outRate)}/s  ` +
+    `total in ${formatNumber(p.recordsIn)} out ${formatNumber(p.recordsOut)}  latency ${latency}  ` +
+    `checkpoints ${p.checkpoints}  recoveries ${p.recoveries}  tasks ${p.tasksFinished}/${p.tasks} done`
+  );
+}
