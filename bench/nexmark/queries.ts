@@ -87,6 +87,15 @@ const isBid = (e: NexmarkEvent): e is Bid => e.kind === 'bid';
 const isPerson = (e: NexmarkEvent): e is Person => e.kind === 'person';
 const isAuction = (e: NexmarkEvent): e is Auction => e.kind === 'auction';
 
+/** Q3: how long a registered person is kept as a potential seller (event time). */
+export const PERSON_TTL_MS = 60_000;
+/** Q3: how long an auction waits for its seller to register (event time). */
+export const AUCTION_WAIT_MS = 10_000;
+/** Q3 state of a seller: name, city, state, registration time. */
+type StoredSeller = [name: string, city: string, state: string, dateTime: number];
+/** Q3 state of an auction waiting for its seller: id and time. */
+type WaitingAuction = [id: number, dateTime: number];
+
 const countBids = { create: () => 0, add: (n: number) => n + 1, result: (n: number) => n, merge: (a: number, b: number) => a + b };
 
 /** The queries by id. */
@@ -122,6 +131,9 @@ export const QUERIES: Readonly<Record<QueryId, NexmarkQuery>> = {
         parallelism: o.parallelism,
       });
       const auctions = events.filter((e): e is Auction => isAuction(e) && e.category === 10, { name: 'q3-auctions', parallelism: o.parallelism });
+      // State stays bounded, as in Beam's Q3: a person is kept for PERSON_TTL_MS of event time after
+      // registering (sellers are recently registered people), and an auction waits for its seller for
+      // AUCTION_WAIT_MS at most (a seller id is at most a few people ahead of the latest one).
       return persons
         .connect(auctions)
         .keyBy(
@@ -130,17 +142,30 @@ export const QUERIES: Readonly<Record<QueryId, NexmarkQuery>> = {
         )
         .process<Q3Result>(
           {
-            // An incremental join: a person is remembered forever (people never leave), auctions wait for their seller.
             processElement1(person, ctx) {
-              ctx.state.value<Person>('person').update(person);
-              const waiting = ctx.state.list<number>('auctions');
-              for (const id of waiting.get()) ctx.emit({ name: person.name, city: person.city, state: person.state, id });
+              const seller: StoredSeller = [person.name, person.city, person.state, person.dateTime];
+              ctx.state.value<StoredSeller>('seller').update(seller);
+              const waiting = ctx.state.list<WaitingAuction>('waiting');
+              for (const [id] of waiting.get()) ctx.emit({ name: person.name, city: person.city, state: person.state, id });
               waiting.clear();
+              ctx.timers.registerEventTime(person.dateTime + PERSON_TTL_MS);
             },
             processElement2(auction, ctx) {
-              const person = ctx.state.value<Person>('person').value();
-              if (person) ctx.emit({ name: person.name, city: person.city, state: person.state, id: auction.id });
-              else ctx.state.list<number>('auctions').add(auction.id);
+              const seller = ctx.state.value<StoredSeller>('seller').value();
+              if (seller) {
+                ctx.emit({ name: seller[0], city: seller[1], state: seller[2], id: auction.id });
+              } else {
+                ctx.state.list<WaitingAuction>('waiting').add([auction.id, auction.dateTime]);
+                ctx.timers.registerEventTime(auction.dateTime + AUCTION_WAIT_MS);
+              }
+            },
+            onTimer(timestamp, ctx) {
+              const seller = ctx.state.value<StoredSeller>('seller');
+              const s = seller.value();
+              if (s && s[3] + PERSON_TTL_MS <= timestamp) seller.clear();
+              const waiting = ctx.state.list<WaitingAuction>('waiting');
+              const still = waiting.get().filter(([, at]) => at + AUCTION_WAIT_MS > timestamp);
+              if (still.length !== waiting.get().length) waiting.update(still);
             },
           },
           { name: 'q3-join', parallelism: o.parallelism },

@@ -107,8 +107,7 @@ export class Job {
     if (this.started) throw new ConfigError('job', 'a job started once (build a new Job to run again)', 'a second start');
     this.started = true;
     const executor = new Executor(this.graph.nodes, this.options, strategyFor(this.options));
-    await executor.start();
-    for (const fault of options.faults ?? []) executor.kill(fault.task, fault);
+    await executor.start(options.faults ?? []);
     return {
       done: executor.done,
       progress: () => executor.progress(),

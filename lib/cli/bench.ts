@@ -4,7 +4,9 @@
  */
 import type { Command } from 'commander';
 import { runDeterminantsBench } from '../../bench/determinants.js';
-import { positiveNumber } from './args.js';
+import { OVERHEAD_MODES, runOverheadBench } from '../../bench/overhead.js';
+import { QUERY_IDS, type QueryId } from '../../bench/nexmark/queries.js';
+import { oneOf, positiveInteger, positiveNumber } from './args.js';
 import { Progress, formatNumber, printJsonResult } from './output.js';
 
 /** Adds the `bench` command group to `program`. */
@@ -30,6 +32,48 @@ export function registerBenchCommands(program: Command): void {
         `ship MB/s (extract + ingest)        ${formatNumber(result.shipMBps, 1)}  (${result.shipDeltaBytes} bytes per delta)`,
       ];
       (options.json ? process.stderr : process.stdout).write(`${lines.join('\n')}\n`);
+      if (options.json) printJsonResult(result);
+    });
+
+  bench
+    .command('overhead')
+    .description('failure-free throughput and latency of a Nexmark query under each recovery mode (paired, interleaved runs)')
+    .option('--query <id>', `query: ${QUERY_IDS.join(', ')}`, oneOf(QUERY_IDS), 'q3' as QueryId)
+    .option('--seconds <n>', 'measured seconds of throughput per mode, over all rounds (warm-ups come on top)', positiveNumber, 10)
+    .option('--parallelism <n>', 'parallelism of the source and every operator', positiveInteger, 2)
+    .option('--checkpoint-interval <ms>', 'checkpoint interval in ms', positiveNumber, 1000)
+    .option('--rounds <n>', 'rounds of throughput runs (each mode once per round)', positiveInteger, 5)
+    .option('--json', 'print the result as one JSON object on the last line of stdout')
+    .action(async (options: { query: QueryId; seconds: number; parallelism: number; checkpointInterval: number; rounds: number; json?: boolean }) => {
+      const progress = new Progress();
+      const started = Date.now();
+      const result = await runOverheadBench({
+        query: options.query,
+        seconds: options.seconds,
+        parallelism: options.parallelism,
+        checkpointIntervalMs: options.checkpointInterval,
+        rounds: options.rounds,
+        onProgress: (message, done, total) => {
+          const elapsed = (Date.now() - started) / 1000;
+          const eta = done > 0 ? Math.round((elapsed / done) * (total - done)) : null;
+          progress.update(`bench overhead ${options.query}: run ${done + 1}/${total} ${message}${eta === null ? '' : `, about ${eta}s left`}`, true);
+        },
+      });
+      progress.done();
+      const out = options.json ? process.stderr : process.stdout;
+      out.write(`query ${result.query}, parallelism ${result.parallelism}, checkpoint every ${result.checkpointIntervalMs} ms; latency at ${formatNumber(result.latencyRate)} events/s\n`);
+      out.write('mode                  events/s     ratio   p50 ms    p99 ms\n');
+      for (const m of OVERHEAD_MODES) {
+        const f = result.modes[m.name];
+        if (!f) {
+          out.write(`${m.name.padEnd(20)}  (not implemented in this build)\n`);
+          continue;
+        }
+        out.write(
+          `${m.name.padEnd(20)}  ${formatNumber(f.eventsPerSec).padStart(10)}  ${String(result.ratios[m.name]).padStart(6)}  ${String(f.p50Ms).padStart(7)}  ${String(f.p99Ms).padStart(8)}\n`,
+        );
+      }
+      out.write(`peak RSS ${result.peakRssMB} MB\n`);
       if (options.json) printJsonResult(result);
     });
 }

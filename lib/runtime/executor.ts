@@ -143,8 +143,8 @@ export class Executor implements RecoveryRuntime {
     return performance.now() - this.startedAt;
   }
 
-  /** Prepares storage, builds the tasks and starts running. */
-  async start(): Promise<void> {
+  /** Prepares storage, builds the tasks, schedules `faults` and starts running. */
+  async start(faults: readonly ({ task: string | number } & KillSchedule)[] = []): Promise<void> {
     const { directory } = this.options;
     mkdirSync(directory, { recursive: true });
     const features = this.strategy.features;
@@ -173,6 +173,8 @@ export class Executor implements RecoveryRuntime {
     this.scheduler.addTicker((now) => this.runKillSchedule(now));
     this.buildTasks(null);
     this.event('started', { tasks: this.plan.tasks.length, mode: this.strategy.mode });
+    // Faults are armed before the first activation, so that "after N records" counts from the start.
+    for (const fault of faults) this.kill(fault.task, fault);
     void this.scheduler.start();
   }
 

@@ -1,10 +1,11 @@
 /**
  * Latency histograms and per-interval timelines. Recording is allocation-free: a histogram is an
- * array of counters over logarithmic buckets (about 2% relative error), a timeline a ring of slots.
+ * array of counters over logarithmic buckets (at most about 6% relative error, 4 KB), a timeline a
+ * list of 100 ms slots.
  */
 
-const SUB_BUCKETS = 32;
-const MAX_EXPONENT = 40;
+const SUB_BUCKETS = 16;
+const MAX_EXPONENT = 32;
 
 /** A latency histogram in milliseconds with logarithmic buckets. */
 export class Histogram {
@@ -49,7 +50,7 @@ export class Histogram {
   }
 }
 
-/** Bucket index: values below 1/32 ms share bucket 0; above, 32 buckets per power of two. */
+/** Bucket index: values below 1/16 ms share bucket 0; above, 16 buckets per power of two. */
 function bucketOf(value: number): number {
   const scaled = value * SUB_BUCKETS;
   if (scaled < 1) return 0;
@@ -83,11 +84,18 @@ export interface TimelineSlot {
 
 /** Input and output counts and sink latency per fixed interval of the job clock. */
 export class Timeline {
-  private readonly slots: { input: number; output: number; latency: Histogram }[] = [];
+  private readonly slots: { input: number; output: number; latency: Histogram | null }[] = [];
+  /** Index of the oldest slot still holding a latency histogram. */
+  private oldestHistogram = 0;
 
   constructor(
     /** Slot length in ms (default 100). */
     readonly slotMs = 100,
+    /**
+     * Slots that keep a latency histogram (default 6,000: 10 minutes of 100 ms slots, 25 MB at
+     * most). Older slots keep their counts and forget their histogram, so memory stays bounded.
+     */
+    readonly histogramSlots = 6_000,
   ) {}
 
   /** Counts `count` records read by a source at `now`. */
@@ -99,7 +107,24 @@ export class Timeline {
   output(now: number, count: number, latencyMs: number): void {
     const slot = this.slot(now);
     slot.output += count;
-    slot.latency.record(latencyMs, count);
+    slot.latency?.record(latencyMs, count);
+  }
+
+  /** Sink latency of every record that arrived in `[fromMs, toMs)` of the job clock. */
+  latencyBetween(fromMs: number, toMs: number): Histogram {
+    const merged = new Histogram();
+    for (let i = Math.max(0, Math.floor(fromMs / this.slotMs)); i < Math.min(this.slots.length, Math.ceil(toMs / this.slotMs)); i++) {
+      const latency = this.slots[i]!.latency;
+      if (latency) merged.merge(latency);
+    }
+    return merged;
+  }
+
+  /** Records read by sources in `[fromMs, toMs)` of the job clock. */
+  inputBetween(fromMs: number, toMs: number): number {
+    let n = 0;
+    for (let i = Math.max(0, Math.floor(fromMs / this.slotMs)); i < Math.min(this.slots.length, Math.ceil(toMs / this.slotMs)); i++) n += this.slots[i]!.input;
+    return n;
   }
 
   /** The slots recorded so far. */
@@ -108,14 +133,17 @@ export class Timeline {
       t: i * this.slotMs,
       input: s.input,
       output: s.output,
-      p50: s.latency.total > 0 ? round(s.latency.quantile(0.5)) : null,
-      p99: s.latency.total > 0 ? round(s.latency.quantile(0.99)) : null,
+      p50: s.latency && s.latency.total > 0 ? round(s.latency.quantile(0.5)) : null,
+      p99: s.latency && s.latency.total > 0 ? round(s.latency.quantile(0.99)) : null,
     }));
   }
 
-  private slot(now: number): { input: number; output: number; latency: Histogram } {
+  private slot(now: number): { input: number; output: number; latency: Histogram | null } {
     const index = Math.max(0, Math.floor(now / this.slotMs));
-    while (this.slots.length <= index) this.slots.push({ input: 0, output: 0, latency: new Histogram() });
+    while (this.slots.length <= index) {
+      this.slots.push({ input: 0, output: 0, latency: new Histogram() });
+      while (this.slots.length - this.oldestHistogram > this.histogramSlots) this.slots[this.oldestHistogram++]!.latency = null;
+    }
     return this.slots[index]!;
   }
 }

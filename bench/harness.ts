@@ -1,0 +1,110 @@
+/**
+ * Shared benchmark plumbing: run one Nexmark query under one recovery mode for a while, with a
+ * fresh job directory, and read throughput and latency off the job's timeline.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Job, type JobHandle, type RecoveryMode } from '../lib/index.js';
+import { DiscardSink } from '../lib/connectors/discard.js';
+import { nexmarkSource } from './nexmark/source.js';
+import { QUERIES, type QueryId } from './nexmark/queries.js';
+
+/** Event-time rate of the benchmark generator: 10 s windows hold a million events. */
+export const BENCH_EVENT_RATE = 100_000;
+
+/** One benchmark run. */
+export interface RunSpec {
+  /** Query. */
+  query: QueryId;
+  /** Recovery mode. */
+  mode: RecoveryMode;
+  /** Determinant sharing depth (exactly-once). */
+  dsd?: number;
+  /** Parallelism of every operator and of the source. */
+  parallelism: number;
+  /** Events per second, or undefined for as fast as possible. */
+  rate?: number;
+  /** Checkpoint interval (ms). */
+  checkpointIntervalMs: number;
+  /** Warm-up not measured (ms). */
+  warmupMs: number;
+  /** Measured window after the warm-up (ms). */
+  measureMs: number;
+}
+
+/** What one run measured. */
+export interface RunFigures {
+  /** Events read per second in the measured window. */
+  eventsPerSec: number;
+  /** Median sink latency in the measured window (ms), or null without output. */
+  p50Ms: number | null;
+  /** 99th-percentile sink latency in the measured window (ms), or null. */
+  p99Ms: number | null;
+  /** Records the sinks made visible in the whole run. */
+  output: number;
+  /** Checkpoints completed. */
+  checkpoints: number;
+}
+
+/** A job running a query into a discard sink, ready to start. */
+export function benchJob(spec: Pick<RunSpec, 'query' | 'mode' | 'dsd' | 'parallelism' | 'rate' | 'checkpointIntervalMs'>, directory: string): { job: Job; sink: DiscardSink<unknown> } {
+  const job = new Job({
+    name: `bench-${spec.query}-${spec.mode}`,
+    parallelism: spec.parallelism,
+    directory,
+    recovery: { mode: spec.mode, checkpointIntervalMs: spec.checkpointIntervalMs, ...(spec.dsd !== undefined ? { dsd: spec.dsd } : {}) },
+  });
+  const events = job.source(nexmarkSource({ partitions: spec.parallelism, eventRate: BENCH_EVENT_RATE, rate: spec.rate }), { watermarks: {} });
+  const sink = new DiscardSink<unknown>();
+  QUERIES[spec.query].build(events).sink(sink, { name: 'bench-sink' });
+  return { job, sink };
+}
+
+/** Runs one query under one mode and measures it. */
+export async function measureRun(spec: RunSpec): Promise<RunFigures> {
+  const directory = mkdtempSync(join(tmpdir(), 'causalflow-bench-'));
+  try {
+    const { job, sink } = benchJob(spec, directory);
+    const handle: JobHandle = await job.start();
+    await sleep(spec.warmupMs + spec.measureMs);
+    const from = spec.warmupMs;
+    const to = spec.warmupMs + spec.measureMs;
+    const timeline = handle.executor.timeline;
+    const progress = handle.progress();
+    await handle.stop('benchmark window over');
+    const latency = timeline.latencyBetween(from, to);
+    return {
+      eventsPerSec: Math.round(timeline.inputBetween(from, to) / (spec.measureMs / 1000)),
+      p50Ms: latency.total > 0 ? round(latency.quantile(0.5)) : null,
+      p99Ms: latency.total > 0 ? round(latency.quantile(0.99)) : null,
+      output: sink.count,
+      checkpoints: progress.checkpoints,
+    };
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+/** Waits `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Rounds to 3 decimals. */
+export function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+/** Median of numbers (NaN for none). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Peak resident memory of this process so far, in MB. */
+export function peakRssMB(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}

@@ -1,0 +1,106 @@
+/**
+ * `causalflow bench overhead`: failure-free throughput and latency of one Nexmark query under each
+ * recovery mode, in one process. Runs are paired and interleaved (every mode once per round, in
+ * turn), so that a noisy neighbour slows all modes alike and the ratios hold.
+ *
+ * - Throughput: the source runs as fast as the job takes it; events/s over the measured window,
+ *   median over rounds.
+ * - Latency: the source is paced at half of the maximum rate measured for mode `none`; p50 and p99 of
+ *   sink latency (from the ingest time of the input behind a record until the record is visible).
+ */
+import type { RecoveryMode } from '../lib/index.js';
+import { IMPLEMENTED_MODES } from '../lib/recovery/index.js';
+import type { QueryId } from './nexmark/queries.js';
+import { measureRun, median, peakRssMB, type RunFigures } from './harness.js';
+
+/** A mode as the contract names it. */
+export type OverheadMode = 'none' | 'global-rollback' | 'at-least-once' | 'exactly-once' | 'exactly-once-full';
+
+/** Contract modes, with the recovery mode and sharing depth each stands for. */
+export const OVERHEAD_MODES: readonly { name: OverheadMode; mode: RecoveryMode; dsd?: number }[] = [
+  { name: 'none', mode: 'none' },
+  { name: 'global-rollback', mode: 'global-rollback' },
+  { name: 'at-least-once', mode: 'at-least-once', dsd: 0 },
+  { name: 'exactly-once', mode: 'exactly-once', dsd: 1 },
+  { name: 'exactly-once-full', mode: 'exactly-once', dsd: -1 },
+];
+
+/** Figures of one mode (null when the mode is not implemented in this build). */
+export type ModeFigures = { eventsPerSec: number; p50Ms: number | null; p99Ms: number | null; dsd?: number; throughputRuns: number[] } | null;
+
+/** The JSON result, as fixed by `../shared/contracts.md`. */
+export interface OverheadResult {
+  bench: 'overhead';
+  query: QueryId;
+  seconds: number;
+  parallelism: number;
+  checkpointIntervalMs: number;
+  latencyRate: number;
+  modes: Record<OverheadMode, ModeFigures>;
+  /** Throughput of each mode divided by that of `none`, from the same run. */
+  ratios: Record<OverheadMode, number | null>;
+  peakRssMB: number;
+}
+
+/** Options of {@link runOverheadBench}. */
+export interface OverheadOptions {
+  query: QueryId;
+  /** Measured seconds of throughput per mode, split over the rounds; the latency run lasts half of it. */
+  seconds: number;
+  parallelism: number;
+  checkpointIntervalMs: number;
+  /** Rounds of throughput runs (default 5). */
+  rounds?: number;
+  /** Called before each run. */
+  onProgress?: (message: string, done: number, total: number) => void;
+}
+
+/** Runs the benchmark. */
+export async function runOverheadBench(options: OverheadOptions): Promise<OverheadResult> {
+  const rounds = options.rounds ?? 5;
+  const modes = OVERHEAD_MODES.filter((m) => IMPLEMENTED_MODES.includes(m.mode));
+  const total = modes.length * (rounds + 1);
+  let done = 0;
+  const measureMs = Math.max(500, (options.seconds * 1000) / rounds);
+  const warmupMs = 1000;
+  const base = { query: options.query, parallelism: options.parallelism, checkpointIntervalMs: options.checkpointIntervalMs, warmupMs, measureMs };
+  const throughput = new Map<OverheadMode, number[]>();
+  for (let round = 0; round < rounds; round++) {
+    for (const m of modes) {
+      options.onProgress?.(`throughput ${m.name} (round ${round + 1}/${rounds})`, done++, total);
+      const figures = await measureRun({ ...base, mode: m.mode, dsd: m.dsd });
+      throughput.set(m.name, [...(throughput.get(m.name) ?? []), figures.eventsPerSec]);
+    }
+  }
+  const maxRate = median(throughput.get('none')!);
+  const latencyRate = Math.max(1000, Math.round(maxRate / 2));
+  const latency = new Map<OverheadMode, RunFigures>();
+  for (const m of modes) {
+    options.onProgress?.(`latency ${m.name} at ${latencyRate} events/s`, done++, total);
+    latency.set(m.name, await measureRun({ ...base, measureMs: Math.max(1000, (options.seconds * 1000) / 2), mode: m.mode, dsd: m.dsd, rate: latencyRate }));
+  }
+  const result = {} as Record<OverheadMode, ModeFigures>;
+  const ratios = {} as Record<OverheadMode, number | null>;
+  for (const m of OVERHEAD_MODES) {
+    const runs = throughput.get(m.name);
+    if (!runs) {
+      result[m.name] = null;
+      ratios[m.name] = null;
+      continue;
+    }
+    const lat = latency.get(m.name)!;
+    result[m.name] = { eventsPerSec: Math.round(median(runs)), p50Ms: lat.p50Ms, p99Ms: lat.p99Ms, ...(m.dsd !== undefined ? { dsd: m.dsd } : {}), throughputRuns: runs };
+    ratios[m.name] = Math.round((median(runs) / maxRate) * 1000) / 1000;
+  }
+  return {
+    bench: 'overhead',
+    query: options.query,
+    seconds: options.seconds,
+    parallelism: options.parallelism,
+    checkpointIntervalMs: options.checkpointIntervalMs,
+    latencyRate,
+    modes: result,
+    ratios,
+    peakRssMB: peakRssMB(),
+  };
+}
