@@ -37,7 +37,7 @@ export interface OverheadResult {
   checkpointIntervalMs: number;
   latencyRate: number;
   modes: Record<OverheadMode, ModeFigures>;
-  /** Throughput of each mode divided by that of `none`, from the same run. */
+  /** Throughput of each mode divided by that of `none` in the same round, median over rounds. */
   ratios: Record<OverheadMode, number | null>;
   peakRssMB: number;
 }
@@ -49,7 +49,7 @@ export interface OverheadOptions {
   seconds: number;
   parallelism: number;
   checkpointIntervalMs: number;
-  /** Rounds of throughput runs (default 5). */
+  /** Rounds of throughput runs (default 10). */
   rounds?: number;
   /** Called before each run. */
   onProgress?: (message: string, done: number, total: number) => void;
@@ -57,7 +57,7 @@ export interface OverheadOptions {
 
 /** Runs the benchmark. */
 export async function runOverheadBench(options: OverheadOptions): Promise<OverheadResult> {
-  const rounds = options.rounds ?? 5;
+  const rounds = options.rounds ?? 10;
   const modes = OVERHEAD_MODES.filter((m) => IMPLEMENTED_MODES.includes(m.mode));
   const total = modes.length * (rounds + 1);
   let done = 0;
@@ -72,7 +72,8 @@ export async function runOverheadBench(options: OverheadOptions): Promise<Overhe
       throughput.set(m.name, [...(throughput.get(m.name) ?? []), figures.eventsPerSec]);
     }
   }
-  const maxRate = median(throughput.get('none')!);
+  const noneRuns = throughput.get('none')!;
+  const maxRate = median(noneRuns);
   const latencyRate = Math.max(1000, Math.round(maxRate / 2));
   const latency = new Map<OverheadMode, RunFigures>();
   for (const m of modes) {
@@ -90,7 +91,8 @@ export async function runOverheadBench(options: OverheadOptions): Promise<Overhe
     }
     const lat = latency.get(m.name)!;
     result[m.name] = { eventsPerSec: Math.round(median(runs)), p50Ms: lat.p50Ms, p99Ms: lat.p99Ms, ...(m.dsd !== undefined ? { dsd: m.dsd } : {}), throughputRuns: runs };
-    ratios[m.name] = Math.round((median(runs) / maxRate) * 1000) / 1000;
+    // Paired: each round's run against the `none` run of the same round, then the median over rounds.
+    ratios[m.name] = Math.round(median(runs.map((r, i) => r / noneRuns[i]!)) * 1000) / 1000;
   }
   return {
     bench: 'overhead',

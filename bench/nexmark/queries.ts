@@ -91,6 +91,8 @@ const isAuction = (e: NexmarkEvent): e is Auction => e.kind === 'auction';
 export const PERSON_TTL_MS = 60_000;
 /** Q3: how long an auction waits for its seller to register (event time). */
 export const AUCTION_WAIT_MS = 10_000;
+/** Q8 state of a seller in a window: the name if they registered in it, and whether they sold in it. */
+type Q8Window = [name: string | null, sold: boolean];
 /** Q3 state of a seller: name, city, state, registration time. */
 type StoredSeller = [name: string, city: string, state: string, dateTime: number];
 /** Q3 state of an auction waiting for its seller: id and time. */
@@ -240,26 +242,28 @@ export const QUERIES: Readonly<Record<QueryId, NexmarkQuery>> = {
         )
         .process<Q8Result>(
           {
-            // Per seller and window: the person if they registered in it, and whether they sold in it.
+            // Per seller and window: the person's name if they registered in it, and whether they sold in it.
             processElement1(person, ctx) {
               const start = person.dateTime - (person.dateTime % size);
-              ctx.state.map<number, string>('registered').put(start, person.name);
-              if (ctx.state.map<number, boolean>('sold').get(start)) ctx.state.map<number, boolean>('matched').put(start, true);
-              ctx.timers.registerEventTime(start + size - 1);
+              const windows = ctx.state.map<number, Q8Window>('windows');
+              const seen = windows.get(start);
+              windows.put(start, [person.name, seen ? seen[1] : false]);
+              if (!seen) ctx.timers.registerEventTime(start + size - 1);
             },
             processElement2(auction, ctx) {
               const start = auction.dateTime - (auction.dateTime % size);
-              ctx.state.map<number, boolean>('sold').put(start, true);
-              if (ctx.state.map<number, string>('registered').get(start) !== undefined) ctx.state.map<number, boolean>('matched').put(start, true);
-              ctx.timers.registerEventTime(start + size - 1);
+              const windows = ctx.state.map<number, Q8Window>('windows');
+              const seen = windows.get(start);
+              if (seen?.[1]) return;
+              windows.put(start, [seen ? seen[0] : null, true]);
+              if (!seen) ctx.timers.registerEventTime(start + size - 1);
             },
             onTimer(timestamp, ctx) {
               const start = timestamp + 1 - size;
-              const name = ctx.state.map<number, string>('registered').get(start);
-              if (name !== undefined && ctx.state.map<number, boolean>('matched').get(start)) ctx.emit({ id: ctx.key as number, name, windowStart: start });
-              ctx.state.map<number, string>('registered').remove(start);
-              ctx.state.map<number, boolean>('sold').remove(start);
-              ctx.state.map<number, boolean>('matched').remove(start);
+              const windows = ctx.state.map<number, Q8Window>('windows');
+              const seen = windows.get(start);
+              windows.remove(start);
+              if (seen && seen[0] !== null && seen[1]) ctx.emit({ id: ctx.key as number, name: seen[0], windowStart: start });
             },
           },
           { name: 'q8-join', parallelism: o.parallelism },

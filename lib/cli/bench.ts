@@ -5,6 +5,8 @@
 import type { Command } from 'commander';
 import { runDeterminantsBench } from '../../bench/determinants.js';
 import { OVERHEAD_MODES, runOverheadBench } from '../../bench/overhead.js';
+import { runMemoryBench } from '../../bench/memory.js';
+import { RECOVERY_MODES, type RecoveryMode } from '../api/config.js';
 import { QUERY_IDS, type QueryId } from '../../bench/nexmark/queries.js';
 import { oneOf, positiveInteger, positiveNumber } from './args.js';
 import { Progress, formatNumber, printJsonResult } from './output.js';
@@ -42,7 +44,7 @@ export function registerBenchCommands(program: Command): void {
     .option('--seconds <n>', 'measured seconds of throughput per mode, over all rounds (warm-ups come on top)', positiveNumber, 10)
     .option('--parallelism <n>', 'parallelism of the source and every operator', positiveInteger, 2)
     .option('--checkpoint-interval <ms>', 'checkpoint interval in ms', positiveNumber, 1000)
-    .option('--rounds <n>', 'rounds of throughput runs (each mode once per round)', positiveInteger, 5)
+    .option('--rounds <n>', 'rounds of throughput runs (each mode once per round)', positiveInteger, 10)
     .option('--json', 'print the result as one JSON object on the last line of stdout')
     .action(async (options: { query: QueryId; seconds: number; parallelism: number; checkpointInterval: number; rounds: number; json?: boolean }) => {
       const progress = new Progress();
@@ -74,6 +76,38 @@ export function registerBenchCommands(program: Command): void {
         );
       }
       out.write(`peak RSS ${result.peakRssMB} MB\n`);
+      if (options.json) printJsonResult(result);
+    });
+
+  bench
+    .command('memory')
+    .description('peak resident memory of a query running at a fixed rate with checkpoints')
+    .option('--query <id>', `query: ${QUERY_IDS.join(', ')}`, oneOf(QUERY_IDS), 'q3' as QueryId)
+    .option('--mode <mode>', `recovery mode: ${RECOVERY_MODES.join(', ')}`, oneOf(RECOVERY_MODES), 'global-rollback' as RecoveryMode)
+    .option('--seconds <n>', 'how long to run', positiveNumber, 60)
+    .option('--rate <events/s>', 'input rate (default: half of the maximum rate of mode none, measured first)', positiveNumber)
+    .option('--parallelism <n>', 'parallelism of the source and every operator', positiveInteger, 2)
+    .option('--checkpoint-interval <ms>', 'checkpoint interval in ms', positiveNumber, 1000)
+    .option('--json', 'print the result as one JSON object on the last line of stdout')
+    .action(async (options: { query: QueryId; mode: RecoveryMode; seconds: number; rate?: number; parallelism: number; checkpointInterval: number; json?: boolean }) => {
+      const progress = new Progress();
+      const ticker = setInterval(() => progress.update(`bench memory: RSS now ${Math.round(process.memoryUsage().rss / 1e6)} MB`), 1000);
+      const result = await runMemoryBench({
+        query: options.query,
+        mode: options.mode,
+        seconds: options.seconds,
+        rate: options.rate,
+        parallelism: options.parallelism,
+        checkpointIntervalMs: options.checkpointInterval,
+        onProgress: (message) => progress.log(message),
+      });
+      clearInterval(ticker);
+      progress.done();
+      const out = options.json ? process.stderr : process.stdout;
+      out.write(
+        `${result.query} ${result.mode} at ${formatNumber(result.rate)} events/s for ${result.seconds} s: achieved ${formatNumber(result.achievedEventsPerSec)} events/s, ` +
+          `p99 ${result.p99Ms} ms, ${result.checkpoints} checkpoints, peak RSS ${result.peakRssMB} MB\n`,
+      );
       if (options.json) printJsonResult(result);
     });
 }

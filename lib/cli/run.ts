@@ -2,6 +2,7 @@
  * `causalflow run <job-file>`: runs a job defined in a module whose default export is a `Job` (or a
  * function returning one, possibly async). Shows live progress, stops cleanly on Ctrl-C.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
@@ -67,7 +68,14 @@ function collectKill(value: string, previous: { task: string; afterMs: number }[
 }
 
 async function loadJob(file: string): Promise<JobExport> {
-  const module = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown };
+  const path = resolve(file);
+  if (!existsSync(path)) throw new ConfigError('job-file', 'an existing .ts or .js module', file);
+  let module: { default?: unknown };
+  try {
+    module = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  } catch (error) {
+    throw new ConfigError('job-file', 'a module that loads', `${file} (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+  }
   let exported = module.default;
   if (typeof exported === 'function') exported = await (exported as () => unknown)();
   if (exported === null || typeof exported !== 'object' || typeof (exported as JobExport).start !== 'function') {

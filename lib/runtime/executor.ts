@@ -420,7 +420,7 @@ export class Executor implements RecoveryRuntime {
 
   private newBackend(id: string): StateBackend {
     if (this.options.stateBackend === 'lmdb') return new LmdbStateBackend(this.stateRoot!, `kv:${id}:${this.backendCounter++}`);
-    return new HeapStateBackend();
+    return new HeapStateBackend(this.strategy.features.checkpoints);
   }
 
   // ------------------------------------------------------------------ running

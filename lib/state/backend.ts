@@ -53,6 +53,13 @@ export interface StateBackend extends KeyedStateStore {
   dispose(): Promise<void>;
 }
 
+/** A set that keeps nothing: the dirty set of a backend whose changes nobody snapshots. */
+class ForgetfulSet extends Set<StateKey> {
+  override add(): this {
+    return this;
+  }
+}
+
 interface Table {
   readonly name: string;
   readonly kind: StateKind;
@@ -182,6 +189,10 @@ class HeapListState<T> implements ListState<T> {
 /** State entirely in memory. */
 export class HeapStateBackend implements StateBackend {
   currentKey: StateKey = 0;
+
+  /** @param trackChanges false when no checkpoint will ever snapshot this backend (recovery mode `none`). */
+  constructor(private readonly trackChanges = true) {}
+
   private readonly tables = new Map<string, HeapTable>();
   /** State handles by name: asking for a state is a map lookup, with no allocation. */
   private readonly handles = new Map<string, ValueState<any> | MapState<any, any> | ListState<any>>();
@@ -286,7 +297,7 @@ export class HeapStateBackend implements StateBackend {
   private table(name: string, kind: StateKind): HeapTable {
     let table = this.tables.get(name);
     if (!table) {
-      table = { name, kind, data: new Map(), dirty: new Set() };
+      table = { name, kind, data: new Map(), dirty: this.trackChanges ? new Set() : new ForgetfulSet() };
       this.tables.set(name, table);
     } else if (table.kind !== kind) {
       throw new ConfigError(`state "${name}"`, `a ${table.kind} state (its first declaration)`, `a ${kind} state`);

@@ -22,7 +22,7 @@ interface StoreMeta {
 export interface CheckpointStoreOptions {
   /** Directory of the lmdb environment. */
   path: string;
-  /** Chain length that triggers compaction into a new base (default 8). */
+  /** Chain length that triggers compaction into a new base (default 32). */
   compactEvery?: number;
 }
 
@@ -45,7 +45,7 @@ export class CheckpointStore {
 
   /** Opens (or creates) the store. */
   static open(options: CheckpointStoreOptions): CheckpointStore {
-    return new CheckpointStore(open({ path: options.path }), options.compactEvery ?? 8);
+    return new CheckpointStore(open({ path: options.path }), options.compactEvery ?? 32);
   }
 
   /** Latest completed checkpoint id, or -1 when none completed. */
