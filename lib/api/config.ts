@@ -65,6 +65,11 @@ export interface JobOptions {
   errors?: ErrorPolicy;
   /** Encode every batch on its way through a channel, as a network would (tests; default false). */
   serializeChannels?: boolean;
+  /**
+   * Keep every determinant of the run, never truncating (the verifier's oracle replays whole traces).
+   * Test and verification only: memory grows with the run. Default false.
+   */
+  retainDeterminants?: boolean;
 }
 
 /** Options after validation, every default filled in. */
@@ -79,12 +84,13 @@ export interface ResolvedJobOptions {
   readonly inflightMaxRecords: number;
   readonly errors: { policy: 'fail' | 'dead-letter'; deadLetter: Sink<DeadLetter> | null };
   readonly serializeChannels: boolean;
+  readonly retainDeterminants: boolean;
 }
 
 /** Validates options and fills defaults. */
 export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object', options);
-  const known = ['name', 'parallelism', 'recovery', 'stateBackend', 'directory', 'batchSize', 'channelCapacity', 'inflightMaxRecords', 'errors', 'serializeChannels'];
+  const known = ['name', 'parallelism', 'recovery', 'stateBackend', 'directory', 'batchSize', 'channelCapacity', 'inflightMaxRecords', 'errors', 'serializeChannels', 'retainDeterminants'];
   for (const key of Object.keys(options)) if (!known.includes(key)) throw new ConfigError(key, `one of the options ${known.join(', ')}`, key);
   const name = options.name ?? 'job';
   if (typeof name !== 'string' || !/^[\w.-]{1,100}$/.test(name)) throw new ConfigError('name', 'letters, digits, "-", "_" or "." (1-100 characters)', name);
@@ -119,6 +125,7 @@ export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions 
     inflightMaxRecords: integer('inflightMaxRecords', options.inflightMaxRecords ?? 2_000_000, 1024, Number.MAX_SAFE_INTEGER),
     errors: { policy, deadLetter: errors.deadLetter ?? null },
     serializeChannels: options.serializeChannels ?? false,
+    retainDeterminants: options.retainDeterminants ?? false,
   };
 }
 

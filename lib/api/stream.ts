@@ -94,7 +94,7 @@ export class DataStream<T> {
   /** A process function with per-instance state, timers and causal services. */
   process<R>(fn: ProcessFunction<T, R>, options: ProcessOptions = {}): DataStream<R> {
     checkProcessFunction('process', fn, ['processElement']);
-    return this.oneInput('process', options, (name) => new KeyedProcessOperator(name, () => 0, fn as KeyedProcessFunction<StateKey, T, R>), !options.async);
+    return this.oneInput('process', options, (name) => new KeyedProcessOperator(name, () => 0, fn as KeyedProcessFunction<StateKey, T, R>), !options.async, options.async === true);
   }
 
   /** Partitions by key: records with equal keys go to the same instance of the next operator. */
@@ -174,7 +174,7 @@ export class DataStream<T> {
   }
 
   /** @internal Adds a one-input node fed by this stream. */
-  oneInput<R>(kind: string, options: OperatorOptions, create: (name: string) => Operator, chainable = true): DataStream<R> {
+  oneInput<R>(kind: string, options: OperatorOptions, create: (name: string) => Operator, chainable = true, isAsync = false): DataStream<R> {
     const parallelism = this.graph.parallelismOf(kind, options);
     const name = this.graph.uniqueName(options.name, kind);
     const id = this.graph.addNode({
@@ -184,6 +184,7 @@ export class DataStream<T> {
       createOperator: () => create(name),
       twoInput: false,
       chainable,
+      async: isAsync,
       sink: false,
     });
     return new DataStream<R>(this.graph, id);
@@ -206,7 +207,7 @@ export class KeyedStream<T, K extends StateKey> extends DataStream<T> {
   override process<R>(fn: KeyedProcessFunction<K, T, R>, options: ProcessOptions = {}): DataStream<R> {
     checkProcessFunction('process', fn, ['processElement']);
     const keyOf = this.keyOf;
-    return this.oneInput('process', options, (name) => new KeyedProcessOperator(name, keyOf, fn), !options.async);
+    return this.oneInput('process', options, (name) => new KeyedProcessOperator(name, keyOf, fn), !options.async, options.async === true);
   }
 
   /** Keeps a running reduction per key and emits it after every record. */

@@ -8,12 +8,23 @@ class CollectPartition<T> implements SinkPartition<T> {
   readonly visible: T[] = [];
   private readonly staged = new Map<number, T[]>();
   private committedTxn = -1;
+  private envelopes: Uint8Array[] = [];
 
-  write(records: readonly T[], firstIndex: number): void {
+  write(records: readonly T[], firstIndex: number, determinants?: Uint8Array): void {
     if (firstIndex !== this.visible.length) {
       throw new Error(`collect sink: write at index ${firstIndex}, but ${this.visible.length} records are visible`);
     }
+    // Stored together with the records, as one transaction would.
+    if (determinants !== undefined && determinants.length > 0) this.envelopes.push(determinants.slice());
     for (const r of records) this.visible.push(r);
+  }
+
+  determinants(): Uint8Array[] {
+    return this.envelopes;
+  }
+
+  pruneDeterminants(keep: (envelope: Uint8Array) => boolean): void {
+    this.envelopes = this.envelopes.filter(keep);
   }
 
   visibleCount(): number {

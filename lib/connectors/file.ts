@@ -20,6 +20,7 @@ interface FileState {
 class FilePartition<T> implements SinkPartition<T> {
   private readonly path: string;
   private readonly statePath: string;
+  private readonly determinantsPath: string;
   private fd: number;
   private lines: number;
   private length: number;
@@ -31,6 +32,7 @@ class FilePartition<T> implements SinkPartition<T> {
   ) {
     this.path = join(directory, `part-${subtask}.jsonl`);
     this.statePath = join(directory, `part-${subtask}.state`);
+    this.determinantsPath = join(directory, `part-${subtask}.determinants`);
     this.state = existsSync(this.statePath) ? (JSON.parse(readFileSync(this.statePath, 'utf8')) as FileState) : { committedTxn: -1, length: 0 };
     this.fd = openSync(this.path, 'a+');
     let content = readFileSync(this.path);
@@ -51,10 +53,24 @@ class FilePartition<T> implements SinkPartition<T> {
     this.lines = lines;
   }
 
-  write(records: readonly T[], firstIndex: number): void {
+  write(records: readonly T[], firstIndex: number, determinants?: Uint8Array): void {
     if (firstIndex !== this.lines) throw new Error(`file sink ${this.path}: write at index ${firstIndex}, but ${this.lines} lines are visible`);
+    // Determinants first: a crash between the two leaves determinants without their output (harmless,
+    // the output is regenerated), never output without its determinants.
+    if (determinants !== undefined && determinants.length > 0) appendFileSync(this.determinantsPath, frameEnvelope(determinants));
     this.append(encode(records));
     this.lines += records.length;
+  }
+
+  determinants(): Uint8Array[] {
+    return existsSync(this.determinantsPath) ? readEnvelopes(readFileSync(this.determinantsPath)) : [];
+  }
+
+  pruneDeterminants(keep: (envelope: Uint8Array) => boolean): void {
+    const kept = this.determinants().filter(keep);
+    const temp = `${this.determinantsPath}.tmp`;
+    writeFileSync(temp, Buffer.concat(kept.map(frameEnvelope)));
+    renameSync(temp, this.determinantsPath);
   }
 
   visibleCount(): number {
@@ -112,6 +128,27 @@ class FilePartition<T> implements SinkPartition<T> {
       .map((f) => Number(f.slice(prefix.length, -'.pending'.length)))
       .sort((a, b) => a - b);
   }
+}
+
+/** An envelope on disk: u32 length, then the envelope (which carries its own checksum). */
+function frameEnvelope(envelope: Uint8Array): Buffer {
+  const framed = Buffer.alloc(4 + envelope.length);
+  framed.writeUInt32LE(envelope.length, 0);
+  framed.set(envelope, 4);
+  return framed;
+}
+
+/** Reads framed envelopes; a torn last frame (a crash mid-append) is ignored, its output was not written. */
+function readEnvelopes(bytes: Buffer): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let pos = 0;
+  while (pos + 4 <= bytes.length) {
+    const length = bytes.readUInt32LE(pos);
+    if (pos + 4 + length > bytes.length) break;
+    out.push(new Uint8Array(bytes.subarray(pos + 4, pos + 4 + length)));
+    pos += 4 + length;
+  }
+  return out;
 }
 
 function encode(records: readonly unknown[]): string {

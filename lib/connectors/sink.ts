@@ -27,9 +27,20 @@ export interface SinkContext {
 export interface SinkPartition<T> {
   /**
    * Makes `records` visible. `firstIndex` is the output index of `records[0]`; it always equals
-   * `visibleCount()` (the runtime drops indexes already visible before calling).
+   * `visibleCount()` (the runtime drops indexes already visible before calling). Under exactly-once,
+   * `determinants` is an envelope of the writing task's determinants that must be stored no later than
+   * the records become visible (atomically with them where the system allows), see
+   * {@link SinkPartition.determinants}.
    */
-  write(records: readonly T[], firstIndex: number): void;
+  write(records: readonly T[], firstIndex: number, determinants?: Uint8Array): void;
+  /**
+   * Envelopes stored by `write`, oldest first. A sink task is the last hop: nobody downstream holds its
+   * determinants, so its replacement reads them here. Partitions without it cannot recover a failed sink
+   * task causally (recovery then escalates to a global rollback).
+   */
+  determinants?(): Uint8Array[];
+  /** Drops stored envelopes for which `keep` is false (those no recovery can need any more). */
+  pruneDeterminants?(keep: (envelope: Uint8Array) => boolean): void;
   /** Number of records visible so far: the next output index. */
   visibleCount(): number;
   /** Adds records to transaction `txn` (not visible yet). */

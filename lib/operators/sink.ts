@@ -11,6 +11,8 @@
  * Latency is measured when records become visible, from the ingest time of the input behind them.
  */
 import type { Sink, SinkPartition } from '../connectors/sink.js';
+import { GrowableBytes } from '../../determinants/bytes.js';
+import { readEnvelope } from '../../determinants/envelope.js';
 import { Operator } from '../runtime/operator.js';
 import type { OperatorSnapshot } from '../state/snapshot.js';
 
@@ -38,6 +40,7 @@ export class SinkOperator extends Operator {
   private epoch = 0;
   private readonly staged = new Map<number, number[]>();
   private restoredState: SinkState | null = null;
+  private readonly envelope = new GrowableBytes(256);
 
   constructor(
     name: string,
@@ -92,7 +95,17 @@ export class SinkOperator extends Operator {
       case 'deduplicating': {
         const visible = this.partition.visibleCount();
         const skip = Math.max(0, Math.min(buffer.length, visible - this.outputIndex));
-        if (skip < buffer.length) this.partition.write(skip === 0 ? buffer : buffer.slice(skip), this.outputIndex + skip);
+        if (skip < buffer.length) {
+          // I1 at the last hop: the task's determinants are stored with the first output they cause.
+          const causal = this.task.causal;
+          let determinants: Uint8Array | undefined;
+          if (causal !== null) {
+            this.envelope.length = 0;
+            const length = causal.deltaForSink(this.envelope);
+            if (length > 0) determinants = this.envelope.view(0, length);
+          }
+          this.partition.write(skip === 0 ? buffer : buffer.slice(skip), this.outputIndex + skip, determinants);
+        }
         this.reportRuns(dropLeading(runs, skip));
         break;
       }
@@ -115,8 +128,21 @@ export class SinkOperator extends Operator {
   }
 
   override checkpointCompleted(checkpointId: number): void {
-    if (this.mode !== 'transactional') return;
-    this.commitUpTo(checkpointId - 1);
+    if (this.mode === 'transactional') this.commitUpTo(checkpointId - 1);
+    // Stored determinants of epochs before the completed checkpoint are needed by no recovery (I2).
+    if (this.task.causal !== null && this.task.causal.retainAll === false) {
+      this.partition.pruneDeterminants?.((envelope) => maxEpoch(envelope) >= checkpointId);
+    }
+  }
+
+  /** Output index of the next record: how far this task's output has been regenerated. */
+  get nextOutputIndex(): number {
+    return this.outputIndex + this.buffer.length;
+  }
+
+  /** The partition this sink writes (recovery reads its stored determinants and visible count). */
+  get sinkPartition(): SinkPartition<unknown> {
+    return this.partition;
   }
 
   override endInput(): void {
@@ -145,6 +171,15 @@ export class SinkOperator extends Operator {
   private reportRuns(runs: readonly number[]): void {
     for (let i = 0; i < runs.length; i += 2) this.report(runs[i]!, runs[i + 1]!);
   }
+}
+
+/** The newest epoch any slice of an envelope belongs to. */
+function maxEpoch(envelope: Uint8Array): number {
+  let max = -1;
+  readEnvelope(envelope, (_task, epoch) => {
+    if (epoch > max) max = epoch;
+  });
+  return max;
 }
 
 function dropLeading(runs: number[], skip: number): number[] {

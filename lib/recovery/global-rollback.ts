@@ -13,7 +13,7 @@ export class GlobalRollback implements RecoveryStrategy {
   readonly features: StrategyFeatures;
 
   constructor(standbys: number) {
-    this.features = { checkpoints: true, inflightLog: false, dedup: false, sinkMode: 'transactional', standbys };
+    this.features = { checkpoints: true, inflightLog: false, dedup: false, sinkMode: 'transactional', standbys, causal: null, local: false };
   }
 
   async recover(runtime: RecoveryRuntime, failed: readonly Task[]): Promise<void> {

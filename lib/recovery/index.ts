@@ -3,20 +3,25 @@ import type { RecoveryMode, ResolvedJobOptions } from '../api/config.js';
 import { ConfigError } from '../errors.js';
 import { GlobalRollback } from './global-rollback.js';
 import { NoRecovery } from './none.js';
+import { LocalRecoveryStrategy } from './local.js';
+import { RECOVERY_MODES } from '../api/config.js';
 import type { RecoveryStrategy } from './strategy.js';
 
 /** The recovery modes this build implements. */
-export const IMPLEMENTED_MODES: readonly RecoveryMode[] = ['none', 'global-rollback'];
+export const IMPLEMENTED_MODES: readonly RecoveryMode[] = ['none', 'global-rollback', 'at-least-once', 'exactly-once'];
 
 /** The strategy for the job's recovery options. */
 export function strategyFor(options: ResolvedJobOptions): RecoveryStrategy {
-  const { mode, standbys } = options.recovery;
+  const { mode, standbys, dsd } = options.recovery;
   switch (mode) {
     case 'none':
       return new NoRecovery();
     case 'global-rollback':
       return new GlobalRollback(standbys);
+    case 'at-least-once':
+    case 'exactly-once':
+      return new LocalRecoveryStrategy(mode, standbys, dsd, options.retainDeterminants);
     default:
-      throw new ConfigError('recovery.mode', 'a mode this build implements ("none" or "global-rollback")', mode);
+      throw new ConfigError('recovery.mode', RECOVERY_MODES.map((m) => `"${m}"`).join(', '), mode);
   }
 }

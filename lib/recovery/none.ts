@@ -6,7 +6,7 @@ import type { RecoveryRuntime, RecoveryStrategy, StrategyFeatures } from './stra
 /** No fault tolerance. */
 export class NoRecovery implements RecoveryStrategy {
   readonly mode = 'none' as const;
-  readonly features: StrategyFeatures = { checkpoints: false, inflightLog: false, dedup: false, sinkMode: 'immediate', standbys: 0 };
+  readonly features: StrategyFeatures = { checkpoints: false, inflightLog: false, dedup: false, sinkMode: 'immediate', standbys: 0, causal: null, local: false };
 
   async recover(runtime: RecoveryRuntime, failed: readonly Task[], cause: unknown): Promise<void> {
     const names = failed.map((t) => t.taskName).join(', ');

@@ -13,6 +13,10 @@ export interface StrategyFeatures extends TaskFeatures {
   readonly sinkMode: SinkMode;
   /** Standbys to keep per task. */
   readonly standbys: number;
+  /** Causal logging: the sharing depth, and whether to keep every epoch (the verifier's oracle); null for none. */
+  readonly causal: { readonly dsd: number; readonly retainAll: boolean } | null;
+  /** Whether failed tasks are replaced by standbys (local recovery). */
+  readonly local: boolean;
 }
 
 /** What a strategy may do to a job when tasks fail (implemented by the executor). */
@@ -21,6 +25,8 @@ export interface RecoveryRuntime {
   failJob(error: unknown): void;
   /** Stops every task and restarts the job from its latest completed checkpoint (or from scratch). */
   rollbackToLatestCheckpoint(reason: string): Promise<void>;
+  /** Replaces failed tasks by their standbys while the rest of the job runs (see `local-recovery.ts`). */
+  recoverLocally(failed: readonly Task[], cause: unknown): Promise<void>;
   /** Records a recovery event. */
   event(type: string, details: Record<string, unknown>): void;
 }

@@ -15,8 +15,12 @@ export interface CheckpointParticipants {
   taskIds(): readonly number[];
   /** Asks the source tasks to inject the barrier of `checkpointId`. */
   triggerSources(checkpointId: number): void;
-  /** Checkpoint `checkpointId` is durable: notify tasks and standbys. */
-  completed(checkpointId: number, snapshots: ReadonlyMap<number, TaskSnapshot>): void;
+  /**
+   * Checkpoint `checkpointId` is durable: notify tasks and standbys. `frames` are the snapshots as
+   * encoded when each task took them: the snapshot objects may share state objects the task has changed
+   * since, so only the bytes are a faithful copy.
+   */
+  completed(checkpointId: number, frames: ReadonlyMap<number, Uint8Array>): void;
   /** Checkpoint `checkpointId` was abandoned: notify tasks. */
   aborted(checkpointId: number): void;
 }
@@ -25,6 +29,7 @@ interface Pending {
   id: number;
   startedAt: number;
   snapshots: Map<number, TaskSnapshot>;
+  frames: Map<number, Uint8Array>;
   writes: Promise<void>[];
   /** Set once every snapshot arrived: from then on the checkpoint completes even if a task fails. */
   completing: Promise<void> | null;
@@ -83,7 +88,7 @@ export class CheckpointCoordinator {
   /** Starts a checkpoint now. */
   trigger(now = this.clock()): number {
     const id = ++this.lastId;
-    this.pending = { id, startedAt: now, snapshots: new Map(), writes: [], completing: null };
+    this.pending = { id, startedAt: now, snapshots: new Map(), frames: new Map(), writes: [], completing: null };
     this.nextTriggerAt = now + this.intervalMs;
     for (const [taskId, snapshot] of this.finalSnapshots) this.acknowledge(taskId, id, snapshot);
     this.participants.triggerSources(id);
@@ -95,7 +100,9 @@ export class CheckpointCoordinator {
     const pending = this.pending;
     if (pending === null || pending.id !== checkpointId || pending.snapshots.has(taskId)) return;
     pending.snapshots.set(taskId, snapshot);
+    // Encoded now, while the snapshot's objects still hold the state at the barrier.
     const frame = encodeSnapshot(snapshot);
+    pending.frames.set(taskId, frame);
     this.stats.lastBytes += frame.length;
     pending.writes.push(this.store.put(checkpointId, frame, taskId));
     if (pending.snapshots.size === this.participants.taskIds().length) pending.completing = this.finish(pending);
@@ -150,7 +157,7 @@ export class CheckpointCoordinator {
       this.stats.completed++;
       this.stats.latest = pending.id;
       this.stats.lastDurationMs = this.clock() - pending.startedAt;
-      this.participants.completed(pending.id, pending.snapshots);
+      this.participants.completed(pending.id, pending.frames);
       this.stats.lastBytes = 0;
     } catch (error) {
       this.onError(error);

@@ -8,8 +8,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open as openLmdb, type RootDatabase } from 'lmdb';
 import type { DeadLetter, ResolvedJobOptions } from '../api/config.js';
-import type { CausalServices } from '../causal/services.js';
 import { LiveServices } from '../causal/live.js';
+import { RecordingServices } from '../causal/recording.js';
+import { CausalTaskLog } from '../causal/task-log.js';
+import type { EpochSegment } from '../../determinants/replica.js';
+import { LocalRecovery } from './local-recovery.js';
 import { CausalflowError, ConfigError, JobFailedError, OperatorError, TaskKilledError } from '../errors.js';
 import { InflightSpillStore } from '../inflight/spill.js';
 import { SinkOperator } from '../operators/sink.js';
@@ -73,6 +76,8 @@ export interface JobProgress {
   lateRecordsDropped: number;
   /** Records sent to the dead-letter sink. */
   deadLetters: number;
+  /** Local recoveries that had to escalate to a global rollback. */
+  escalations: number;
   /** Tasks finished / total. */
   tasksFinished: number;
   /** Total tasks. */
@@ -121,6 +126,9 @@ export class Executor implements RecoveryRuntime {
   readonly done: Promise<JobResult>;
   private backendCounter = 0;
   private lastFailure: { signature: string; checkpoint: number; count: number } | null = null;
+  private readonly local: LocalRecovery | null;
+  private pendingFailures: { task: Task; cause: unknown }[] = [];
+  private escalations = 0;
 
   constructor(
     readonly nodes: readonly LogicalNode[],
@@ -136,6 +144,7 @@ export class Executor implements RecoveryRuntime {
     });
     // A rejection nobody awaits yet must not crash the process; `done` still rejects for whoever awaits it.
     this.done.catch(() => {});
+    this.local = strategy.features.local ? new LocalRecovery(this.localRecoveryHost()) : null;
   }
 
   /** Milliseconds since the job started (the job clock). */
@@ -224,6 +233,7 @@ export class Executor implements RecoveryRuntime {
       recoveries: this.recoveries,
       lateRecordsDropped: this.late,
       deadLetters: this.deadLetters,
+      escalations: this.escalations,
       tasksFinished: this.finishedTasks,
       tasks: this.plan.tasks.length,
     };
@@ -286,6 +296,100 @@ export class Executor implements RecoveryRuntime {
     this.event('rollback-finished', { checkpoint, tasks: restored, durationMs: this.clock() - started });
   }
 
+  /** {@inheritDoc RecoveryRuntime.recoverLocally} */
+  async recoverLocally(failed: readonly Task[], cause: unknown): Promise<void> {
+    await this.local!.recover(failed, cause);
+  }
+
+  private localRecoveryHost(): import('./local-recovery.js').LocalRecoveryHost {
+    const o = this.options;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the host reads arrays the executor replaces
+    const executor = this;
+    return {
+      plan: this.plan,
+      get tasks() {
+        return executor.tasks;
+      },
+      get channels() {
+        return executor.channels;
+      },
+      causal: this.strategy.features.causal !== null && this.strategy.features.causal.dsd !== 0,
+      clock: () => this.clock(),
+      event: (type, details) => this.event(type, details),
+      newChannel: (index) => {
+        const c = this.plan.channels[index]!;
+        return new LocalChannel({ index, from: c.from, to: c.to }, { capacity: o.channelCapacity, batchSize: o.batchSize, serialize: o.serializeChannels });
+      },
+      createTask: (plan, snapshot, backends, replay) => this.createTask(plan, snapshot, backends, replay),
+      startTask: (task) => this.startTask(task),
+      takeStandby: (taskId, checkpoint) => {
+        const list = this.standbys.get(taskId) ?? [];
+        const index = list.findIndex((s) => s.checkpointId === checkpoint);
+        return index < 0 ? null : list.splice(index, 1)[0]!;
+      },
+      addStandbyFromStore: (taskId) => this.addStandbyFromStore(taskId),
+      latestCheckpoint: () => (this.checkpointStore ? this.checkpointStore.latest : -1),
+      restoreFromStore: (taskId) => this.checkpointStore!.restore(taskId),
+      sinkDeterminants: () => this.sinkDeterminants(),
+      pauseCheckpoints: async () => {
+        this.coordinator!.pause();
+        this.coordinator!.abortPending();
+        await this.coordinator!.settle();
+      },
+      resumeCheckpoints: () => this.coordinator!.resume(),
+      escalate: async (reason) => {
+        this.escalations++;
+        await this.rollbackToLatestCheckpoint(`escalation: ${reason}`);
+      },
+    };
+  }
+
+  /** A new standby for `taskId`, holding its state at the latest completed checkpoint (from the store). */
+  private addStandbyFromStore(taskId: number): void {
+    if (this.strategy.features.standbys === 0) return;
+    let list = this.standbys.get(taskId);
+    if (!list) {
+      list = [];
+      this.standbys.set(taskId, list);
+    }
+    const plan = this.plan.tasks[taskId]!;
+    const names = this.tasks[taskId]!.operators.map((op) => op.name);
+    const standby = new Standby(taskId, names, (name) => this.newBackend(`standby-r${this.backendCounter}:${plan.id}:${name}`));
+    const latest = this.checkpointStore?.latest ?? -1;
+    if (latest >= 0) {
+      const merged = this.checkpointStore!.restore(taskId);
+      if (merged) standby.apply(merged);
+    }
+    list.push(standby);
+  }
+
+  /** Every determinant envelope stored by the job's sink partitions (a sink task's determinants live there). */
+  private sinkDeterminants(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const task of this.tasks) {
+      for (const op of task.operators) {
+        if (op instanceof SinkOperator && task.status !== 'dead') {
+          const stored = op.sinkPartition.determinants?.();
+          if (stored) out.push(...stored);
+        }
+      }
+    }
+    for (const vertex of this.plan.vertices) {
+      const node = this.nodes[vertex.nodes[vertex.nodes.length - 1]!]!;
+      if (!node.sink) continue;
+      for (let s = 0; s < vertex.parallelism; s++) {
+        const task = this.tasks[vertex.firstTask + s]!;
+        if (task.status !== 'dead') continue;
+        // The dead sink task's partition lives on in the external system: open it to read what it stored.
+        const partition = node.sinkConnector!.open({ subtask: s, parallelism: vertex.parallelism, jobDirectory: this.options.directory });
+        const stored = partition.determinants?.();
+        if (stored) out.push(...stored);
+        void partition.close?.();
+      }
+    }
+    return out;
+  }
+
   // ------------------------------------------------------------------ building
 
   /**
@@ -308,7 +412,7 @@ export class Executor implements RecoveryRuntime {
   }
 
   /** Creates one task, restored from `snapshot` or a standby's state. */
-  createTask(plan: TaskPlan, snapshot: TaskSnapshot | null, backends: Map<string, StateBackend> | null): Task {
+  createTask(plan: TaskPlan, snapshot: TaskSnapshot | null, backends: Map<string, StateBackend> | null, replay: EpochSegment[] | null = null): Task {
     const vertex = this.plan.vertices[plan.vertex]!;
     const chain: Operator[] = vertex.nodes.map((id) => this.createOperator(this.nodes[id]!, plan.subtask));
     const operators = [...chain];
@@ -320,13 +424,19 @@ export class Executor implements RecoveryRuntime {
     const env = this.environment(backends);
     const task = new Task(plan, vertex.parallelism, operators, env);
     task.buffering = operators.some((op) => op instanceof SinkOperator);
-    task.services = this.createServices(task);
+    task.allowsCalls = this.nodes[vertex.nodes[0]!]!.async === true;
+    const causal = this.strategy.features.causal;
+    if (causal) {
+      task.causal = new CausalTaskLog({ taskId: plan.id, dsd: causal.dsd, epoch: snapshot?.checkpointId ?? 0, retainAll: causal.retainAll, replay });
+    }
+    task.services = causal ? new RecordingServices(task) : new LiveServices();
+    task.failAsync = (error) => this.taskFailed(task, error);
     for (const channelIndex of plan.inputs) task.addInput(this.channels[channelIndex]!, this.plan.channels[channelIndex]!.logicalInput);
     if (snapshot) task.restore(snapshot);
     let seqIndex = 0;
     plan.outputs.forEach((channelIndexes, edge) => {
       for (const channelIndex of channelIndexes) {
-        task.addWriter(edge, this.channels[channelIndex]!, snapshot?.outputSeqs[seqIndex] ?? 0, null);
+        task.addWriter(edge, this.channels[channelIndex]!, snapshot?.outputSeqs[seqIndex] ?? 0, task.causal);
         seqIndex++;
       }
     });
@@ -390,11 +500,6 @@ export class Executor implements RecoveryRuntime {
     return outputs.length === 1 ? outputs[0]! : new FanOutput(outputs);
   }
 
-  /** Causal services for a task. The live ones here; the exactly-once strategy supplies recording ones. */
-  protected createServices(_task: Task): CausalServices {
-    return new LiveServices();
-  }
-
   private environment(backends: Map<string, StateBackend> | null): TaskEnvironment {
     return {
       features: this.strategy.features,
@@ -402,6 +507,8 @@ export class Executor implements RecoveryRuntime {
       markRunnable: (task) => this.scheduler.markRunnable(task),
       wakeAt: (task, at) => this.scheduler.wakeAt(task, at),
       acknowledge: (task, id, snapshot) => this.coordinator?.acknowledge(task.taskId, id, snapshot),
+      checkpointPending: (id) => this.coordinator !== null && this.coordinator.inFlight === id,
+      replayFinished: (task) => (this.local ? this.local.replayFinished(task) : true),
       finished: (task) => this.taskFinished(task),
       createStateBackend: (task, name) => {
         const ready = backends?.get(name);
@@ -462,9 +569,9 @@ export class Executor implements RecoveryRuntime {
     }
   }
 
-  private checkpointCompleted(checkpointId: number, snapshots: ReadonlyMap<number, TaskSnapshot>): void {
+  private checkpointCompleted(checkpointId: number, frames: ReadonlyMap<number, Uint8Array>): void {
     for (const task of this.tasks) if (task.status !== 'dead') task.checkpointCompleted(checkpointId);
-    if (this.strategy.features.standbys > 0) this.feedStandbys(snapshots);
+    if (this.strategy.features.standbys > 0) this.feedStandbys(frames);
     this.event('checkpoint', { id: checkpointId, durationMs: Math.round(this.coordinator!.stats.lastDurationMs * 1000) / 1000 });
   }
 
@@ -474,8 +581,8 @@ export class Executor implements RecoveryRuntime {
   }
 
   /** Gives every standby its task's snapshot of the completed checkpoint, decoded from bytes (no shared objects). */
-  private feedStandbys(snapshots: ReadonlyMap<number, TaskSnapshot>): void {
-    for (const [taskId, snapshot] of snapshots) {
+  private feedStandbys(frames: ReadonlyMap<number, Uint8Array>): void {
+    for (const [taskId, frame] of frames) {
       let list = this.standbys.get(taskId);
       if (!list) {
         list = [];
@@ -486,7 +593,6 @@ export class Executor implements RecoveryRuntime {
           list.push(new Standby(taskId, names, (name) => this.newBackend(`standby${i}:${plan.id}:${name}`)));
         }
       }
-      const frame = encodeSnapshot(snapshot);
       for (const standby of list) standby.apply(decodeSnapshot(frame), frame.length);
     }
   }
@@ -538,6 +644,7 @@ export class Executor implements RecoveryRuntime {
 
   private killNow(task: Task, cause: unknown = new TaskKilledError(task.taskName)): void {
     if (task.status === 'dead' || this.settled) return;
+    if (this.tasks[task.taskId] !== task) return;
     if (this.repeatsWithoutProgress(cause)) {
       this.failJob(
         new JobFailedError(
@@ -550,12 +657,25 @@ export class Executor implements RecoveryRuntime {
     const wasFinished = task.status === 'finished';
     task.kill();
     this.scheduler.forget(task);
+    // The task's own buffers (its input queues) die with it; what it sent is the consumers' now.
     for (const input of task.inputs) input.channel.close();
+    this.local?.forget(task.taskId);
     if (wasFinished) this.finishedTasks--;
     this.event('task-failed', { task: task.taskName, cause: cause instanceof Error ? cause.message : String(cause) });
     if (this.recovering && this.strategy.mode === 'global-rollback') return;
     this.recoveries++;
-    const recovery: Promise<void> = this.strategy.recover(this, [task], cause).then(
+    // Failures noticed in one go are recovered together, so that adjacent replacements are wired to each other.
+    this.pendingFailures.push({ task, cause });
+    if (this.pendingFailures.length === 1) queueMicrotask(() => this.recoverPending());
+  }
+
+  private recoverPending(): void {
+    const batch = this.pendingFailures;
+    this.pendingFailures = [];
+    if (batch.length === 0 || this.settled) return;
+    const tasks = batch.map((f) => f.task);
+    const cause = batch.find((f) => !(f.cause instanceof TaskKilledError))?.cause ?? batch[0]!.cause;
+    const recovery: Promise<void> = this.strategy.recover(this, tasks, cause).then(
       () => {
         if (this.recovering === recovery) this.recovering = null;
       },

@@ -40,6 +40,8 @@ export interface LogicalNode {
   readonly twoInput: boolean;
   /** Whether the node may be chained after its producer (false for async operators). */
   readonly chainable: boolean;
+  /** Whether the operator's function returns promises (an async process function: the task waits for each). */
+  readonly async?: boolean;
   /** Whether this node is a sink. */
   readonly sink: boolean;
   /** For sinks: the connector (the executor creates the sink operator, whose mode depends on recovery). */

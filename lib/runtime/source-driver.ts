@@ -7,6 +7,8 @@
  */
 import type { PartitionReader, Source } from '../connectors/source.js';
 import { TaskKilledError } from '../errors.js';
+import { Kind } from '../../determinants/kinds.js';
+import type { ReplayReader } from '../../determinants/replay.js';
 import type { OperatorSnapshot } from '../state/snapshot.js';
 import { Operator } from './operator.js';
 import type { WatermarkStrategy } from './plan.js';
@@ -109,7 +111,7 @@ export class SourceDriver {
     let emitted = 0;
     let idlePolls = 0;
     const n = this.readers.length;
-    while (emitted < budget && idlePolls < n) {
+    while (emitted < budget && idlePolls < n && !this.finished) {
       const i = this.next;
       this.next = (this.next + 1) % n;
       if (this.ended[i]) {
@@ -122,52 +124,78 @@ export class SourceDriver {
       emitted += got;
     }
     if (emitted > 0) this.countInput(emitted);
-    this.emitWatermark();
-    if (this.ended.every(Boolean)) {
-      this.finishSource();
-      return false;
-    }
+    if (this.finished) return false;
     if (emitted >= budget) return true;
     this.scheduleNextPoll(now);
     return false;
   }
 
-  /** Reads one poll from partition slot `i`; returns the records emitted. */
+  /**
+   * Executes the next recorded source determinant while replaying (I6): a poll of exactly the recorded
+   * partition and count (records are re-readable by offset, whatever their pace now), or a barrier at
+   * its recorded position. Returns the records emitted.
+   */
+  replayNext(reader: ReplayReader): number {
+    if (reader.peek() === Kind.SourceBarrier) {
+      const checkpointId = reader.nextSourceBarrier();
+      this.task.checkPosition(reader.position, 'SOURCE_BARRIER');
+      this.task.takeCheckpoint(checkpointId);
+      return 0;
+    }
+    const slot = reader.nextSourcePoll();
+    const count = reader.count;
+    if (slot >= this.readers.length || this.ended[slot]) reader.fail(`SOURCE_POLL of ${count} from partition slot ${slot}`, `a poll ${this.task.taskName} can make`);
+    this.emit(slot, count, this.clock());
+    this.countInput(count);
+    return count;
+  }
+
+  /** Reads one live poll from partition slot `i` (recorded first, I1); returns the records emitted. */
   private poll(i: number, max: number, now: number): number {
     const reader = this.readers[i]!;
     const offset = this.offsets[i]!;
-    if (reader.endsAt(offset)) {
-      this.ended[i] = true;
-      return 0;
-    }
     const killAt = this.task.killCountdown;
     const count = Math.min(max, reader.available(offset, now), killAt);
     if (count <= 0) return 0;
-    const records = this.scratch;
-    const timestamps = this.scratchTimestamps;
-    reader.read(offset, count, records, timestamps, 0);
-    const arrival = reader.arrivalTime?.(offset);
-    this.task.ingestTime = arrival === undefined || Number.isNaN(arrival) ? now : arrival;
-    const extract = this.options.watermarks?.timestamp;
-    const output = this.head.output;
-    let max_ = this.maxTimestamps[i]!;
-    for (let k = 0; k < count; k++) {
-      const record = records[k];
-      const ts = extract ? extract(record) : timestamps[k]!;
-      if (ts > max_) max_ = ts;
-      output.collect(record, ts);
-      records[k] = undefined;
-    }
-    this.maxTimestamps[i] = max_;
-    this.offsets[i] = offset + count;
-    this.task.position += count;
-    if (reader.endsAt(offset + count)) this.ended[i] = true;
+    if (this.task.causal !== null) this.task.causal.log.sourcePoll(i, count);
+    this.emit(i, count, now);
     if (killAt !== Number.POSITIVE_INFINITY) {
       this.task.killCountdown -= count;
       // Fault injection: a source dies after emitting its quota, output batches unsent.
       if (this.task.killCountdown <= 0) throw new TaskKilledError(this.task.taskName);
     }
     return count;
+  }
+
+  /**
+   * Emits `count` records of partition slot `i` from its offset, then the watermark if it advanced, and
+   * finishes the source once every partition ended: all decided per poll, so that a replay of the same
+   * polls makes the same decisions.
+   */
+  private emit(i: number, count: number, now: number): void {
+    const reader = this.readers[i]!;
+    const offset = this.offsets[i]!;
+    const records = this.scratch.length >= count ? this.scratch : new Array(count);
+    const timestamps = this.scratchTimestamps.length >= count ? this.scratchTimestamps : new Float64Array(count);
+    reader.read(offset, count, records, timestamps, 0);
+    const arrival = reader.arrivalTime?.(offset);
+    this.task.ingestTime = arrival === undefined || Number.isNaN(arrival) ? now : arrival;
+    const extract = this.options.watermarks?.timestamp;
+    const output = this.head.output;
+    let max = this.maxTimestamps[i]!;
+    for (let k = 0; k < count; k++) {
+      const record = records[k];
+      const ts = extract ? extract(record) : timestamps[k]!;
+      if (ts > max) max = ts;
+      output.collect(record, ts);
+      records[k] = undefined;
+    }
+    this.maxTimestamps[i] = max;
+    this.offsets[i] = offset + count;
+    this.task.position += count;
+    if (reader.endsAt(offset + count)) this.ended[i] = true;
+    this.emitWatermark();
+    if (this.ended.every(Boolean)) this.finishSource();
   }
 
   /**
@@ -195,7 +223,10 @@ export class SourceDriver {
     if (this.pendingCheckpoint < 0) return;
     const checkpointId = this.pendingCheckpoint;
     this.pendingCheckpoint = -1;
-    if (checkpointId > this.task.epoch) this.task.takeCheckpoint(checkpointId);
+    if (checkpointId <= this.task.epoch) return;
+    // The trigger arrived at a moment of the wall clock's choosing: record where the barrier went (I1).
+    if (this.task.causal !== null) this.task.causal.log.sourceBarrier(checkpointId, this.task.position);
+    this.task.takeCheckpoint(checkpointId);
   }
 
   private scheduleNextPoll(now: number): void {
@@ -209,6 +240,7 @@ export class SourceDriver {
   }
 
   private finishSource(): void {
+    if (this.finished) return;
     this.finished = true;
     if (this.options.watermarks && this.watermark < Infinity) {
       this.watermark = Infinity;

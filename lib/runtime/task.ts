@@ -1,27 +1,35 @@
 /**
  * A task: one parallel instance of a vertex. It owns a chain of operators, its input channels and
  * its output writers, and runs as a mailbox loop scheduled cooperatively (see `scheduler.ts`): each
- * activation delivers input batches (or polls its source) until its budget is spent, its outputs run
- * out of credit, or its input is empty.
+ * activation delivers input (or polls its source) until its budget is spent, its outputs run out of
+ * credit, or its input is empty.
  *
- * Input delivery follows arrival order across channels. Barriers are aligned: a channel that
- * delivered barrier *n* is blocked until every live input has, then the task snapshots and forwards
- * the barrier (I10). Every element has a per-channel sequence number (I8); with deduplication on,
- * elements at or below the last one consumed are dropped, and a gap is an error.
+ * Input is delivered in *runs*: so many elements from one input channel. Live, a run is a batch, in
+ * arrival order across channels, and with causal logging each run is recorded as an ORDER
+ * determinant before it is processed. Replaying, runs come from the recorded ORDER entries and may cut
+ * batches anywhere, since the batches replayed from in-flight logs are cut differently.
+ *
+ * Barriers are aligned: a channel that delivered barrier *n* is blocked until every live input has,
+ * then the task snapshots and forwards the barrier (I10). Every element has a per-channel sequence
+ * number (I8); with deduplication on, elements at or below the last one consumed are dropped, and a
+ * gap is an error.
  */
 import type { CausalServices } from '../causal/services.js';
-import { OperatorError, TaskKilledError } from '../errors.js';
+import type { CausalTaskLog } from '../causal/task-log.js';
+import { CLOCK_TICK_TIMER, OPERATOR_TIMER_BASE } from '../causal/task-log.js';
+import { DeterminantMismatchError, OperatorError, RecoveryEscalationError, TaskKilledError } from '../errors.js';
 import { InflightBudget, InflightLog } from '../inflight/log.js';
+import type { InflightSpillStore } from '../inflight/spill.js';
 import type { StateBackend } from '../state/backend.js';
 import type { OperatorSnapshot, TaskSnapshot } from '../state/snapshot.js';
 import { Batch, ElementType, elementTypeName } from '../transport/batch.js';
 import type { LocalChannel } from '../transport/channel.js';
+import { Kind } from '../../determinants/kinds.js';
 import type { Operator } from './operator.js';
-import type { TaskContext } from './task-context.js';
-import type { SourceDriver } from './source-driver.js';
-import { ChannelWriter, type EnvelopeAttacher, type WriterClock } from './writer.js';
 import type { TaskPlan } from './plan.js';
-import type { InflightSpillStore } from '../inflight/spill.js';
+import type { SourceDriver } from './source-driver.js';
+import type { TaskContext } from './task-context.js';
+import { ChannelWriter, type EnvelopeAttacher, type WriterClock } from './writer.js';
 
 /** What fault tolerance asks of tasks (decided by the recovery strategy). */
 export interface TaskFeatures {
@@ -45,8 +53,15 @@ export interface TaskEnvironment {
   wakeAt(task: Task, jobMs: number): void;
   /** The task took its snapshot for `checkpointId`. */
   acknowledge(task: Task, checkpointId: number, snapshot: TaskSnapshot): void;
+  /** Whether checkpoint `checkpointId` is in flight (a replaying task may re-take an abandoned one). */
+  checkpointPending(checkpointId: number): boolean;
   /** Every input ended and the task flushed its output. */
   finished(task: Task): void;
+  /**
+   * The task replayed its whole log: may it go live? False means "not yet" (ask again shortly); an
+   * orphan throws {@link RecoveryEscalationError}.
+   */
+  replayFinished(task: Task): boolean;
   /** Creates the keyed state backend of one operator of `task`. */
   createStateBackend(task: Task, operatorName: string): StateBackend;
   /** Counts records dropped as late. */
@@ -73,6 +88,10 @@ export class TaskInput {
   blocked = false;
   /** Arrivals noticed while blocked, to re-queue on unblock. */
   deferred = 0;
+  /** A batch taken from the channel and not fully delivered yet. */
+  pending: Batch | null = null;
+  /** Index of the next element of `pending` to deliver. */
+  pendingOffset = 0;
 
   constructor(
     /** The channel. */
@@ -89,6 +108,14 @@ export type TaskStatus = 'running' | 'finished' | 'dead';
 
 /** Kill a task after it has processed this many more input elements (fault injection). */
 const NO_KILL = Number.POSITIVE_INFINITY;
+/** How stale the cached clock may get before the task ticks it (ms). */
+const CLOCK_TICK_MS = 1;
+
+/** A delivery in progress: `remaining` more elements from `input`. */
+interface Run {
+  input: TaskInput;
+  remaining: number;
+}
 
 /** A running task. */
 export class Task implements TaskContext, WriterClock {
@@ -98,11 +125,11 @@ export class Task implements TaskContext, WriterClock {
   ingestTime = 0;
   /** Combined input watermark. */
   watermark = -Infinity;
-  /** Elements processed since the current epoch started (a determinant position). */
+  /** Elements processed (or, in sources, records emitted) since the epoch started: a determinant position. */
   position = 0;
   /** The epoch: id of the last checkpoint this task took. */
   epoch = 0;
-  /** Input elements delivered in total (for metrics and fault injection). */
+  /** Input elements delivered in total (for metrics). */
   elementsIn = 0;
   /** Whether the scheduler has the task queued. */
   queued = false;
@@ -110,6 +137,11 @@ export class Task implements TaskContext, WriterClock {
   backpressured = false;
   /** Fault injection: kill once this many more elements were processed. */
   killCountdown = NO_KILL;
+  /** The causal log (exactly-once), or null. */
+  causal: CausalTaskLog | null = null;
+  /** The cached wall clock (see `CausalServices.cachedNow`), and whether it was read since its last tick. */
+  cachedClock = 0;
+  cachedClockRead = true;
 
   /** Operators, head first. */
   readonly operators: Operator[];
@@ -125,6 +157,8 @@ export class Task implements TaskContext, WriterClock {
   services!: CausalServices;
   /** Whether some operator buffers output between activations (a sink). */
   buffering = false;
+  /** Whether the head operator is async, so that operator code may make external calls. */
+  allowsCalls = false;
 
   private readonly backends = new Map<string, StateBackend>();
   private arrivals = new Int32Array(64);
@@ -134,6 +168,9 @@ export class Task implements TaskContext, WriterClock {
   private readonly abortedCheckpoints = new Set<number>();
   private readonly inflightBudget: InflightBudget;
   private nextTimerWall = Infinity;
+  private run_: Run | null = null;
+  private suspended: Promise<void> | null = null;
+  private replayingWriters = 0;
 
   constructor(
     /** The plan of this task. */
@@ -167,6 +204,16 @@ export class Task implements TaskContext, WriterClock {
     return this.plan.subtask;
   }
 
+  /** Whether the task replays recorded determinants. */
+  get replaying(): boolean {
+    return this.causal !== null && this.causal.reader !== null;
+  }
+
+  /** Whether the task records determinants (causal logging, live). */
+  get recording(): boolean {
+    return this.causal !== null && this.causal.reader === null;
+  }
+
   // ------------------------------------------------------------------ wiring
 
   /** Adds an input channel (in the plan's order). */
@@ -177,10 +224,35 @@ export class Task implements TaskContext, WriterClock {
     return input;
   }
 
-  /** Starts listening for arrivals on an input's (possibly new) channel. */
+  /**
+   * Starts listening on an input's channel. Envelopes of batches already queued are ingested now:
+   * determinants are taken in on arrival, so that a batch this task holds is always covered (I1).
+   */
   listen(input: TaskInput): void {
     const index = input.index;
-    input.channel.onReadable = () => this.arrived(index);
+    const channel = input.channel;
+    channel.onReadable = () => this.arrived(index);
+    if (this.causal !== null) channel.forEachQueued((batch) => this.causal!.ingest(batch));
+    for (let i = 0; i < channel.queued; i++) this.pushArrival(index);
+  }
+
+  /**
+   * The producer of `input` was replaced: once this task has delivered what it already holds from the
+   * old channel (its own buffers), it reads the successor channel. Switches at once if nothing is held.
+   */
+  producerReplaced(input: TaskInput): void {
+    if (input.pending === null && input.channel.queued === 0) this.switchToSuccessor(input);
+    else this.env.markRunnable(this);
+  }
+
+  private switchToSuccessor(input: TaskInput): boolean {
+    const next = input.channel.successor;
+    if (next === null) return false;
+    input.channel.onReadable = null;
+    input.channel = next;
+    this.listen(input);
+    if (input.channel.successor !== null && input.channel.queued === 0) this.switchToSuccessor(input);
+    return true;
   }
 
   /** Adds a writer for output edge `edge`. `seq` continues a restored sequence. */
@@ -189,15 +261,33 @@ export class Task implements TaskContext, WriterClock {
       ? new InflightLog(this.taskId, channel.id.index, this.epoch, seq, this.inflightBudget, this.env.inflightSpill)
       : null;
     const writer = new ChannelWriter(channel, seq, this, inflight, envelopes);
-    channel.onWritable = () => {
-      if (this.backpressured) {
+    if (this.causal) writer.consumerId = this.causal.addConsumer();
+    this.connectWriter(writer);
+    this.writers[edge]!.push(writer);
+    this.allWriters.push(writer);
+    return writer;
+  }
+
+  /** Listens for credit on a writer's (possibly new) channel. */
+  connectWriter(writer: ChannelWriter): void {
+    writer.channel.onWritable = () => {
+      if (this.backpressured || writer.replaying) {
         this.backpressured = false;
         this.env.markRunnable(this);
       }
     };
-    this.writers[edge]!.push(writer);
-    this.allWriters.push(writer);
-    return writer;
+  }
+
+  /**
+   * Retargets a writer to a replacement consumer's channel and replays to it, from the in-flight log,
+   * everything after `afterSeq` (what the consumer's checkpoint says it consumed).
+   */
+  replayTo(writer: ChannelWriter, channel: LocalChannel, afterSeq: number): void {
+    if (!writer.replaying) this.replayingWriters++;
+    writer.replayTo(channel, afterSeq);
+    if (this.causal) this.causal.shipper.resetConsumer(writer.consumerId);
+    this.connectWriter(writer);
+    this.env.markRunnable(this);
   }
 
   /** Restores positions and operator state from a (merged) snapshot. Call before `open`. */
@@ -218,6 +308,7 @@ export class Task implements TaskContext, WriterClock {
   /** Opens every operator. */
   open(): void {
     for (const op of this.operators) op.open();
+    if (this.recording) this.tickClock(Date.now());
     this.refreshTimerWakeup();
   }
 
@@ -248,8 +339,11 @@ export class Task implements TaskContext, WriterClock {
 
   /** Hands an operator's failure on a record to the job's error policy. */
   operatorFailed(operatorName: string, record: unknown, error: unknown): void {
-    // Errors of chained operators further down surface through `collect` inside user code: pass them on.
-    if (error instanceof TaskKilledError || error instanceof OperatorError) throw error;
+    // Runtime failures (kills, replay divergence) and errors of chained operators further down
+    // surface through user code: pass them on untouched.
+    if (error instanceof TaskKilledError || error instanceof OperatorError || error instanceof DeterminantMismatchError || error instanceof RecoveryEscalationError) {
+      throw error;
+    }
     this.env.operatorFailed(this, operatorName, record, error);
   }
 
@@ -260,26 +354,33 @@ export class Task implements TaskContext, WriterClock {
    * the task has more to do right away.
    */
   run(budget: number): boolean {
-    if (this.status !== 'running') return false;
-    if (this.nextTimerWall < Date.now()) this.fireProcessingTimers(Date.now());
+    if (this.status === 'dead') return false;
+    if (this.replayingWriters > 0) this.pumpReplays();
+    if (this.status !== 'running' || this.suspended !== null) return false;
+    if (this.causal?.reader) return this.runReplay(budget);
+    const now = Date.now();
+    if (this.causal !== null) this.maybeTickClock(now);
+    if (this.nextTimerWall < now) this.fireProcessingTimers(now);
     if (this.source) {
       const more = this.source.run(budget);
       this.flushOutputs();
       return more && this.status === 'running';
     }
     let spent = 0;
-    while (spent < budget) {
-      if (!this.outputsWritable()) {
-        this.backpressured = true;
-        break;
+    while (spent < budget && this.status === 'running' && this.suspended === null) {
+      if (this.run_ === null) {
+        if (!this.outputsWritable()) {
+          this.backpressured = true;
+          break;
+        }
+        if (!this.startLiveRun()) break;
       }
-      const delivered = this.deliverNext();
+      const delivered = this.continueRun();
       if (delivered < 0) break;
       spent += delivered;
-      if (this.status !== 'running') break;
     }
     this.flushOutputs();
-    return this.status === 'running' && !this.backpressured && this.arrivalCount > 0 && spent >= budget;
+    return this.status === 'running' && this.suspended === null && !this.backpressured && (this.arrivalCount > 0 || this.run_ !== null) && spent >= budget;
   }
 
   /** Whether every output channel has credit. */
@@ -296,10 +397,17 @@ export class Task implements TaskContext, WriterClock {
     for (let i = 0; i < writers.length; i++) writers[i]!.flush();
   }
 
-  /** Fires the operators' processing-time timers due at `nowWall`. */
+  /** Fires the operators' processing-time timers due before `nowWall`, recording each firing (live). */
   fireProcessingTimers(nowWall: number): void {
     this.ingestTime = this.env.clock();
-    for (const op of this.operators) if (op.nextProcessingTimer() < nowWall) op.onProcessingTime(nowWall);
+    const operators = this.operators;
+    for (let i = 0; i < operators.length; i++) {
+      const op = operators[i]!;
+      if (op.nextProcessingTimer() < nowWall) {
+        if (this.causal !== null) this.causal.log.timer(OPERATOR_TIMER_BASE + i, nowWall, this.position);
+        op.onProcessingTime(nowWall);
+      }
+    }
     this.refreshTimerWakeup();
   }
 
@@ -312,8 +420,20 @@ export class Task implements TaskContext, WriterClock {
     if (next < Infinity) this.wakeAt(next + 1);
   }
 
-  /** Delivers the next queued batch; returns the elements it held, or -1 when nothing is queued. */
-  private deliverNext(): number {
+  /** Ticks the cached clock if it is stale and was read since its last tick (live, causal). */
+  maybeTickClock(now: number): void {
+    if (this.cachedClockRead && now - this.cachedClock >= CLOCK_TICK_MS) this.tickClock(now);
+  }
+
+  /** Sets the cached clock, recording the tick as a timer determinant. */
+  private tickClock(now: number): void {
+    this.causal!.log.timer(CLOCK_TICK_TIMER, now, this.position);
+    this.cachedClock = now;
+    this.cachedClockRead = false;
+  }
+
+  /** Starts a live run: the next arrived batch, recorded as an ORDER determinant. Returns false when none. */
+  private startLiveRun(): boolean {
     while (this.arrivalCount > 0) {
       const index = this.arrivals[this.arrivalHead]!;
       this.arrivalHead = (this.arrivalHead + 1) & (this.arrivals.length - 1);
@@ -323,67 +443,149 @@ export class Task implements TaskContext, WriterClock {
         input.deferred++;
         continue;
       }
-      const batch = input.channel.poll();
-      if (batch === undefined) continue;
-      const size = batch.size;
-      this.deliver(input, batch);
-      input.channel.release(batch);
-      return size;
+      const batch = this.currentBatch(input);
+      if (batch === null) continue;
+      const remaining = this.skipConsumed(input, batch);
+      if (remaining === 0) continue;
+      if (this.causal !== null) {
+        this.maybeTickClock(Date.now());
+        this.causal.log.order(index, remaining);
+      }
+      this.run_ = { input, remaining };
+      return true;
     }
-    return -1;
+    return false;
   }
 
-  /** Processes one batch from `input`. */
-  deliver(input: TaskInput, batch: Batch): void {
-    let start = 0;
+  /**
+   * Delivers elements of the current run. Returns the number delivered, or -1 when it must wait (no
+   * batch available yet, or an async operator suspended the task).
+   */
+  private continueRun(): number {
+    const run = this.run_!;
+    const input = run.input;
+    let delivered = 0;
+    while (run.remaining > 0) {
+      if (input.ended) {
+        // Only a replay can ask for more than an input ever delivers: the recorded run cannot be reproduced.
+        throw new DeterminantMismatchError(`ORDER of ${run.remaining} more from input ${input.index}`, `input ${input.index}, which ended`, -1, this.epoch, `task ${this.taskName}`);
+      }
+      const batch = this.currentBatch(input);
+      if (batch === null) return delivered > 0 ? delivered : -1;
+      if (this.skipConsumed(input, batch) === 0) continue;
+      const offset = input.pendingOffset;
+      const available = batch.type === ElementType.Data ? batch.count - offset : 1;
+      const take = Math.min(available, run.remaining);
+      const done = this.deliver(input, batch, offset, take);
+      delivered += done;
+      run.remaining -= done;
+      if (offset + done === (batch.type === ElementType.Data ? batch.count : 1)) this.releasePending(input);
+      else input.pendingOffset = offset + done;
+      if (done < take || this.status !== 'running' || this.suspended !== null) {
+        if (run.remaining === 0) this.run_ = null;
+        return delivered > 0 ? delivered : -1;
+      }
+    }
+    this.run_ = null;
+    return delivered;
+  }
+
+  /** The batch being delivered from `input`, taking the next from its channel if needed. */
+  private currentBatch(input: TaskInput): Batch | null {
+    if (input.pending !== null) return input.pending;
+    let batch = input.channel.poll();
+    while (batch === undefined && input.channel.successor !== null) {
+      this.switchToSuccessor(input);
+      batch = input.channel.poll();
+    }
+    if (batch === undefined) return null;
+    input.pending = batch;
+    input.pendingOffset = 0;
+    return batch;
+  }
+
+  private releasePending(input: TaskInput): void {
+    const batch = input.pending!;
+    input.pending = null;
+    input.pendingOffset = 0;
+    input.channel.release(batch);
+    if (input.channel.successor !== null && input.channel.queued === 0) this.switchToSuccessor(input);
+  }
+
+  /**
+   * Skips elements of `input`'s current batch that were already consumed (I8); returns how many remain.
+   * A batch that starts past the next expected element is a gap: an error.
+   */
+  private skipConsumed(input: TaskInput, batch: Batch): number {
+    const next = batch.seq + input.pendingOffset;
     const expected = input.lastSeq + 1;
-    if (batch.seq !== expected) {
-      if (batch.seq > expected) {
-        throw new Error(`I8 violated: ${this.taskName} input ${input.index} expected seq ${expected}, got ${elementTypeName(batch.type)} at ${batch.seq}`);
+    const size = batch.type === ElementType.Data ? batch.count : 1;
+    if (next !== expected) {
+      if (next > expected) {
+        throw new Error(`I8 violated: ${this.taskName} input ${input.index} expected seq ${expected}, got ${elementTypeName(batch.type)} at ${next}`);
       }
       if (!this.env.features.dedup) {
-        throw new Error(`I8 violated: ${this.taskName} input ${input.index} got seq ${batch.seq} again (last consumed ${input.lastSeq})`);
+        throw new Error(`I8 violated: ${this.taskName} input ${input.index} got seq ${next} again (last consumed ${input.lastSeq})`);
       }
       // Already consumed (a replay after recovery): drop what this task has seen.
-      if (batch.seqEnd <= expected) return;
-      start = expected - batch.seq;
+      const skip = Math.min(expected - next, size - input.pendingOffset);
+      input.pendingOffset += skip;
     }
+    const remaining = size - input.pendingOffset;
+    if (remaining === 0) this.releasePending(input);
+    return remaining;
+  }
+
+  /** Delivers `count` elements of `batch` from `offset`; returns how many were processed. */
+  private deliver(input: TaskInput, batch: Batch, offset: number, count: number): number {
     switch (batch.type) {
       case ElementType.Data:
-        this.deliverRecords(input, batch, start);
-        break;
+        return this.deliverRecords(input, batch, offset, count);
       case ElementType.Watermark:
         input.lastSeq = batch.seq;
         this.countElement();
         this.onWatermark(input, batch.value, batch.ingestTime);
-        break;
+        return 1;
       case ElementType.Barrier:
         input.lastSeq = batch.seq;
         this.countElement();
         this.onBarrier(input, batch.value);
-        break;
-      case ElementType.End:
+        return 1;
+      default:
         input.lastSeq = batch.seq;
         this.countElement();
         this.onEnd(input);
-        break;
+        return 1;
     }
   }
 
-  private deliverRecords(input: TaskInput, batch: Batch, start: number): void {
+  private deliverRecords(input: TaskInput, batch: Batch, start: number, count: number): number {
     const head = this.operators[0]!;
     const records = batch.records;
     const timestamps = batch.timestamps;
-    let end = batch.count;
+    let end = start + count;
     this.ingestTime = batch.ingestTime;
-    const killHere = this.killCountdown <= end - start;
+    const killHere = this.killCountdown <= count;
     if (killHere) end = start + this.killCountdown;
     let i = start;
+    let suspendedBy: void | Promise<void> = undefined;
     try {
       if (input.logical === 0) {
-        for (; i < end; i++) head.processElement(records[i], timestamps[i]!);
+        for (; i < end; i++) {
+          suspendedBy = head.processElement(records[i], timestamps[i]!);
+          if (suspendedBy !== undefined) {
+            i++;
+            break;
+          }
+        }
       } else {
-        for (; i < end; i++) head.processElement2(records[i], timestamps[i]!);
+        for (; i < end; i++) {
+          suspendedBy = head.processElement2(records[i], timestamps[i]!);
+          if (suspendedBy !== undefined) {
+            i++;
+            break;
+          }
+        }
       }
     } finally {
       const done = i - start;
@@ -392,14 +594,135 @@ export class Task implements TaskContext, WriterClock {
       input.lastSeq = batch.seq + i - 1;
       if (this.killCountdown !== NO_KILL) this.killCountdown -= done;
     }
-    if (killHere) throw new TaskKilledError(this.taskName);
+    if (suspendedBy !== undefined) this.suspend(suspendedBy);
+    else if (killHere) throw new TaskKilledError(this.taskName);
+    return i - start;
   }
+
+  /** An async operator returned a promise: nothing else runs in this task until it settles. */
+  private suspend(promise: Promise<void>): void {
+    const settled = promise.then(
+      () => {
+        if (this.suspended !== settled) return;
+        this.suspended = null;
+        this.env.markRunnable(this);
+      },
+      (error: unknown) => {
+        if (this.suspended !== settled) return;
+        this.suspended = null;
+        this.failAsync(error);
+      },
+    );
+    this.suspended = settled;
+  }
+
+  /** Reported by the executor when an async operator's promise rejects (the error policy already ran). */
+  failAsync: (error: unknown) => void = (error) => {
+    throw error;
+  };
 
   private countElement(): void {
     this.position++;
     this.elementsIn++;
     if (this.killCountdown !== NO_KILL && --this.killCountdown <= 0) throw new TaskKilledError(this.taskName);
   }
+
+  // ------------------------------------------------------------------ replay
+
+  /** One activation while replaying: execute recorded drivers in order until the log runs out. */
+  private runReplay(budget: number): boolean {
+    const reader = this.causal!.reader!;
+    let spent = 0;
+    while (spent < budget && this.status === 'running' && this.suspended === null && this.causal!.reader !== null) {
+      if (this.run_ !== null) {
+        const delivered = this.continueRun();
+        if (delivered < 0) break;
+        spent += delivered;
+        continue;
+      }
+      if (!this.outputsWritable()) {
+        this.backpressured = true;
+        break;
+      }
+      const kind = reader.peek();
+      switch (kind) {
+        case -1:
+          if (!this.finishReplay()) {
+            this.flushOutputs();
+            return false;
+          }
+          break;
+        case Kind.Order: {
+          const index = reader.nextOrder();
+          const input = this.inputs[index];
+          if (!input) reader.fail(`ORDER from input ${index}`, `an input of ${this.taskName} (it has ${this.inputs.length})`);
+          this.run_ = { input: input!, remaining: reader.count };
+          break;
+        }
+        case Kind.Timer:
+          this.replayTimer(reader.nextTimer(), reader.timestamp, reader.position);
+          spent++;
+          break;
+        case Kind.AbortCheckpoint: {
+          const checkpointId = reader.nextAbortCheckpoint();
+          this.checkPosition(reader.position, 'ABORT_CHECKPOINT');
+          this.applyAbort(checkpointId);
+          break;
+        }
+        case Kind.SourcePoll:
+        case Kind.SourceBarrier:
+          if (!this.source) reader.fail(kind === Kind.SourcePoll ? 'SOURCE_POLL' : 'SOURCE_BARRIER', `a determinant a non-source task records`);
+          spent += this.source!.replayNext(reader);
+          break;
+        default:
+          // An answer (clock, random, external) that operator code did not ask for: the replay diverged.
+          reader.fail(`a service answer (kind ${kind}) nobody asked for`, 'the next delivery or timer');
+      }
+    }
+    this.flushOutputs();
+    return this.status === 'running' && this.suspended === null && !this.backpressured && spent >= budget;
+  }
+
+  /** Fires a recorded timer at its recorded time (I6). */
+  private replayTimer(timerId: number, timestamp: number, position: number): void {
+    this.checkPosition(position, 'TIMER');
+    if (timerId === CLOCK_TICK_TIMER) {
+      this.cachedClock = timestamp;
+      return;
+    }
+    const op = this.operators[timerId - OPERATOR_TIMER_BASE];
+    if (!op) this.causal!.reader!.fail(`TIMER of operator ${timerId - OPERATOR_TIMER_BASE}`, `an operator of ${this.taskName}`);
+    this.ingestTime = this.env.clock();
+    op!.onProcessingTime(timestamp);
+  }
+
+  /** Checks that a recorded event happens at the same position as it did (a cheap divergence detector). */
+  checkPosition(recorded: number, what: string): void {
+    if (recorded !== this.position) {
+      throw new DeterminantMismatchError(`${what} at position ${recorded}`, `${what} at position ${this.position}`, -1, this.epoch, `task ${this.taskName}`);
+    }
+  }
+
+  /** The log ran out: check that going live is safe (no orphans, I14), then record from now on. */
+  private finishReplay(): boolean {
+    if (!this.env.replayFinished(this)) {
+      this.env.wakeAt(this, this.env.clock() + 1);
+      return false;
+    }
+    this.causal!.goLive();
+    // Arrivals noticed while replaying were not used: rebuild them from what is queued now.
+    this.arrivalCount = 0;
+    this.arrivalHead = 0;
+    for (const input of this.inputs) {
+      const count = (input.pending !== null ? 1 : 0) + input.channel.queued;
+      for (let i = 0; i < count; i++) this.pushArrival(input.index);
+    }
+    this.tickClock(Date.now());
+    this.refreshTimerWakeup();
+    return true;
+  }
+
+  // ------------------------------------------------------------------ watermarks, barriers, end
 
   private onWatermark(input: TaskInput, value: number, ingestTime: number): void {
     if (value <= input.watermark) return;
@@ -494,18 +817,34 @@ export class Task implements TaskContext, WriterClock {
     }
     this.epoch = checkpointId;
     this.position = 0;
+    if (this.causal !== null) {
+      this.causal.startEpoch(checkpointId);
+      (this.services as { onEpochStart?: (epoch: number) => void }).onEpochStart?.(checkpointId);
+      // Every epoch starts with a tick of the cached clock, so that replay has it from the epoch's start.
+      if (this.recording) this.tickClock(Date.now());
+    }
     this.env.acknowledge(this, checkpointId, snapshot);
+    // Replaying, a task re-takes checkpoints that were abandoned when its predecessor failed: treat them
+    // as aborted at once, so their state changes go into the next snapshot (I9).
+    if (!this.env.checkpointPending(checkpointId)) for (const backend of this.backends.values()) backend.checkpointAborted(checkpointId);
   }
 
-  /** Checkpoint `checkpointId` completed: operators commit, in-flight logs drop older epochs (I2). */
+  /** Checkpoint `checkpointId` completed: operators commit, logs drop older epochs (I2). */
   checkpointCompleted(checkpointId: number): void {
     for (const op of this.operators) op.checkpointCompleted(checkpointId);
     for (const backend of this.backends.values()) backend.checkpointCompleted(checkpointId);
     for (const writer of this.allWriters) writer.inflight?.truncateBefore(checkpointId);
+    this.causal?.truncateBefore(checkpointId);
   }
 
-  /** Checkpoint `checkpointId` was abandoned: stop aligning for it; state changes go into the next one. */
+  /** Checkpoint `checkpointId` was abandoned: recorded (it changes alignment), then applied. */
   checkpointAborted(checkpointId: number): void {
+    if (this.replaying) return;
+    if (this.recording) this.causal!.log.abortCheckpoint(checkpointId, this.position);
+    this.applyAbort(checkpointId);
+  }
+
+  private applyAbort(checkpointId: number): void {
     this.abortedCheckpoints.add(checkpointId);
     if (this.alignment?.checkpointId === checkpointId) this.cancelAlignment();
     for (const op of this.operators) op.checkpointAborted(checkpointId);
@@ -522,10 +861,11 @@ export class Task implements TaskContext, WriterClock {
     this.env.finished(this);
   }
 
-  /** The task dies: everything in its memory is gone (in-flight logs, buffers, state). */
+  /** The task dies: everything in its memory is gone (in-flight logs, buffers, state, causal log). */
   kill(): void {
     if (this.status === 'dead') return;
     this.status = 'dead';
+    this.suspended = null;
     for (const writer of this.allWriters) {
       writer.discardPending();
       writer.inflight?.discard();
@@ -538,6 +878,10 @@ export class Task implements TaskContext, WriterClock {
         // A dying task's operators may fail to close; nothing depends on it.
       }
     }
+  }
+
+  /** Releases the task's state backends (a killed task's, once nothing needs them; or at the end). */
+  disposeState(): void {
     for (const backend of this.backends.values()) void backend.dispose();
   }
 
@@ -548,7 +892,7 @@ export class Task implements TaskContext, WriterClock {
 
   /** Whether there is queued input to deliver. */
   get hasInput(): boolean {
-    return this.arrivalCount > 0;
+    return this.arrivalCount > 0 || this.run_ !== null;
   }
 
   /** Wraps an operator failure the policy could not absorb. */
@@ -557,7 +901,17 @@ export class Task implements TaskContext, WriterClock {
     return new OperatorError(operatorName, task.subtask, error);
   }
 
+  /** Replays pending in-flight elements to replacement consumers, as far as their credit allows. */
+  private pumpReplays(): void {
+    for (const writer of this.allWriters) {
+      if (!writer.replaying) continue;
+      writer.pump();
+      if (!writer.replaying) this.replayingWriters--;
+    }
+  }
+
   private arrived(index: number): void {
+    if (this.causal !== null) this.causal.ingest(this.inputs[index]!.channel.peekLast()!);
     this.pushArrival(index);
     if (!this.queued && this.status === 'running') this.env.markRunnable(this);
   }

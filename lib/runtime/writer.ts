@@ -3,7 +3,7 @@
  * pooled batches, numbers elements (I8), records them in the in-flight log and attaches determinant
  * envelopes; and the partitioners that pick a channel for each record.
  */
-import type { InflightLog } from '../inflight/log.js';
+import type { InflightCursor, InflightLog } from '../inflight/log.js';
 import { Batch, ElementType } from '../transport/batch.js';
 import type { OutputChannel } from '../transport/channel.js';
 import { channelForKey } from './hash.js';
@@ -24,6 +24,8 @@ export interface EnvelopeAttacher {
 /** Writes one output channel. */
 export class ChannelWriter {
   private batch: Batch | null = null;
+  /** While a replacement consumer catches up: the in-flight log position still to send it. */
+  private cursor: InflightCursor | null = null;
   /** Envelope consumer id of this channel (causal logging), or -1. */
   consumerId = -1;
   /** Records sent on this channel (for metrics). */
@@ -76,9 +78,40 @@ export class ChannelWriter {
     this.send(batch);
   }
 
-  /** Whether the channel has credit for more data. */
+  /** Whether the channel has credit for more data (always, while replaying: the in-flight log absorbs). */
   writable(): boolean {
-    return this.channel.writable();
+    return this.cursor !== null || this.channel.writable();
+  }
+
+  /** Whether a replacement consumer is being fed from the in-flight log. */
+  get replaying(): boolean {
+    return this.cursor !== null;
+  }
+
+  /**
+   * Switches to `channel` (a replacement consumer) and feeds it everything the in-flight log holds after
+   * `afterSeq`, then what follows. Until it caught up, new output only goes to the log.
+   */
+  replayTo(channel: OutputChannel, afterSeq: number): void {
+    if (this.inflight === null) throw new Error('replay needs an in-flight log (a local-recovery mode)');
+    this.flush();
+    this.channel = channel;
+    this.cursor = this.inflight.replayAfter(afterSeq);
+  }
+
+  /** Sends replayed elements while the channel has credit; stops replaying once caught up. */
+  pump(): void {
+    const cursor = this.cursor!;
+    while (this.channel.writable()) {
+      const batch = this.channel.takeBatch();
+      if (!cursor.fill(batch)) {
+        this.channel.recycle(batch);
+        this.cursor = null;
+        return;
+      }
+      if (this.envelopes !== null) this.envelopes.attach(batch, this.consumerId);
+      this.channel.send(batch);
+    }
   }
 
   /** Drops the batch being filled (the task died). */
@@ -89,6 +122,11 @@ export class ChannelWriter {
   private send(batch: Batch): void {
     // The in-flight log copies references before the channel may recycle or serialise the batch.
     this.inflight?.append(batch);
+    if (this.cursor !== null) {
+      // A replacement consumer is catching up: it gets this batch from the log, in order.
+      this.channel.recycle(batch);
+      return;
+    }
     if (this.envelopes !== null) this.envelopes.attach(batch, this.consumerId);
     this.channel.send(batch);
   }

@@ -33,6 +33,8 @@ export interface OutputChannel {
   send(batch: Batch): void;
   /** Called when credit frees up after `writable()` returned false. */
   onWritable: (() => void) | null;
+  /** Returns a batch taken with `takeBatch` that will not be sent. */
+  recycle(batch: Batch): void;
 }
 
 /** The consumer's end of a channel. */
@@ -80,6 +82,11 @@ export class LocalChannel implements OutputChannel, InputChannel {
   private readonly serialize: boolean;
   /** Set when the consumer died: batches sent meanwhile are dropped (they live on in the in-flight log). */
   private closed = false;
+  /**
+   * Set when the producer died and a replacement writes to a new channel: the consumer drains what this
+   * one holds (its own buffers, received before the failure), then switches to the successor.
+   */
+  successor: LocalChannel | null = null;
 
   constructor(
     readonly id: ChannelId,
@@ -93,6 +100,11 @@ export class LocalChannel implements OutputChannel, InputChannel {
   /** {@inheritDoc OutputChannel.takeBatch} */
   takeBatch(): Batch {
     return this.pool.take();
+  }
+
+  /** {@inheritDoc OutputChannel.recycle} */
+  recycle(batch: Batch): void {
+    this.pool.give(batch);
   }
 
   /** {@inheritDoc OutputChannel.writable} */
@@ -134,6 +146,22 @@ export class LocalChannel implements OutputChannel, InputChannel {
   /** Looks at the next batch without taking it. */
   peek(): Batch | undefined {
     return this.head === this.queue.length ? undefined : this.queue[this.head];
+  }
+
+  /** Calls `fn` for every queued batch, oldest first. */
+  forEachQueued(fn: (batch: Batch) => void): void {
+    for (let i = this.head; i < this.queue.length; i++) fn(this.queue[i]!);
+  }
+
+  /** The batch queued last (the one that just arrived), if any. */
+  peekLast(): Batch | undefined {
+    return this.head === this.queue.length ? undefined : this.queue[this.queue.length - 1];
+  }
+
+  /** Sequence number after the last element queued, or -1 when nothing is queued. */
+  get queuedSeqEnd(): number {
+    const last = this.peekLast();
+    return last === undefined ? -1 : last.seqEnd;
   }
 
   /** {@inheritDoc InputChannel.release} */

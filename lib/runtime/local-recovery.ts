@@ -1,0 +1,315 @@
+/**
+ * Local recovery: a failed task is replaced by its standby while every other task keeps running.
+ *
+ * For each failed task T (several may fail at once, or during a recovery):
+ *
+ * 1. The standby S takes over T's state at the last completed checkpoint *c* (from the checkpoint store
+ *    if no standby holds it).
+ * 2. Exactly-once: S gets T's determinants from epoch *c* on, the longest of the copies held by live
+ *    tasks and stored by sinks (I4).
+ * 3. New channels connect S: each upstream replays its in-flight log after what S's checkpoint consumed,
+ *    then goes on live; each downstream drains what it already holds from T, then reads from S.
+ * 4. S replays: recorded order, recorded values, timers and barriers at their recorded positions (I6).
+ *    Downstream drops what it already has by sequence number (I8).
+ * 5. When the log runs out, S goes live — but only if it regenerated at least everything any live task
+ *    holds from it (no orphans, I14). Otherwise recovery escalates to a global rollback.
+ * 6. S gets a new standby from the checkpoint store. Checkpoints resume once every replacement is live.
+ */
+import { EntryDecoder } from '../../determinants/codec.js';
+import { Kind } from '../../determinants/kinds.js';
+import { ReplicaStore, longestCopy, type EpochSegment } from '../../determinants/replica.js';
+import { CausalflowError, DeterminantMismatchError, LogDivergenceError, RecoveryEscalationError, TaskKilledError } from '../errors.js';
+import { SinkOperator } from '../operators/sink.js';
+import type { TaskSnapshot } from '../state/snapshot.js';
+import type { StateBackend } from '../state/backend.js';
+import type { LocalChannel } from '../transport/channel.js';
+import type { PhysicalPlan, TaskPlan } from './plan.js';
+import type { Standby } from './standby.js';
+import type { Task, TaskInput } from './task.js';
+
+/** What local recovery needs from the executor. */
+export interface LocalRecoveryHost {
+  readonly plan: PhysicalPlan;
+  /** Live tasks, by id (replaced in place). */
+  readonly tasks: Task[];
+  /** Channels, by index (replaced in place). */
+  readonly channels: LocalChannel[];
+  /** Whether the strategy records determinants. */
+  readonly causal: boolean;
+  /** Job-clock ms. */
+  clock(): number;
+  /** Records an event. */
+  event(type: string, details: Record<string, unknown>): void;
+  /** A fresh channel for plan channel `index`. */
+  newChannel(index: number): LocalChannel;
+  /** Creates a task restored from `snapshot` (and standby backends), replaying `replay` if given. */
+  createTask(plan: TaskPlan, snapshot: TaskSnapshot | null, backends: Map<string, StateBackend> | null, replay: EpochSegment[] | null): Task;
+  /** Opens a created task and lets it run. */
+  startTask(task: Task): void;
+  /** Takes a standby of `taskId` holding checkpoint `checkpoint` out of the pool, if one does. */
+  takeStandby(taskId: number, checkpoint: number): Standby | null;
+  /** Builds a new standby for `taskId` from the checkpoint store. */
+  addStandbyFromStore(taskId: number): void;
+  /** The latest completed checkpoint, or -1. */
+  latestCheckpoint(): number;
+  /** The merged state of `taskId` at the latest completed checkpoint, from the store. */
+  restoreFromStore(taskId: number): TaskSnapshot | null;
+  /** Every determinant envelope the sink partitions store. */
+  sinkDeterminants(): Uint8Array[];
+  /** Stops checkpoint triggering and abandons the one in flight; resolves once nothing is completing. */
+  pauseCheckpoints(): Promise<void>;
+  /** Resumes checkpoint triggering. */
+  resumeCheckpoints(): void;
+  /** Gives up on local recovery: restart everything from the latest checkpoint. */
+  escalate(reason: string): Promise<void>;
+}
+
+/** Bookkeeping of one replacement task. */
+interface Replacement {
+  task: Task;
+  /** Per input: the last sequence number its recorded log consumes (restored position plus ORDER counts). */
+  recordedConsumption: number[];
+  startedAt: number;
+  replayEntries: number;
+}
+
+/** Errors that mean the determinants cannot be trusted to reproduce the failed task: escalate. */
+function needsEscalation(cause: unknown): boolean {
+  return cause instanceof DeterminantMismatchError || cause instanceof RecoveryEscalationError || cause instanceof LogDivergenceError;
+}
+
+/** Runs local recoveries for one executor. */
+export class LocalRecovery {
+  private readonly replacements = new Map<number, Replacement>();
+  private paused = false;
+  private escalating = false;
+
+  constructor(private readonly host: LocalRecoveryHost) {}
+
+  /** Whether any replacement is still replaying. */
+  get active(): boolean {
+    return this.replacements.size > 0;
+  }
+
+  /** Replaces failed tasks (already stopped). */
+  async recover(failed: readonly Task[], cause: unknown): Promise<void> {
+    if (this.escalating) return;
+    if (needsEscalation(cause)) {
+      await this.escalate(`task ${failed.map((t) => t.taskName).join(', ')} could not replay its determinants: ${(cause as Error).message}`);
+      return;
+    }
+    if (!this.paused) {
+      this.paused = true;
+      await this.host.pauseCheckpoints();
+    }
+    if (this.escalating) return;
+    const checkpoint = this.host.latestCheckpoint();
+    // Phase 1: new channels around every failed task, before any replacement is built, so that
+    // replacements of adjacent failed tasks are wired to each other.
+    const rewired = new Set<number>();
+    for (const task of failed) this.rewireChannels(task.plan, rewired);
+    // Phase 2: replacements, upstream first (task ids are topological).
+    const created = new Set<number>();
+    const liveAtOnce: Task[] = [];
+    for (const task of [...failed].sort((a, b) => a.taskId - b.taskId)) {
+      try {
+        const replacement = this.replace(task, checkpoint, created);
+        if (!replacement.replaying) liveAtOnce.push(replacement);
+      } catch (error) {
+        if (!(error instanceof CausalflowError) || error instanceof TaskKilledError) throw error;
+        await this.escalate(`replacing ${task.taskName} failed: ${error.message}`);
+        return;
+      }
+    }
+    // A replacement with nothing to replay goes live at once; with causal logging that is safe only if
+    // no consumer holds anything from it beyond its checkpoint (checked now that every replacement exists).
+    for (const task of liveAtOnce) {
+      try {
+        if (this.host.causal) this.checkOrphans(task);
+      } catch (error) {
+        if (!(error instanceof RecoveryEscalationError)) throw error;
+        await this.escalate(error.message);
+        return;
+      }
+      const replacement = this.replacements.get(task.taskId);
+      if (replacement) this.wentLive(replacement);
+    }
+  }
+
+  /**
+   * A replacement replayed its whole log. Returns whether it may go live now: false while a task it
+   * feeds is itself waiting to be replaced. Throws {@link RecoveryEscalationError} on an orphan (I14).
+   */
+  replayFinished(task: Task): boolean {
+    const replacement = this.replacements.get(task.taskId);
+    if (!replacement) return true;
+    task.flushOutputs();
+    if (!this.checkOrphans(task)) return false;
+    this.wentLive(replacement);
+    return true;
+  }
+
+  /**
+   * I14: a replacement may go live only if it regenerated at least everything live tasks (or the sinks)
+   * hold from it. Returns false while a consumer is itself waiting to be replaced; throws
+   * {@link RecoveryEscalationError} on an orphan.
+   */
+  private checkOrphans(task: Task): boolean {
+    for (const writer of task.allWriters) {
+      const channel = this.host.plan.channels[writer.channel.id.index]!;
+      const consumer = this.host.tasks[channel.to]!;
+      if (consumer.status === 'dead') return false;
+      const input = consumer.inputs[channel.consumerInput]!;
+      const consumed = this.heldBy(consumer, input);
+      const regenerated = writer.seq - 1;
+      if (regenerated < consumed) {
+        throw new RecoveryEscalationError(
+          `orphan: ${consumer.taskName} holds elements up to seq ${consumed} from ${task.taskName}, whose determinants are lost; the replacement regenerated up to ${regenerated}`,
+          { task: task.taskName, consumer: consumer.taskName, consumed, regenerated },
+        );
+      }
+    }
+    for (const op of task.operators) {
+      if (!(op instanceof SinkOperator)) continue;
+      const visible = op.sinkPartition.visibleCount();
+      if (op.nextOutputIndex < visible) {
+        throw new RecoveryEscalationError(`orphan: sink ${op.name} shows ${visible} records, the replacement regenerated ${op.nextOutputIndex}`, {
+          task: task.taskName,
+          visible,
+          regenerated: op.nextOutputIndex,
+        });
+      }
+    }
+    return true;
+  }
+
+  /** Drops the bookkeeping of a replacement that died. */
+  forget(taskId: number): void {
+    this.replacements.delete(taskId);
+  }
+
+  private replace(dead: Task, checkpoint: number, created: Set<number>): Task {
+    const plan = dead.plan;
+    const standby = this.host.takeStandby(plan.id, checkpoint);
+    const snapshot = standby ? standby.snapshot : checkpoint >= 0 ? this.host.restoreFromStore(plan.id) : null;
+    const replay = this.host.causal ? this.collectLog(plan.id, Math.max(0, checkpoint)) : null;
+    if (process.env.CF_DEBUG && dead.causal) {
+      const own = dead.causal.ownSegments(Math.max(0, checkpoint));
+      console.error('DEBUG replace', plan.name, 'checkpoint', checkpoint, 'dead log', own.map((x) => `${x.epoch}:${x.bytes.length}`).join(','), 'copy', (replay ?? []).map((x) => `${x.epoch}:${x.bytes.length}`).join(','), 'writers', dead.allWriters.map((w) => w.seq).join(','));
+    }
+    const task = this.host.createTask(plan, snapshot, standby ? standby.backends : null, replay && replay.length > 0 ? replay : null);
+    this.host.tasks[plan.id] = task;
+    created.add(plan.id);
+    const recordedConsumption = task.inputs.map((input) => input.lastSeq);
+    let replayEntries = 0;
+    if (replay) {
+      const decoder = new EntryDecoder();
+      for (const segment of replay) {
+        decoder.reset(segment.bytes);
+        while (decoder.next()) {
+          replayEntries++;
+          if (decoder.kind === Kind.Order && decoder.channel < recordedConsumption.length) recordedConsumption[decoder.channel]! += decoder.count;
+        }
+      }
+    }
+    // Upstream tasks that survived replay their in-flight logs into the new input channels; a
+    // replacement built in this same round writes to them from the start anyway.
+    plan.inputs.forEach((channelIndex, i) => {
+      const channel = this.host.plan.channels[channelIndex]!;
+      const producer = this.host.tasks[channel.from]!;
+      if (producer.status === 'dead' || created.has(producer.taskId)) return;
+      const writer = producer.allWriters.find((w) => w.channel.id.index === channelIndex);
+      if (writer) producer.replayTo(writer, this.host.channels[channelIndex]!, task.inputs[i]!.lastSeq);
+    });
+    // Downstream tasks drain what they hold from the failed task, then read the replacement.
+    for (const channelIndex of plan.outputs.flat()) {
+      const channel = this.host.plan.channels[channelIndex]!;
+      const consumer = this.host.tasks[channel.to]!;
+      if (consumer.status !== 'dead') consumer.producerReplaced(consumer.inputs[channel.consumerInput]!);
+    }
+    this.replacements.set(plan.id, { task, recordedConsumption, startedAt: this.host.clock(), replayEntries });
+    this.host.event('standby-activated', {
+      task: plan.name,
+      checkpoint,
+      state: standby ? 'standby' : snapshot ? 'checkpoint store' : 'empty (no checkpoint yet)',
+      replayEntries,
+      replayBytes: replay ? replay.reduce((n, s) => n + s.bytes.length, 0) : 0,
+    });
+    this.host.startTask(task);
+    if (task.replaying) this.host.event('replay-started', { task: plan.name, entries: replayEntries });
+    return task;
+  }
+
+  /**
+   * Creates a fresh channel for every input and output of a failed task (once per channel). A live
+   * consumer drains the old channel first: what it holds there is its own, received before the failure.
+   */
+  private rewireChannels(plan: TaskPlan, rewired: Set<number>): void {
+    for (const index of [...plan.inputs, ...plan.outputs.flat()]) {
+      if (rewired.has(index)) continue;
+      rewired.add(index);
+      const old = this.host.channels[index]!;
+      const fresh = this.host.newChannel(index);
+      if (!old.isClosed) old.successor = fresh;
+      this.host.channels[index] = fresh;
+    }
+  }
+
+  /** The last sequence number `consumer` consumed or holds (queued, or recorded in its replay) on `input`. */
+  private heldBy(consumer: Task, input: TaskInput): number {
+    let held = input.lastSeq;
+    if (input.pending !== null) held = Math.max(held, input.pending.seqEnd - 1);
+    for (let channel: LocalChannel | null = input.channel; channel !== null; channel = channel.successor) {
+      const end = channel.queuedSeqEnd;
+      if (end >= 0) held = Math.max(held, end - 1);
+    }
+    const recorded = this.replacements.get(consumer.taskId);
+    if (recorded && consumer.replaying) held = Math.max(held, recorded.recordedConsumption[input.index] ?? -1);
+    return held;
+  }
+
+  /** The longest copy of task `taskId`'s log from `fromEpoch` on, among live tasks and sink partitions (I4). */
+  private collectLog(taskId: number, fromEpoch: number): EpochSegment[] {
+    const copies: EpochSegment[][] = [];
+    for (const task of this.host.tasks) {
+      if (task.status === 'dead' || task.causal === null || task.taskId === taskId) continue;
+      const copy = task.causal.replicas.logOf(taskId, fromEpoch);
+      if (copy.length > 0) copies.push(copy);
+    }
+    const stored = new ReplicaStore({ dsd: -1 });
+    // Stored envelopes may also hold slices of older epochs (pruning keeps whole envelopes): skip them.
+    stored.truncateBefore(fromEpoch);
+    for (const envelope of this.host.sinkDeterminants()) stored.ingest(envelope);
+    const fromSinks = stored.logOf(taskId, fromEpoch);
+    if (fromSinks.length > 0) copies.push(fromSinks);
+    return longestCopy(taskId, copies);
+  }
+
+  private wentLive(replacement: Replacement): void {
+    const task = replacement.task;
+    this.replacements.delete(task.taskId);
+    this.host.event('live', { task: task.taskName, replayMs: Math.round((this.host.clock() - replacement.startedAt) * 1000) / 1000, entries: replacement.replayEntries });
+    this.host.addStandbyFromStore(task.taskId);
+    if (this.replacements.size === 0 && this.paused && !this.escalating) {
+      this.paused = false;
+      this.host.resumeCheckpoints();
+      this.host.event('recovery-finished', {});
+    }
+  }
+
+  private async escalate(reason: string): Promise<void> {
+    if (this.escalating) return;
+    this.escalating = true;
+    this.host.event('escalated', { reason });
+    this.replacements.clear();
+    try {
+      if (this.paused) {
+        this.paused = false;
+        this.host.resumeCheckpoints();
+      }
+      await this.host.escalate(reason);
+    } finally {
+      this.escalating = false;
+    }
+  }
+}
