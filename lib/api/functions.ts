@@ -43,6 +43,8 @@ export interface ProcessContext<O> {
   now(): number;
   /** The wall clock as of the task's last clock tick; free to call in hot loops. */
   cachedNow(): number;
+  /** Monotonic ms with microsecond resolution (like `performance.now()`); a determinant under exactly-once. */
+  monotonicNow(): number;
   /** Uniform float in [0, 1) from a seeded generator (one seed per epoch). */
   random(): number;
   /** Random version-4 UUID from the same generator. */

@@ -12,6 +12,7 @@
 import type { Source } from '../connectors/source.js';
 import { ConfigError } from '../errors.js';
 import { strategyFor } from '../recovery/index.js';
+import { OracleReplay } from '../recovery/oracle.js';
 import { Executor, type JobEvent, type JobProgress, type JobResult, type KillSchedule } from '../runtime/executor.js';
 import { buildPlan, type PhysicalPlan, type WatermarkStrategy } from '../runtime/plan.js';
 import { resolveJobOptions, type JobOptions, type ResolvedJobOptions } from './config.js';
@@ -108,16 +109,19 @@ export class Job {
     this.started = true;
     const executor = new Executor(this.graph.nodes, this.options, strategyFor(this.options));
     await executor.start(options.faults ?? []);
-    return {
-      done: executor.done,
-      progress: () => executor.progress(),
-      events: () => executor.eventLog(),
-      onEvent: (listener) => executor.events.on('event', listener),
-      kill: (task, when) => executor.kill(task, when),
-      taskNames: () => executor.plan.tasks.map((t) => t.name),
-      stop: (reason) => executor.stop(reason),
-      executor,
-    };
+    return handleOf(executor);
+  }
+
+  /**
+   * @internal Verification only: runs the job with every task replaying `traces` from the start (see
+   * `lib/recovery/oracle.ts`).
+   */
+  async startOracle(traces: ReadonlyMap<number, import('../../determinants/replica.js').EpochSegment[]>): Promise<JobHandle> {
+    if (this.started) throw new ConfigError('job', 'a job started once (build a new Job to run again)', 'a second start');
+    this.started = true;
+    const executor = new Executor(this.graph.nodes, this.options, new OracleReplay(), traces);
+    await executor.start();
+    return handleOf(executor);
   }
 
   /** Runs the job until every source is exhausted and every sink has committed. */
@@ -125,6 +129,19 @@ export class Job {
     const handle = await this.start(options);
     return handle.done;
   }
+}
+
+function handleOf(executor: Executor): JobHandle {
+  return {
+    done: executor.done,
+    progress: () => executor.progress(),
+    events: () => executor.eventLog(),
+    onEvent: (listener) => executor.events.on('event', listener),
+    kill: (task, when) => executor.kill(task, when),
+    taskNames: () => executor.plan.tasks.map((t) => t.name),
+    stop: (reason) => executor.stop(reason),
+    executor,
+  };
 }
 
 /** Another name for {@link Job}, for readers coming from Flink. */

@@ -35,6 +35,11 @@ export interface CausalTaskLogOptions {
   retainAll: boolean;
   /** The failed task's log to replay (recovery), or null to start live. */
   replay: EpochSegment[] | null;
+  /**
+   * With `retainAll`: the failed task's whole log from epoch 0, of which `replay` is the tail. The new log
+   * continues this history, so that the final log of every task is its whole trace (the verifier's oracle).
+   */
+  history?: EpochSegment[] | null;
 }
 
 /** The causal log of one task. */
@@ -53,7 +58,10 @@ export class CausalTaskLog implements EnvelopeAttacher {
 
   constructor(options: CausalTaskLogOptions) {
     const logOptions = { taskId: options.taskId, epoch: options.epoch, initialCapacity: 1024 };
-    this.log = options.replay && options.replay.length > 0 ? DeterminantLog.resume(logOptions, options.replay) : new DeterminantLog(logOptions);
+    const past = options.history && options.history.length > 0 ? options.history : options.replay;
+    this.log = past && past.length > 0 ? DeterminantLog.resume(logOptions, past) : new DeterminantLog(logOptions);
+    // A history that ends before the restored checkpoint (at-least-once traces) continues in its epoch.
+    if (this.log.epoch < options.epoch) this.log.startEpoch(options.epoch);
     this.replicas = new ReplicaStore({ dsd: options.dsd, ignoreTaskIds: [options.taskId] });
     this.shipper = new DeltaShipper({ log: this.log, replicas: this.replicas, dsd: options.dsd });
     this.reader = options.replay && options.replay.length > 0 ? new ReplayReader(options.replay) : null;

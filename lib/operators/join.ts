@@ -13,6 +13,9 @@ const RIGHT = 'join:right';
 
 /** Joins two streams per key and window. */
 export class WindowJoinOperator extends KeyedOperatorBase {
+  /** Wall-clock time up to which processing-time windows fired (see WindowOperator). */
+  private processingFloor = -Infinity;
+
   constructor(
     name: string,
     private readonly keyOf1: (record: any) => StateKey,
@@ -39,7 +42,7 @@ export class WindowJoinOperator extends KeyedOperatorBase {
       this.backend.currentKey = keyOf(record);
       const a = this.assigner as Exclude<WindowAssigner, { type: 'session' }>;
       const eventTime = a.time === 'event';
-      const ts = eventTime ? timestamp : this.task.services.cachedNow();
+      const ts = eventTime ? timestamp : Math.max(this.task.services.cachedNow(), this.processingFloor);
       const period = a.type === 'tumbling' ? a.size : a.slide;
       const last = ts - ((((ts - a.offset) % period) + period) % period);
       const state = this.backend.map<number, unknown[]>(side);
@@ -62,6 +65,21 @@ export class WindowJoinOperator extends KeyedOperatorBase {
     } catch (error) {
       this.task.operatorFailed(this.name, record, error);
     }
+  }
+
+  override onProcessingTime(now: number): void {
+    if (now > this.processingFloor) this.processingFloor = now;
+    super.onProcessingTime(now);
+  }
+
+  override snapshot(checkpointId: number) {
+    return { ...super.snapshot(checkpointId), state: { processingFloor: this.processingFloor } };
+  }
+
+  override restore(snapshot: import('../state/snapshot.js').OperatorSnapshot): void {
+    super.restore(snapshot);
+    const state = snapshot.state as { processingFloor?: number } | undefined;
+    if (state?.processingFloor !== undefined) this.processingFloor = state.processingFloor;
   }
 
   protected onTimer(timestamp: number): void {

@@ -73,6 +73,10 @@ export abstract class KeyedOperatorBase extends Operator implements KeyedProcess
     return this.task.services.cachedNow();
   }
 
+  monotonicNow(): number {
+    return this.task.services.monotonicNow();
+  }
+
   random(): number {
     return this.task.services.random();
   }

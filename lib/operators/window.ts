@@ -114,6 +114,11 @@ const SESSIONS = 'sessions';
 /** A keyed window operator. */
 export class WindowOperator extends KeyedOperatorBase {
   private readonly starts: number[] = [];
+  /**
+   * Wall-clock time up to which processing-time windows have fired. A record is never assigned before
+   * it: the cached clock may lag the clock that fired the timers, and a fired window must not reopen.
+   */
+  private processingFloor = -Infinity;
 
   constructor(
     name: string,
@@ -133,7 +138,7 @@ export class WindowOperator extends KeyedOperatorBase {
       const key = this.keyOf(record);
       this.backend.currentKey = key;
       const eventTime = this.assigner.time === 'event';
-      const ts = eventTime ? timestamp : this.task.services.cachedNow();
+      const ts = eventTime ? timestamp : Math.max(this.task.services.cachedNow(), this.processingFloor);
       if (Number.isNaN(ts)) throw new ConfigError(`${this.name}.timestamps`, 'records with event timestamps (set watermarks on the source)', 'a record without one');
       if (this.assigner.type === 'session') {
         this.addToSession(record, ts, eventTime);
@@ -175,6 +180,21 @@ export class WindowOperator extends KeyedOperatorBase {
     if (acc === undefined) return;
     windows.remove(start);
     this.emitResult(acc, { start, end: start + size }, timestamp);
+  }
+
+  override onProcessingTime(now: number): void {
+    if (now > this.processingFloor) this.processingFloor = now;
+    super.onProcessingTime(now);
+  }
+
+  override snapshot(checkpointId: number) {
+    return { ...super.snapshot(checkpointId), state: { processingFloor: this.processingFloor } };
+  }
+
+  override restore(snapshot: import('../state/snapshot.js').OperatorSnapshot): void {
+    super.restore(snapshot);
+    const state = snapshot.state as { processingFloor?: number } | undefined;
+    if (state?.processingFloor !== undefined) this.processingFloor = state.processingFloor;
   }
 
   override endInput(): void {

@@ -134,6 +134,8 @@ export class Executor implements RecoveryRuntime {
     readonly nodes: readonly LogicalNode[],
     readonly options: ResolvedJobOptions,
     readonly strategy: RecoveryStrategy,
+    /** Verification only: every task replays this trace from the job's start (the oracle). */
+    private readonly replayTraces: ReadonlyMap<number, EpochSegment[]> | null = null,
   ) {
     this.plan = buildPlan(nodes);
     this.scheduler = new Scheduler(() => this.clock());
@@ -249,6 +251,13 @@ export class Executor implements RecoveryRuntime {
     return this.tasks[taskId];
   }
 
+  /** Every task's whole determinant trace (verification: needs `retainDeterminants`). */
+  traces(): Map<number, EpochSegment[]> {
+    const traces = new Map<number, EpochSegment[]>();
+    for (const task of this.tasks) if (task.causal) traces.set(task.taskId, task.causal.ownSegments(0));
+    return traces;
+  }
+
   /** Standbys of a task (for tests and tools). */
   standbysOf(taskId: number): readonly Standby[] {
     return this.standbys.get(taskId) ?? [];
@@ -320,7 +329,8 @@ export class Executor implements RecoveryRuntime {
         const c = this.plan.channels[index]!;
         return new LocalChannel({ index, from: c.from, to: c.to }, { capacity: o.channelCapacity, batchSize: o.batchSize, serialize: o.serializeChannels });
       },
-      createTask: (plan, snapshot, backends, replay) => this.createTask(plan, snapshot, backends, replay),
+      createTask: (plan, snapshot, backends, replay, history) => this.createTask(plan, snapshot, backends, replay, history),
+      retainAll: this.strategy.features.causal?.retainAll ?? false,
       startTask: (task) => this.startTask(task),
       takeStandby: (taskId, checkpoint) => {
         const list = this.standbys.get(taskId) ?? [];
@@ -405,14 +415,20 @@ export class Executor implements RecoveryRuntime {
     this.tasks = this.plan.tasks.map((plan) => {
       const snapshot = checkpoint !== null ? this.checkpointStore!.restore(plan.id) : null;
       if (snapshot) restored++;
-      return this.createTask(plan, snapshot, null);
+      return this.createTask(plan, snapshot, null, this.replayTraces?.get(plan.id) ?? null);
     });
     for (const task of this.tasks) this.startTask(task);
     return restored;
   }
 
   /** Creates one task, restored from `snapshot` or a standby's state. */
-  createTask(plan: TaskPlan, snapshot: TaskSnapshot | null, backends: Map<string, StateBackend> | null, replay: EpochSegment[] | null = null): Task {
+  createTask(
+    plan: TaskPlan,
+    snapshot: TaskSnapshot | null,
+    backends: Map<string, StateBackend> | null,
+    replay: EpochSegment[] | null = null,
+    history: EpochSegment[] | null = null,
+  ): Task {
     const vertex = this.plan.vertices[plan.vertex]!;
     const chain: Operator[] = vertex.nodes.map((id) => this.createOperator(this.nodes[id]!, plan.subtask));
     const operators = [...chain];
@@ -427,7 +443,7 @@ export class Executor implements RecoveryRuntime {
     task.allowsCalls = this.nodes[vertex.nodes[0]!]!.async === true;
     const causal = this.strategy.features.causal;
     if (causal) {
-      task.causal = new CausalTaskLog({ taskId: plan.id, dsd: causal.dsd, epoch: snapshot?.checkpointId ?? 0, retainAll: causal.retainAll, replay });
+      task.causal = new CausalTaskLog({ taskId: plan.id, dsd: causal.dsd, epoch: snapshot?.checkpointId ?? 0, retainAll: causal.retainAll, replay, history });
     }
     task.services = causal ? new RecordingServices(task) : new LiveServices();
     task.failAsync = (error) => this.taskFailed(task, error);
@@ -441,7 +457,9 @@ export class Executor implements RecoveryRuntime {
       }
     });
     for (let i = 0; i < chain.length - 1; i++) chain[i]!.output = new ChainedOutput(chain[i + 1]!);
-    chain[chain.length - 1]!.output = this.tailOutput(plan, vertex.outputs.map((e) => e.edge), task.writers);
+    const rebalancers: RebalancePartitioner[] = [];
+    chain[chain.length - 1]!.output = this.tailOutput(plan, vertex.outputs.map((e) => e.edge), task.writers, rebalancers);
+    task.applyRouting(rebalancers);
     if (deadLetterSink) deadLetterSink.output = DISCARDING_OUTPUT;
     const head = this.nodes[vertex.nodes[0]!]!;
     if (head.source) {
@@ -482,7 +500,12 @@ export class Executor implements RecoveryRuntime {
     return node.createOperator!(subtask);
   }
 
-  private tailOutput(plan: TaskPlan, edges: readonly { partitioning: string; keyOf?: (r: any) => unknown }[], writers: ChannelWriter[][]): Output {
+  private tailOutput(
+    plan: TaskPlan,
+    edges: readonly { partitioning: string; keyOf?: (r: any) => unknown }[],
+    writers: ChannelWriter[][],
+    rebalancers: RebalancePartitioner[],
+  ): Output {
     const outputs: Output[] = edges.map((edge, i) => {
       const w = writers[i]!;
       switch (edge.partitioning) {
@@ -492,8 +515,11 @@ export class Executor implements RecoveryRuntime {
           return new HashPartitioner(w, edge.keyOf!);
         case 'broadcast':
           return new BroadcastPartitioner(w);
-        default:
-          return new RebalancePartitioner(w, plan.subtask);
+        default: {
+          const partitioner = new RebalancePartitioner(w, plan.subtask);
+          rebalancers.push(partitioner);
+          return partitioner;
+        }
       }
     });
     if (outputs.length === 0) return DISCARDING_OUTPUT;
@@ -615,6 +641,7 @@ export class Executor implements RecoveryRuntime {
       inputWatermarks: task.inputs.map((i) => i.watermark),
       inputEnded: task.inputs.map(() => true),
       operators: task.operators.map((op) => op.snapshot(epoch)),
+      routing: task.rebalancers.map((r) => r.next),
       finished: true,
     };
   }

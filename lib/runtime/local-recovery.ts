@@ -42,8 +42,10 @@ export interface LocalRecoveryHost {
   event(type: string, details: Record<string, unknown>): void;
   /** A fresh channel for plan channel `index`. */
   newChannel(index: number): LocalChannel;
-  /** Creates a task restored from `snapshot` (and standby backends), replaying `replay` if given. */
-  createTask(plan: TaskPlan, snapshot: TaskSnapshot | null, backends: Map<string, StateBackend> | null, replay: EpochSegment[] | null): Task;
+  /** Creates a task restored from `snapshot` (and standby backends), replaying `replay` if given; `history` continues a retained trace. */
+  createTask(plan: TaskPlan, snapshot: TaskSnapshot | null, backends: Map<string, StateBackend> | null, replay: EpochSegment[] | null, history: EpochSegment[] | null): Task;
+  /** Whether every determinant is retained (verification): replacements continue the whole trace. */
+  readonly retainAll: boolean;
   /** Opens a created task and lets it run. */
   startTask(task: Task): void;
   /** Takes a standby of `taskId` holding checkpoint `checkpoint` out of the pool, if one does. */
@@ -192,12 +194,16 @@ export class LocalRecovery {
     const plan = dead.plan;
     const standby = this.host.takeStandby(plan.id, checkpoint);
     const snapshot = standby ? standby.snapshot : checkpoint >= 0 ? this.host.restoreFromStore(plan.id) : null;
-    const replay = this.host.causal ? this.collectLog(plan.id, Math.max(0, checkpoint)) : null;
-    if (process.env.CF_DEBUG && dead.causal) {
-      const own = dead.causal.ownSegments(Math.max(0, checkpoint));
-      console.error('DEBUG replace', plan.name, 'checkpoint', checkpoint, 'dead log', own.map((x) => `${x.epoch}:${x.bytes.length}`).join(','), 'copy', (replay ?? []).map((x) => `${x.epoch}:${x.bytes.length}`).join(','), 'writers', dead.allWriters.map((w) => w.seq).join(','));
-    }
-    const task = this.host.createTask(plan, snapshot, standby ? standby.backends : null, replay && replay.length > 0 ? replay : null);
+    const fromEpoch = Math.max(0, checkpoint);
+    const replay = this.host.causal ? this.collectLog(plan.id, fromEpoch) : null;
+    // Verification only (retained traces): the replacement's log continues the failed task's whole
+    // trace, so that the oracle can replay every task from the job's start. Epochs before the checkpoint
+    // come from the dead task's memory (recovery never needs them, so copies may lack their tail); the
+    // rest is what recovery replays. Without causal logging (at-least-once) what the replacement does
+    // next follows: one consistent execution, whose output the verifier shows differs from the sink's.
+    let history: EpochSegment[] | null = null;
+    if (this.host.retainAll && dead.causal) history = [...dead.causal.ownSegments(0).filter((segment) => segment.epoch < fromEpoch), ...(replay ?? [])];
+    const task = this.host.createTask(plan, snapshot, standby ? standby.backends : null, replay && replay.length > 0 ? replay : null, history);
     this.host.tasks[plan.id] = task;
     created.add(plan.id);
     const recordedConsumption = task.inputs.map((input) => input.lastSeq);

@@ -159,6 +159,8 @@ export class Task implements TaskContext, WriterClock {
   buffering = false;
   /** Whether the head operator is async, so that operator code may make external calls. */
   allowsCalls = false;
+  /** Round-robin partitioners of the task's outputs, whose positions are part of its snapshot. */
+  readonly rebalancers: { next: number }[] = [];
 
   private readonly backends = new Map<string, StateBackend>();
   private arrivals = new Int32Array(64);
@@ -302,6 +304,18 @@ export class Task implements TaskContext, WriterClock {
     this.watermark = this.combinedWatermark();
     snapshot.operators.forEach((op, i) => {
       if (op) this.operators[i]!.restore(op);
+    });
+    this.restoredRouting = snapshot.routing ?? null;
+  }
+
+  /** Routing positions of the restored snapshot, applied once the partitioners exist (see `applyRouting`). */
+  private restoredRouting: number[] | null = null;
+
+  /** Registers the round-robin partitioners, restoring their positions from the snapshot. */
+  applyRouting(rebalancers: { next: number }[]): void {
+    rebalancers.forEach((r, i) => {
+      if (this.restoredRouting && this.restoredRouting[i] !== undefined) r.next = this.restoredRouting[i]!;
+      this.rebalancers.push(r);
     });
   }
 
@@ -809,6 +823,7 @@ export class Task implements TaskContext, WriterClock {
       inputWatermarks: this.inputs.map((i) => i.watermark),
       inputEnded: this.inputs.map((i) => i.ended),
       operators,
+      routing: this.rebalancers.map((r) => r.next),
     };
     for (const writer of this.allWriters) {
       writer.control(ElementType.Barrier, checkpointId);

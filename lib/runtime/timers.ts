@@ -1,8 +1,12 @@
 /**
  * Keyed timers, event-time or processing-time. Each key's pending timestamps live in keyed state (so
  * checkpoints carry them like any other state); an in-memory index of distinct timestamps to keys,
- * rebuilt from state on restore, finds what is due. Timers of one timestamp fire in the order their
- * keys first registered it, which is deterministic because registration is.
+ * rebuilt from state on restore, finds what is due.
+ *
+ * Timers of one timestamp fire in key order (numbers ascending, then strings): an order that depends
+ * on the state only, not on the history that built it. A task restored from a checkpoint rebuilds its
+ * index in another order than the one registrations made, and must still fire exactly as the task it
+ * replaces would have (I15).
  */
 import type { StateKey } from '../state/api.js';
 import type { StateBackend } from '../state/backend.js';
@@ -52,6 +56,24 @@ class TimestampHeap {
     }
     return top;
   }
+}
+
+/** The keys in canonical order: numbers ascending, then strings in code-unit order. */
+function canonicalOrder(keys: Set<StateKey>): Iterable<StateKey> {
+  if (keys.size === 1) return [keys.values().next().value as StateKey];
+  let numeric = true;
+  for (const key of keys) {
+    if (typeof key !== 'number') {
+      numeric = false;
+      break;
+    }
+  }
+  if (numeric) return Float64Array.from(keys as Set<number>).sort();
+  return [...keys].sort((a, b) => {
+    if (typeof a === 'number') return typeof b === 'number' ? a - b : -1;
+    if (typeof b === 'number') return 1;
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
 }
 
 /** Timers of one kind (event or processing time) for one operator. */
@@ -116,7 +138,7 @@ export class KeyedTimers {
       this.heap.pop();
       const keys = this.index.get(ts)!;
       this.index.delete(ts);
-      for (const key of keys) {
+      for (const key of canonicalOrder(keys)) {
         this.backend.currentKey = key;
         this.removeFromState(ts);
         fire(key, ts);

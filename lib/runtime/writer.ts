@@ -161,9 +161,13 @@ export class HashPartitioner implements Output {
   }
 }
 
-/** Sends records round-robin, starting at the producer's subtask index so producers spread out. */
+/**
+ * Sends records round-robin, starting at the producer's subtask index so producers spread out. Its
+ * position is task state: a restored task must route the next record exactly as before.
+ */
 export class RebalancePartitioner implements Output {
-  private next: number;
+  /** Index of the channel the next record goes to. */
+  next: number;
 
   constructor(
     private readonly writers: readonly ChannelWriter[],

@@ -42,6 +42,8 @@ export interface TaskSnapshot {
   inputEnded: boolean[];
   /** Per chain operator, by position in the chain. */
   operators: (OperatorSnapshot | null)[];
+  /** Positions of the task's round-robin partitioners, in output order (a replacement must route alike). */
+  routing?: number[];
   /** True when keyed deltas are complete state, not changes (a compacted base). */
   base?: boolean;
   /** True for the final snapshot of a task whose every input ended: restored, it stays finished. */
