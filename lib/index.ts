@@ -26,6 +26,13 @@ export { tumbling, sliding, session } from './operators/window.js';
 export type { WindowAssigner, TimeDomain } from './operators/window.js';
 export type { WatermarkStrategy, PhysicalPlan, Vertex, TaskPlan, ChannelPlan, Partitioning } from './runtime/plan.js';
 export type { JobEvent, JobProgress, JobResult, KillSchedule } from './runtime/executor.js';
+export {
+  DeterminantLog,
+  ReplayReader,
+  ReplicaStore,
+  DeltaShipper,
+  Kind,
+} from '../determinants/index.js';
 export type { Source, PartitionReader, SourceContext } from './connectors/source.js';
 export type { Sink, SinkPartition, SinkContext } from './connectors/sink.js';
 export { fromArray, sequence } from './connectors/collection.js';
@@ -47,3 +54,8 @@ export {
 } from './errors.js';
 export type { ErrorContext } from '../determinants/errors.js';
 export { SeededRandom } from './util/random.js';
+export { causal } from './causal/capture.js';
+export { recorded, onEventTimer, onProcessingTimer } from './causal/decorators.js';
+export type { CausalServices } from './causal/services.js';
+export { verifyRuns } from './verify/chaos.js';
+export type { VerifyOptions, VerifyResult, RunReport } from './verify/chaos.js';

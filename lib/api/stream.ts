@@ -94,7 +94,7 @@ export class DataStream<T> {
   /** A process function with per-instance state, timers and causal services. */
   process<R>(fn: ProcessFunction<T, R>, options: ProcessOptions = {}): DataStream<R> {
     checkProcessFunction('process', fn, ['processElement']);
-    return this.oneInput('process', options, (name) => new KeyedProcessOperator(name, () => 0, fn as KeyedProcessFunction<StateKey, T, R>), !options.async, options.async === true);
+    return this.oneInput('process', options, (name) => new KeyedProcessOperator(name, () => 0, fn as KeyedProcessFunction<StateKey, T, R>, options.async === true), !options.async, options.async === true);
   }
 
   /** Partitions by key: records with equal keys go to the same instance of the next operator. */
@@ -207,7 +207,7 @@ export class KeyedStream<T, K extends StateKey> extends DataStream<T> {
   override process<R>(fn: KeyedProcessFunction<K, T, R>, options: ProcessOptions = {}): DataStream<R> {
     checkProcessFunction('process', fn, ['processElement']);
     const keyOf = this.keyOf;
-    return this.oneInput('process', options, (name) => new KeyedProcessOperator(name, keyOf, fn), !options.async, options.async === true);
+    return this.oneInput('process', options, (name) => new KeyedProcessOperator(name, keyOf, fn, options.async === true), !options.async, options.async === true);
   }
 
   /** Keeps a running reduction per key and emits it after every record. */

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SeededRandom } from '../util/random.js';
+import { monotonicClock, wallClock } from '../util/clock.js';
 import { uuidFrom, type CausalServices } from './services.js';
 
 /** Services that act live and record nothing. */
@@ -11,15 +12,15 @@ export class LiveServices implements CausalServices {
   private readonly random_ = new SeededRandom(randomBytes(4).readUInt32LE(0));
 
   now(): number {
-    return Date.now();
+    return wallClock();
   }
 
   cachedNow(): number {
-    return Date.now();
+    return wallClock();
   }
 
   monotonicNow(): number {
-    return performance.now();
+    return monotonicClock();
   }
 
   random(): number {

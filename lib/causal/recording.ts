@@ -17,12 +17,11 @@ import { Packr } from 'msgpackr';
 import { hash32 } from '../../determinants/checksum.js';
 import { ConfigError } from '../errors.js';
 import { SeededRandom } from '../util/random.js';
+import { monotonicClock, wallClock } from '../util/clock.js';
 import { uuidFrom, type CausalServices } from './services.js';
 import type { CausalTaskLog } from './task-log.js';
 
 const packr = new Packr({ moreTypes: true });
-const realDateNow = Date.now;
-const realPerformanceNow = performance.now.bind(performance);
 
 /** What the services need of their task. */
 export interface ServiceHost {
@@ -49,7 +48,7 @@ export class RecordingServices implements CausalServices {
     const causal = this.host.causal!;
     const reader = causal.reader;
     if (reader !== null && !reader.exhausted) return reader.nextClock();
-    const value = realDateNow();
+    const value = wallClock();
     causal.log.clock(value);
     return value;
   }
@@ -63,7 +62,7 @@ export class RecordingServices implements CausalServices {
     const causal = this.host.causal!;
     const reader = causal.reader;
     if (reader !== null && !reader.exhausted) return reader.nextMonotonicClock() / 1000;
-    const micros = Math.round(realPerformanceNow() * 1000);
+    const micros = Math.round(monotonicClock() * 1000);
     causal.log.monotonicClock(micros);
     return micros / 1000;
   }

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBenchCommands } from './bench.js';
 import { registerLogCommands } from './log.js';
 import { registerRunCommand } from './run.js';
+import { registerVerifyCommand } from './verify.js';
 import { CausalflowError } from '../../determinants/errors.js';
 
 // Streams allocate fast and keep little: let V8 grow the old generation by 50% of the live heap
@@ -20,6 +21,7 @@ const program = new Command('causalflow')
   .exitOverride();
 
 registerRunCommand(program);
+registerVerifyCommand(program);
 registerLogCommands(program);
 registerBenchCommands(program);
 

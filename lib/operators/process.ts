@@ -8,6 +8,7 @@ import type { KeyedStateStore, StateKey } from '../state/api.js';
 import type { StateBackend } from '../state/backend.js';
 import { Operator } from '../runtime/operator.js';
 import { KeyedTimers } from '../runtime/timers.js';
+import { dispatchTimer, runWithServices } from '../causal/decorators.js';
 
 const EVENT_TIMERS = '__timers:event';
 const PROCESSING_TIMERS = '__timers:processing';
@@ -155,6 +156,8 @@ export class KeyedProcessOperator extends KeyedOperatorBase {
     name: string,
     private readonly keyOf: (record: any) => StateKey,
     private readonly fn: KeyedProcessFunction<any, any, any>,
+    /** The function returns promises (declared `async: true`): its continuations keep its services. */
+    private readonly async = false,
   ) {
     super(name);
   }
@@ -167,7 +170,7 @@ export class KeyedProcessOperator extends KeyedOperatorBase {
     this.timestamp = timestamp;
     try {
       this.backend.currentKey = this.keyOf(record);
-      const result = this.fn.processElement(record, this);
+      const result = this.async ? runWithServices(this.task.services, () => this.fn.processElement(record, this)) : this.fn.processElement(record, this);
       if (result !== undefined) return result.catch((error: unknown) => this.task.operatorFailed(this.name, record, error));
     } catch (error) {
       this.task.operatorFailed(this.name, record, error);
@@ -175,7 +178,8 @@ export class KeyedProcessOperator extends KeyedOperatorBase {
   }
 
   protected onTimer(timestamp: number, domain: 'event' | 'processing'): void {
-    this.fn.onTimer?.(timestamp, this, domain);
+    if (this.fn.onTimer) this.fn.onTimer(timestamp, this, domain);
+    dispatchTimer(this.fn, timestamp, this, domain);
   }
 
   override close(): void {
@@ -219,7 +223,8 @@ export class CoProcessOperator extends KeyedOperatorBase {
   }
 
   protected onTimer(timestamp: number, domain: 'event' | 'processing'): void {
-    this.fn.onTimer?.(timestamp, this, domain);
+    if (this.fn.onTimer) this.fn.onTimer(timestamp, this, domain);
+    dispatchTimer(this.fn, timestamp, this, domain);
   }
 
   override close(): void {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { open as openLmdb, type RootDatabase } from 'lmdb';
 import type { DeadLetter, ResolvedJobOptions } from '../api/config.js';
 import { LiveServices } from '../causal/live.js';
+import { monotonicClock } from '../util/clock.js';
 import { RecordingServices } from '../causal/recording.js';
 import { CausalTaskLog } from '../causal/task-log.js';
 import type { EpochSegment } from '../../determinants/replica.js';
@@ -103,7 +104,7 @@ export class Executor implements RecoveryRuntime {
 
   private readonly log: JobEvent[] = [];
   private readonly scheduler: Scheduler;
-  private readonly startedAt = performance.now();
+  private readonly startedAt = monotonicClock();
   private tasks: Task[] = [];
   private channels: LocalChannel[] = [];
   private readonly standbys = new Map<number, Standby[]>();
@@ -151,7 +152,7 @@ export class Executor implements RecoveryRuntime {
 
   /** Milliseconds since the job started (the job clock). */
   clock(): number {
-    return performance.now() - this.startedAt;
+    return monotonicClock() - this.startedAt;
   }
 
   /** Prepares storage, builds the tasks, schedules `faults` and starts running. */

@@ -5,6 +5,7 @@
  * commits, timers, signals) run. With nothing runnable it sleeps until the earliest wake-up.
  */
 import type { Task } from './task.js';
+import { realClearTimeout, realSetImmediate, realSetTimeout } from '../util/clock.js';
 
 /** Options of a {@link Scheduler}. */
 export interface SchedulerOptions {
@@ -101,7 +102,7 @@ export class Scheduler {
       }
       if (!this.running) break;
       if (this.head < this.queue.length) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await new Promise<void>((resolve) => realSetImmediate(resolve));
       } else {
         await this.sleepUntilWork();
       }
@@ -130,7 +131,7 @@ export class Scheduler {
     // Tickers (checkpoint intervals, fault schedules) need the loop at least every 10 ms.
     const delay = Math.max(0, Math.min(soonest - this.clock(), 10));
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => this.wake(), delay < 1 ? 0 : delay);
+      const timer = realSetTimeout(() => this.wake(), delay < 1 ? 0 : delay);
       this.sleeping = { resolve, timer };
     });
   }
@@ -139,8 +140,8 @@ export class Scheduler {
     const sleeping = this.sleeping;
     if (!sleeping) return;
     this.sleeping = null;
-    if (sleeping.timer) clearTimeout(sleeping.timer);
+    if (sleeping.timer) realClearTimeout(sleeping.timer);
     // Resolve on the next macrotask, so that a burst of wake-ups costs one loop iteration.
-    setImmediate(sleeping.resolve);
+    realSetImmediate(sleeping.resolve);
   }
 }

@@ -15,8 +15,10 @@
  * gap is an error.
  */
 import type { CausalServices } from '../causal/services.js';
+import { wallClock } from '../util/clock.js';
 import type { CausalTaskLog } from '../causal/task-log.js';
-import { CLOCK_TICK_TIMER, OPERATOR_TIMER_BASE } from '../causal/task-log.js';
+import { CAPTURED_TIMER_BASE, CLOCK_TICK_TIMER, OPERATOR_TIMER_BASE } from '../causal/task-log.js';
+import { activeScope, runCaptured, type CaptureScope } from '../causal/capture.js';
 import { DeterminantMismatchError, OperatorError, RecoveryEscalationError, TaskKilledError } from '../errors.js';
 import { InflightBudget, InflightLog } from '../inflight/log.js';
 import type { InflightSpillStore } from '../inflight/spill.js';
@@ -117,8 +119,15 @@ interface Run {
   remaining: number;
 }
 
+/** A `setTimeout` / `setInterval` callback registered by operator code inside `causal()`. */
+interface CapturedTimer {
+  at: number;
+  callback: () => void;
+  interval: number;
+}
+
 /** A running task. */
-export class Task implements TaskContext, WriterClock {
+export class Task implements TaskContext, WriterClock, CaptureScope {
   /** Lifecycle. */
   status: TaskStatus = 'running';
   /** Ingest time of the input being processed (see {@link WriterClock}). */
@@ -171,6 +180,10 @@ export class Task implements TaskContext, WriterClock {
   private readonly inflightBudget: InflightBudget;
   private nextTimerWall = Infinity;
   private run_: Run | null = null;
+  private readonly capturedTimers = new Map<number, CapturedTimer>();
+  private capturedTimerIds = 0;
+  private warnedCapturedTimers = false;
+  private pendingAborts: number[] = [];
   private suspended: Promise<void> | null = null;
   private replayingWriters = 0;
 
@@ -322,7 +335,7 @@ export class Task implements TaskContext, WriterClock {
   /** Opens every operator. */
   open(): void {
     for (const op of this.operators) op.open();
-    if (this.recording) this.tickClock(Date.now());
+    if (this.recording) this.tickClock(wallClock());
     this.refreshTimerWakeup();
   }
 
@@ -342,7 +355,7 @@ export class Task implements TaskContext, WriterClock {
   wakeAt(wallMs: number): void {
     if (wallMs - 1 < this.nextTimerWall) {
       this.nextTimerWall = wallMs - 1;
-      this.env.wakeAt(this, this.env.clock() + Math.max(0, wallMs - Date.now()));
+      this.env.wakeAt(this, this.env.clock() + Math.max(0, wallMs - wallClock()));
     }
   }
 
@@ -368,13 +381,24 @@ export class Task implements TaskContext, WriterClock {
    * the task has more to do right away.
    */
   run(budget: number): boolean {
+    const previous = activeScope.current;
+    activeScope.current = this;
+    try {
+      return this.activate(budget);
+    } finally {
+      activeScope.current = previous;
+    }
+  }
+
+  private activate(budget: number): boolean {
     if (this.status === 'dead') return false;
     if (this.replayingWriters > 0) this.pumpReplays();
     if (this.status !== 'running' || this.suspended !== null) return false;
     if (this.causal?.reader) return this.runReplay(budget);
-    const now = Date.now();
+    const now = wallClock();
     if (this.causal !== null) this.maybeTickClock(now);
     if (this.nextTimerWall < now) this.fireProcessingTimers(now);
+    if (this.capturedTimers.size > 0) this.fireCapturedTimers(now, true);
     if (this.source) {
       const more = this.source.run(budget);
       this.flushOutputs();
@@ -425,9 +449,42 @@ export class Task implements TaskContext, WriterClock {
     this.refreshTimerWakeup();
   }
 
+  // ------------------------------------------------------------------ CaptureScope
+
+  /** {@inheritDoc CaptureScope.addTimer} */
+  addTimer(at: number, callback: () => void, interval: number): number {
+    const id = ++this.capturedTimerIds;
+    this.capturedTimers.set(id, { at, callback, interval });
+    this.wakeAt(at + 1);
+    return id;
+  }
+
+  /** {@inheritDoc CaptureScope.clearTimer} */
+  clearTimer(id: number): void {
+    this.capturedTimers.delete(id);
+  }
+
+  /**
+   * Runs captured timer callbacks due before `now`, oldest first, recording the firing (live) as one
+   * TIMER determinant; replay calls it at the recorded position with the recorded time.
+   */
+  private fireCapturedTimers(now: number, live: boolean): void {
+    const due = [...this.capturedTimers.entries()].filter(([, t]) => t.at < now).sort((a, b) => a[1].at - b[1].at || a[0] - b[0]);
+    if (due.length === 0) return;
+    if (live && this.causal !== null) this.causal.log.timer(CAPTURED_TIMER_BASE, now, this.position);
+    this.ingestTime = this.env.clock();
+    for (const [id, timer] of due) {
+      if (timer.interval > 0) timer.at += timer.interval * Math.max(1, Math.ceil((now - timer.at) / timer.interval));
+      else this.capturedTimers.delete(id);
+      runCaptured(this, timer.callback);
+    }
+    this.refreshTimerWakeup();
+  }
+
   /** Recomputes when the earliest processing-time timer is due and asks to be woken then. */
   refreshTimerWakeup(): void {
     let next = Infinity;
+    for (const timer of this.capturedTimers.values()) next = Math.min(next, timer.at);
     for (const op of this.operators) next = Math.min(next, op.nextProcessingTimer());
     this.nextTimerWall = Infinity;
     // Timers fire once the clock has passed them (see Operator.onProcessingTime).
@@ -448,6 +505,11 @@ export class Task implements TaskContext, WriterClock {
 
   /** Starts a live run: the next arrived batch, recorded as an ORDER determinant. Returns false when none. */
   private startLiveRun(): boolean {
+    if (this.pendingAborts.length > 0) {
+      const aborts = this.pendingAborts;
+      this.pendingAborts = [];
+      for (const id of aborts) this.checkpointAborted(id);
+    }
     while (this.arrivalCount > 0) {
       const index = this.arrivals[this.arrivalHead]!;
       this.arrivalHead = (this.arrivalHead + 1) & (this.arrivals.length - 1);
@@ -462,7 +524,7 @@ export class Task implements TaskContext, WriterClock {
       const remaining = this.skipConsumed(input, batch);
       if (remaining === 0) continue;
       if (this.causal !== null) {
-        this.maybeTickClock(Date.now());
+        this.maybeTickClock(wallClock());
         this.causal.log.order(index, remaining);
       }
       this.run_ = { input, remaining };
@@ -704,6 +766,10 @@ export class Task implements TaskContext, WriterClock {
       this.cachedClock = timestamp;
       return;
     }
+    if (timerId === CAPTURED_TIMER_BASE) {
+      this.fireCapturedTimers(timestamp, false);
+      return;
+    }
     const op = this.operators[timerId - OPERATOR_TIMER_BASE];
     if (!op) this.causal!.reader!.fail(`TIMER of operator ${timerId - OPERATOR_TIMER_BASE}`, `an operator of ${this.taskName}`);
     this.ingestTime = this.env.clock();
@@ -731,7 +797,7 @@ export class Task implements TaskContext, WriterClock {
       const count = (input.pending !== null ? 1 : 0) + input.channel.queued;
       for (let i = 0; i < count; i++) this.pushArrival(input.index);
     }
-    this.tickClock(Date.now());
+    this.tickClock(wallClock());
     this.refreshTimerWakeup();
     return true;
   }
@@ -814,6 +880,14 @@ export class Task implements TaskContext, WriterClock {
    */
   takeCheckpoint(checkpointId: number): void {
     this.flushOutputs();
+    if (this.capturedTimers.size > 0 && !this.warnedCapturedTimers) {
+      this.warnedCapturedTimers = true;
+      process.emitWarning(
+        `${this.taskName}: ${this.capturedTimers.size} setTimeout/setInterval callback(s) captured by causal() are pending at checkpoint ${checkpointId}; ` +
+          'callbacks are not part of checkpoints and are lost if the task is recovered from it (use ctx.timers for timers that must survive failures)',
+        { code: 'CAUSALFLOW_CAPTURED_TIMER' },
+      );
+    }
     const operators: (OperatorSnapshot | null)[] = this.operators.map((op) => op.snapshot(checkpointId));
     const snapshot: TaskSnapshot = {
       checkpointId,
@@ -836,7 +910,7 @@ export class Task implements TaskContext, WriterClock {
       this.causal.startEpoch(checkpointId);
       (this.services as { onEpochStart?: (epoch: number) => void }).onEpochStart?.(checkpointId);
       // Every epoch starts with a tick of the cached clock, so that replay has it from the epoch's start.
-      if (this.recording) this.tickClock(Date.now());
+      if (this.recording) this.tickClock(wallClock());
     }
     this.env.acknowledge(this, checkpointId, snapshot);
     // Replaying, a task re-takes checkpoints that were abandoned when its predecessor failed: treat them
@@ -852,9 +926,16 @@ export class Task implements TaskContext, WriterClock {
     this.causal?.truncateBefore(checkpointId);
   }
 
-  /** Checkpoint `checkpointId` was abandoned: recorded (it changes alignment), then applied. */
+  /**
+   * Checkpoint `checkpointId` was abandoned: recorded (it changes alignment), then applied. A task in
+   * the middle of a run (an async operator awaiting) takes it between runs, where drivers belong (I6).
+   */
   checkpointAborted(checkpointId: number): void {
     if (this.replaying) return;
+    if (this.run_ !== null || this.suspended !== null) {
+      this.pendingAborts.push(checkpointId);
+      return;
+    }
     if (this.recording) this.causal!.log.abortCheckpoint(checkpointId, this.position);
     this.applyAbort(checkpointId);
   }

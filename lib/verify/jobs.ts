@@ -9,6 +9,7 @@
  * | `external-calls` | EXTERNAL (a service whose answers change on every call), ORDER |
  * | `racing-inputs` | ORDER (two sources at different rates feeding one stateful operator) |
  * | `timers` | TIMER (processing-time timers), CLOCK, MONOTONIC_CLOCK |
+ * | `captured-globals` | `Math.random`, `Date.now`, `new Date()`, `crypto.randomUUID`, `performance.now` inside `causal()`, and a `@recorded` method |
  *
  * Every job reads paced sources (SOURCE_POLL: the pace decides how many records a poll returns) and
  * checkpoints often (SOURCE_BARRIER); kills abandon checkpoints (ABORT_CHECKPOINT). Every output record
@@ -18,6 +19,9 @@ import { CollectSink } from '../connectors/collect.js';
 import { sequence } from '../connectors/collection.js';
 import { Job, type JobOptions } from '../index.js';
 import { tumbling } from '../operators/window.js';
+import { causal } from '../causal/capture.js';
+import { recorded } from '../causal/decorators.js';
+import type { KeyedProcessContext } from '../api/functions.js';
 
 /** A built-in verification job, built fresh for every run (and again for its oracle). */
 export interface VerifyJob {
@@ -35,6 +39,21 @@ class QuoteService {
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.calls++;
     return key * 1000 + this.calls + (Date.now() % 7);
+  }
+}
+
+/** A class-based async operator whose lookup is a `@recorded` method (its answers change on every call). */
+class Enricher {
+  private calls = 0;
+
+  @recorded('enrich')
+  async lookup(n: number): Promise<number> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return n * 10 + (this.calls++ % 7);
+  }
+
+  async processElement(r: { uid: string; n: number; pick: number }, ctx: KeyedProcessContext<number, unknown>): Promise<void> {
+    ctx.emit({ ...r, looked: await this.lookup(r.n) });
   }
 }
 
@@ -184,6 +203,30 @@ export const VERIFY_JOBS: readonly VerifyJob[] = [
           },
           { name: 'timers' },
         )
+        .collect({ name: 'out' });
+      return { job, sink: sink as CollectSink<{ uid: string }> };
+    },
+  },
+  {
+    name: 'captured-globals',
+    build(options) {
+      const job = new Job({ ...options, name: 'verify-captured' });
+      const sink = job
+        .source(sequence((n) => ({ n }), { count: COUNT / 3, rate: RATE / 3, partitions: 2 }), { name: 'numbers' })
+        .map(
+          // An existing function, unmodified, reading the globals: causal() records what they answer.
+          causal((r: { n: number }) => ({
+            uid: String(r.n),
+            n: r.n,
+            pick: Math.floor(Math.random() * 1000),
+            id: crypto.randomUUID(),
+            at: Date.now() - new Date().getTime(),
+            precise: Math.round(performance.now()) % 10,
+          })),
+          { name: 'globals' },
+        )
+        .keyBy((r) => r.n % 8)
+        .process(new Enricher() as never, { name: 'enrich', async: true })
         .collect({ name: 'out' });
       return { job, sink: sink as CollectSink<{ uid: string }> };
     },
