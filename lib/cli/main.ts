@@ -8,6 +8,7 @@ import { registerBenchCommands } from './bench.js';
 import { registerLogCommands } from './log.js';
 import { registerRunCommand } from './run.js';
 import { registerVerifyCommand } from './verify.js';
+import { registerDemoCommand } from './demo.js';
 import { CausalflowError } from '../../determinants/errors.js';
 
 // Streams allocate fast and keep little: let V8 grow the old generation by 50% of the live heap
@@ -20,6 +21,7 @@ const program = new Command('causalflow')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
+registerDemoCommand(program);
 registerRunCommand(program);
 registerVerifyCommand(program);
 registerLogCommands(program);

@@ -23,7 +23,7 @@ import { CheckpointStore } from '../state/checkpoint-store.js';
 import { decodeSnapshot, encodeSnapshot, type TaskSnapshot } from '../state/snapshot.js';
 import { LocalChannel } from '../transport/channel.js';
 import { CheckpointCoordinator } from './coordinator.js';
-import { Histogram, Timeline } from './metrics.js';
+import { Histogram, OutputTimes, Timeline } from './metrics.js';
 import { ChainedOutput, DISCARDING_OUTPUT, FanOutput, type Operator, type Output } from './operator.js';
 import { buildPlan, type LogicalNode, type PhysicalPlan, type TaskPlan } from './plan.js';
 import { Scheduler } from './scheduler.js';
@@ -99,6 +99,8 @@ export class Executor implements RecoveryRuntime {
   readonly timeline = new Timeline(100);
   /** Sink latency since start. */
   readonly latency = new Histogram();
+  /** When sinks made output visible (job clock), to measure output gaps. */
+  readonly outputTimes = new OutputTimes();
   /** The plan. */
   readonly plan: PhysicalPlan;
 
@@ -568,6 +570,7 @@ export class Executor implements RecoveryRuntime {
     const now = this.clock();
     const latency = now - ingestTime;
     this.recordsOut += count;
+    this.outputTimes.record(now);
     this.latency.record(latency, count);
     this.timeline.output(now, count, latency);
   }

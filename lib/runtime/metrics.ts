@@ -151,3 +151,29 @@ export class Timeline {
 function round(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
+
+/** Job-clock times of sink outputs, the most recent `capacity` of them (to measure output gaps). */
+export class OutputTimes {
+  private readonly times: Float64Array;
+  private next = 0;
+  private count = 0;
+
+  constructor(capacity = 1 << 18) {
+    this.times = new Float64Array(capacity);
+  }
+
+  /** Notes output at `t`. */
+  record(t: number): void {
+    this.times[this.next] = t;
+    this.next = (this.next + 1) % this.times.length;
+    if (this.count < this.times.length) this.count++;
+  }
+
+  /** The times held, oldest first. */
+  toArray(): number[] {
+    const out: number[] = [];
+    const start = (this.next - this.count + this.times.length) % this.times.length;
+    for (let i = 0; i < this.count; i++) out.push(this.times[(start + i) % this.times.length]!);
+    return out;
+  }
+}
