@@ -55,6 +55,8 @@ export interface JobHandle {
   kill(task: string | number, when?: KillSchedule): void;
   /** Names of the job's tasks, by id. */
   taskNames(): string[];
+  /** Every task's whole determinant trace, by task id (needs `retainDeterminants`; see `Job.replay`). */
+  traces(): Map<number, { epoch: number; bytes: Uint8Array }[]>;
   /** Stops the job now; `reason` goes into the event log. */
   stop(reason?: string): Promise<JobResult>;
   /** @internal The executor (tests and tools). */
@@ -113,13 +115,15 @@ export class Job {
   }
 
   /**
-   * @internal Verification only: runs the job with every task replaying `traces` from the start (see
-   * `lib/recovery/oracle.ts`).
+   * Runs the job with every task replaying a recorded determinant trace from the start, with no
+   * checkpoints and no failures: the execution the trace describes, reproduced. The verifier's oracle
+   * uses it; so can you, to reproduce a run (traces come from a run with `retainDeterminants`, through
+   * `handle.traces()`). Sources must serve the same records, and external calls are not made.
    */
-  async startOracle(traces: ReadonlyMap<number, import('../../determinants/replica.js').EpochSegment[]>): Promise<JobHandle> {
+  async replay(traces: ReadonlyMap<number, readonly { epoch: number; bytes: Uint8Array }[]>): Promise<JobHandle> {
     if (this.started) throw new ConfigError('job', 'a job started once (build a new Job to run again)', 'a second start');
     this.started = true;
-    const executor = new Executor(this.graph.nodes, this.options, new OracleReplay(), traces);
+    const executor = new Executor(this.graph.nodes, this.options, new OracleReplay(), traces as ReadonlyMap<number, { epoch: number; bytes: Uint8Array }[]>);
     await executor.start();
     return handleOf(executor);
   }
@@ -139,6 +143,7 @@ function handleOf(executor: Executor): JobHandle {
     onEvent: (listener) => executor.events.on('event', listener),
     kill: (task, when) => executor.kill(task, when),
     taskNames: () => executor.plan.tasks.map((t) => t.name),
+    traces: () => executor.traces(),
     stop: (reason) => executor.stop(reason),
     executor,
   };

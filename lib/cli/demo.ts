@@ -78,7 +78,7 @@ export function registerDemoCommand(program: Command): void {
 
         out.write('\nchecking the output against an oracle replay of every task’s determinants…\n');
         const oracleBuild = build(join(directory, 'oracle'));
-        const oracle = await oracleBuild.job.startOracle(executor.traces());
+        const oracle = await oracleBuild.job.replay(executor.traces());
         await oracle.done;
         const seen = new Map<string, number>();
         for (const r of sink.results()) seen.set(JSON.stringify(r), (seen.get(JSON.stringify(r)) ?? 0) + 1);

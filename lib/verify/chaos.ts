@@ -138,7 +138,7 @@ export async function verifyOne(spec: VerifyJob, run: number, seed: number, opti
     const runOutput = partitionsOf(sink);
 
     const oracleBuild = spec.build({ ...jobOptions, directory: join(directory, 'oracle') });
-    const oracle = await oracleBuild.job.startOracle(traces);
+    const oracle = await oracleBuild.job.replay(traces);
     let oracleFailure: string | null = null;
     try {
       await oracle.done;
