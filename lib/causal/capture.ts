@@ -23,7 +23,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import type { CausalServices } from './services.js';
-import { wallClock } from '../util/clock.js';
 
 /** What runs a captured function: the task's services, and its captured timers. */
 export interface CaptureScope {
@@ -87,6 +86,21 @@ function wrap(fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unkn
   };
 }
 
+/**
+ * Runs `fn` with nothing captured, including its async continuations: the body of an external call,
+ * whose result is recorded as a whole, must see the real clocks and timers (a client library's socket
+ * timeouts are not the operator's timers).
+ */
+export function runUncaptured<T>(fn: () => T): T {
+  const previous = capturing;
+  capturing = null;
+  try {
+    return storage.exit(fn);
+  } finally {
+    capturing = previous;
+  }
+}
+
 /** Runs `fn` with `scope` capturing, including its async continuations (async process functions). */
 export function runCaptured<T>(scope: CaptureScope, fn: () => T): T {
   return storage.run(scope, fn);
@@ -145,21 +159,32 @@ function install(): void {
   const realSetInterval = globalThis.setInterval;
   const realClearInterval = globalThis.clearInterval;
   const captured = new WeakSet<object>();
+  // Shaped like Node's Timeout, so code that calls unref() or refresh() on it keeps working; a captured
+  // timer never holds the process open (the task does), so ref/unref change nothing.
   const timerHandle = (scope: CaptureScope, id: number): object => {
-    const handle = { [Symbol.toPrimitive]: () => id, scope, id };
+    const handle = {
+      [Symbol.toPrimitive]: () => id,
+      scope,
+      id,
+      ref: () => handle,
+      unref: () => handle,
+      hasRef: () => false,
+      refresh: () => handle,
+    };
     captured.add(handle);
     return handle;
   };
   globalThis.setTimeout = function setTimeout(callback: (...a: unknown[]) => void, delay?: number, ...args: unknown[]) {
     const scope = captureScope();
     if (!scope || typeof callback !== 'function') return realSetTimeout(callback as never, delay, ...args);
-    return timerHandle(scope, scope.addTimer(wallClock() + Math.max(1, Number(delay) || 0), () => callback(...args), 0));
+    // Due time from the cached clock, whose ticks are recorded: a replay computes the same due time.
+    return timerHandle(scope, scope.addTimer(scope.services.cachedNow() + Math.max(1, Number(delay) || 0), () => callback(...args), 0));
   } as typeof globalThis.setTimeout;
   globalThis.setInterval = function setInterval(callback: (...a: unknown[]) => void, delay?: number, ...args: unknown[]) {
     const scope = captureScope();
     if (!scope || typeof callback !== 'function') return realSetInterval(callback as never, delay, ...args);
     const every = Math.max(1, Number(delay) || 0);
-    return timerHandle(scope, scope.addTimer(wallClock() + every, () => callback(...args), every));
+    return timerHandle(scope, scope.addTimer(scope.services.cachedNow() + every, () => callback(...args), every));
   } as typeof globalThis.setInterval;
   const clear = (real: (h: never) => void) =>
     function clear(handle: unknown): void {

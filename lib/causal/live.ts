@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { SeededRandom } from '../util/random.js';
 import { monotonicClock, wallClock } from '../util/clock.js';
 import { uuidFrom, type CausalServices } from './services.js';
+import { runUncaptured } from './capture.js';
 
 /** Services that act live and record nothing. */
 export class LiveServices implements CausalServices {
@@ -32,6 +33,6 @@ export class LiveServices implements CausalServices {
   }
 
   async call<T>(_name: string, fn: () => T | Promise<T>): Promise<T> {
-    return await fn();
+    return await runUncaptured(fn);
   }
 }

@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import { hash32 } from '../../determinants/checksum.js';
 import { ConfigError } from '../errors.js';
+import { runUncaptured } from './capture.js';
 import { SeededRandom } from '../util/random.js';
 import { monotonicClock, wallClock } from '../util/clock.js';
 import { uuidFrom, type CausalServices } from './services.js';
@@ -88,7 +89,7 @@ export class RecordingServices implements CausalServices {
     const causal = this.host.causal!;
     const reader = causal.reader;
     if (reader !== null && !reader.exhausted) return packr.unpack(reader.nextExternal(id)) as T;
-    const encoded = packr.pack(await fn());
+    const encoded = packr.pack(await runUncaptured(fn));
     // The task is suspended on this call: nothing was recorded between the call and now.
     causal.log.external(id, encoded);
     // Live and replay hand back the same thing: the decoded copy of what was recorded.

@@ -16,6 +16,10 @@ export class InflightSpillStore {
   private readonly pending = new Map<string, Uint8Array>();
   /** Bytes written so far (for metrics). */
   spilledBytes = 0;
+  /** Chunks written so far (for metrics). */
+  spilledChunks = 0;
+  /** Chunks read back so far, by replays (for metrics). */
+  chunksReadBack = 0;
 
   private constructor(private readonly root: RootDatabase) {
     this.chunks = root.openDB<Uint8Array, ChunkKey>({ name: 'inflight', encoding: 'binary' });
@@ -35,6 +39,7 @@ export class InflightSpillStore {
     const id = `${task}/${channel}/${chunk}`;
     this.pending.set(id, framed);
     this.spilledBytes += framed.length;
+    this.spilledChunks++;
     void this.chunks.put([task, channel, chunk], framed).then(() => {
       if (this.pending.get(id) === framed) this.pending.delete(id);
     });
@@ -46,6 +51,7 @@ export class InflightSpillStore {
     if (!framed || framed.length < 8) throw new StateCorruptionError(`spilled in-flight chunk ${task}/${channel}/${chunk} is missing`);
     const payload = framed.subarray(0, framed.length - 8);
     if (checksum64(payload) !== readU64(framed, framed.length - 8)) throw new StateCorruptionError(`spilled in-flight chunk ${task}/${channel}/${chunk} fails its checksum`);
+    this.chunksReadBack++;
     return payload;
   }
 

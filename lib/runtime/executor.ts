@@ -43,6 +43,12 @@ export interface KillSchedule {
   afterRecords?: number;
 }
 
+/** What a task that survived an escalation replays of its own log (I16), and its whole trace if retained. */
+interface SurvivingLog {
+  replay: EpochSegment[];
+  history: EpochSegment[] | null;
+}
+
 /** A recovery or lifecycle event. */
 export interface JobEvent {
   /** Job-clock ms. */
@@ -79,6 +85,8 @@ export interface JobProgress {
   deadLetters: number;
   /** Local recoveries that had to escalate to a global rollback. */
   escalations: number;
+  /** In-flight log chunks spilled to disk, and read back by replays. */
+  inflightSpill: { chunks: number; bytes: number; chunksReadBack: number };
   /** Tasks finished / total. */
   tasksFinished: number;
   /** Total tasks. */
@@ -239,6 +247,11 @@ export class Executor implements RecoveryRuntime {
       lateRecordsDropped: this.late,
       deadLetters: this.deadLetters,
       escalations: this.escalations,
+      inflightSpill: {
+        chunks: this.inflightSpill?.spilledChunks ?? 0,
+        bytes: this.inflightSpill?.spilledBytes ?? 0,
+        chunksReadBack: this.inflightSpill?.chunksReadBack ?? 0,
+      },
       tasksFinished: this.finishedTasks,
       tasks: this.plan.tasks.length,
     };
@@ -287,12 +300,13 @@ export class Executor implements RecoveryRuntime {
   }
 
   /** {@inheritDoc RecoveryRuntime.rollbackToLatestCheckpoint} */
-  async rollbackToLatestCheckpoint(reason: string): Promise<void> {
+  async rollbackToLatestCheckpoint(reason: string, lost: ReadonlySet<number> | null = null): Promise<void> {
     const started = this.clock();
     const coordinator = this.coordinator!;
     coordinator.pause();
     const aborted = coordinator.abortPending();
     await coordinator.settle();
+    const ownLogs = lost ? this.survivingLogs(lost, Math.max(0, this.checkpointStore!.latest)) : null;
     for (const task of this.tasks) {
       task.kill();
       this.scheduler.forget(task);
@@ -302,10 +316,38 @@ export class Executor implements RecoveryRuntime {
     coordinator.resetFinished();
     this.finishedTasks = 0;
     const checkpoint = this.checkpointStore!.latest;
-    this.event('rollback-started', { reason, checkpoint, abortedCheckpoint: aborted });
-    const restored = this.buildTasks(checkpoint >= 0 ? checkpoint : null);
+    this.event('rollback-started', {
+      reason,
+      checkpoint,
+      abortedCheckpoint: aborted,
+      ...(ownLogs ? { replayingOwnLogs: [...ownLogs.keys()].map((id) => this.plan.tasks[id]!.name) } : {}),
+    });
+    const restored = this.buildTasks(checkpoint >= 0 ? checkpoint : null, ownLogs);
     coordinator.resume();
     this.event('rollback-finished', { checkpoint, tasks: restored, durationMs: this.clock() - started });
+  }
+
+  /**
+   * I16: on escalation, every task that neither lost its determinants nor consumes (transitively) from
+   * one that did replays its own log from the checkpoint, so that the rolled-back execution repeats
+   * theirs: sources re-read the same polls, merges the same order, and sinks deduplicate what they
+   * already showed. Only tasks downstream of the lost logs decide anew. Returns their logs by task id.
+   */
+  private survivingLogs(lost: ReadonlySet<number>, fromEpoch: number): Map<number, SurvivingLog> {
+    const tainted = new Set(lost);
+    // Task ids are topological: one pass in id order reaches every descendant.
+    for (const plan of this.plan.tasks) {
+      if (tainted.has(plan.id)) continue;
+      if (plan.inputs.some((index) => tainted.has(this.plan.channels[index]!.from))) tainted.add(plan.id);
+    }
+    const logs = new Map<number, SurvivingLog>();
+    for (const task of this.tasks) {
+      if (tainted.has(task.taskId) || task.status === 'dead' || task.causal === null || task.causal.replaying) continue;
+      const replay = task.causal.ownSegments(fromEpoch);
+      // Retained traces (verification) continue the task's whole trace, not just the replayed tail.
+      if (replay.length > 0) logs.set(task.taskId, { replay, history: task.causal.retainAll ? task.causal.ownSegments(0) : null });
+    }
+    return logs;
   }
 
   /** {@inheritDoc RecoveryRuntime.recoverLocally} */
@@ -350,9 +392,9 @@ export class Executor implements RecoveryRuntime {
         await this.coordinator!.settle();
       },
       resumeCheckpoints: () => this.coordinator!.resume(),
-      escalate: async (reason) => {
+      escalate: async (reason, lost) => {
         this.escalations++;
-        await this.rollbackToLatestCheckpoint(`escalation: ${reason}`);
+        await this.rollbackToLatestCheckpoint(`escalation: ${reason}`, lost);
       },
     };
   }
@@ -409,7 +451,7 @@ export class Executor implements RecoveryRuntime {
    * Creates every task and channel. With `checkpoint`, each task is restored from the store;
    * otherwise the job starts from scratch. Returns the number of tasks restored.
    */
-  private buildTasks(checkpoint: number | null): number {
+  private buildTasks(checkpoint: number | null, ownLogs: ReadonlyMap<number, SurvivingLog> | null = null): number {
     const o = this.options;
     this.channels = this.plan.channels.map(
       (c) => new LocalChannel({ index: c.index, from: c.from, to: c.to }, { capacity: o.channelCapacity, batchSize: o.batchSize, serialize: o.serializeChannels }),
@@ -418,7 +460,8 @@ export class Executor implements RecoveryRuntime {
     this.tasks = this.plan.tasks.map((plan) => {
       const snapshot = checkpoint !== null ? this.checkpointStore!.restore(plan.id) : null;
       if (snapshot) restored++;
-      return this.createTask(plan, snapshot, null, this.replayTraces?.get(plan.id) ?? null);
+      const own = ownLogs?.get(plan.id);
+      return own ? this.createTask(plan, snapshot, null, own.replay, own.history) : this.createTask(plan, snapshot, null, this.replayTraces?.get(plan.id) ?? null);
     });
     for (const task of this.tasks) this.startTask(task);
     return restored;

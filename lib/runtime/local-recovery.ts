@@ -62,8 +62,11 @@ export interface LocalRecoveryHost {
   pauseCheckpoints(): Promise<void>;
   /** Resumes checkpoint triggering. */
   resumeCheckpoints(): void;
-  /** Gives up on local recovery: restart everything from the latest checkpoint. */
-  escalate(reason: string): Promise<void>;
+  /**
+   * Gives up on local recovery: restart everything from the latest checkpoint. Tasks in `lost` (and
+   * their descendants) decide anew; the others replay their own logs (I16).
+   */
+  escalate(reason: string, lost: ReadonlySet<number>): Promise<void>;
 }
 
 /** Bookkeeping of one replacement task. */
@@ -84,6 +87,7 @@ function needsEscalation(cause: unknown): boolean {
 export class LocalRecovery {
   private readonly replacements = new Map<number, Replacement>();
   private paused = false;
+  private pausing: Promise<void> = Promise.resolve();
   private escalating = false;
 
   constructor(private readonly host: LocalRecoveryHost) {}
@@ -97,13 +101,17 @@ export class LocalRecovery {
   async recover(failed: readonly Task[], cause: unknown): Promise<void> {
     if (this.escalating) return;
     if (needsEscalation(cause)) {
-      await this.escalate(`task ${failed.map((t) => t.taskName).join(', ')} could not replay its determinants: ${(cause as Error).message}`);
+      await this.escalate(`task ${failed.map((t) => t.taskName).join(', ')} could not replay its determinants: ${(cause as Error).message}`, failed);
       return;
     }
+    // Every recovery waits for the same pause: a failure noticed while an earlier recovery waits for the
+    // checkpoint in flight to settle must not pick the checkpoint before it settled (the other would pick
+    // the one after, and in-flight logs are truncated on completion).
     if (!this.paused) {
       this.paused = true;
-      await this.host.pauseCheckpoints();
+      this.pausing = this.host.pauseCheckpoints();
     }
+    await this.pausing;
     if (this.escalating) return;
     const checkpoint = this.host.latestCheckpoint();
     // Phase 1: new channels around every failed task, before any replacement is built, so that
@@ -119,7 +127,7 @@ export class LocalRecovery {
         if (!replacement.replaying) liveAtOnce.push(replacement);
       } catch (error) {
         if (!(error instanceof CausalflowError) || error instanceof TaskKilledError) throw error;
-        await this.escalate(`replacing ${task.taskName} failed: ${error.message}`);
+        await this.escalate(`replacing ${task.taskName} failed: ${error.message}`, failed);
         return;
       }
     }
@@ -130,7 +138,7 @@ export class LocalRecovery {
         if (this.host.causal) this.checkOrphans(task);
       } catch (error) {
         if (!(error instanceof RecoveryEscalationError)) throw error;
-        await this.escalate(error.message);
+        await this.escalate(error.message, failed);
         return;
       }
       const replacement = this.replacements.get(task.taskId);
@@ -294,7 +302,11 @@ export class LocalRecovery {
   private wentLive(replacement: Replacement): void {
     const task = replacement.task;
     this.replacements.delete(task.taskId);
-    this.host.event('live', { task: task.taskName, replayMs: Math.round((this.host.clock() - replacement.startedAt) * 1000) / 1000, entries: replacement.replayEntries });
+    const replayMs = Math.round((this.host.clock() - replacement.startedAt) * 1000) / 1000;
+    if (replacement.replayEntries > 0) {
+      this.host.event('replay-finished', { task: task.taskName, entries: replacement.replayEntries, records: task.elementsIn, replayMs });
+    }
+    this.host.event('live', { task: task.taskName, replayMs, entries: replacement.replayEntries, records: task.elementsIn });
     this.host.addStandbyFromStore(task.taskId);
     if (this.replacements.size === 0 && this.paused && !this.escalating) {
       this.paused = false;
@@ -303,17 +315,19 @@ export class LocalRecovery {
     }
   }
 
-  private async escalate(reason: string): Promise<void> {
+  /** Escalates to a global rollback; `failed` and every replacement still replaying count as lost. */
+  async escalate(reason: string, failed: readonly Task[] = []): Promise<void> {
     if (this.escalating) return;
     this.escalating = true;
-    this.host.event('escalated', { reason });
+    const lost = new Set<number>([...this.replacements.keys(), ...failed.map((task) => task.taskId)]);
+    this.host.event('escalated', { reason, lost: [...lost].map((id) => this.host.plan.tasks[id]!.name) });
     this.replacements.clear();
     try {
       if (this.paused) {
         this.paused = false;
         this.host.resumeCheckpoints();
       }
-      await this.host.escalate(reason);
+      await this.host.escalate(reason, lost);
     } finally {
       this.escalating = false;
     }

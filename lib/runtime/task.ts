@@ -247,6 +247,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     const index = input.index;
     const channel = input.channel;
     channel.onReadable = () => this.arrived(index);
+    channel.consumerReplaying = this.replaying;
     if (this.causal !== null) channel.forEachQueued((batch) => this.causal!.ingest(batch));
     for (let i = 0; i < channel.queued; i++) this.pushArrival(index);
   }
@@ -424,7 +425,11 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
   /** Whether every output channel has credit. */
   outputsWritable(): boolean {
     const writers = this.allWriters;
-    for (let i = 0; i < writers.length; i++) if (!writers[i]!.writable()) return false;
+    const replaying = this.causal !== null && this.causal.reader !== null;
+    for (let i = 0; i < writers.length; i++) {
+      const writer = writers[i]!;
+      if (!writer.writable() && !(replaying && writer.channel.consumerReplaying)) return false;
+    }
     return true;
   }
 
@@ -756,7 +761,11 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
       }
     }
     this.flushOutputs();
-    return this.status === 'running' && this.suspended === null && !this.backpressured && spent >= budget;
+    if (this.status !== 'running' || this.suspended !== null || this.backpressured) return false;
+    // Gone live in this activation: input that arrived while replaying is waiting, and no new arrival
+    // may come to wake the task for it.
+    if (this.causal!.reader === null) return this.arrivalCount > 0 || this.run_ !== null || this.source !== null;
+    return spent >= budget;
   }
 
   /** Fires a recorded timer at its recorded time (I6). */
@@ -790,6 +799,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
       return false;
     }
     this.causal!.goLive();
+    for (const input of this.inputs) input.channel.consumerReplaying = false;
     // Arrivals noticed while replaying were not used: rebuild them from what is queued now.
     this.arrivalCount = 0;
     this.arrivalHead = 0;

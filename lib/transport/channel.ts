@@ -35,6 +35,8 @@ export interface OutputChannel {
   onWritable: (() => void) | null;
   /** Returns a batch taken with `takeBatch` that will not be sent. */
   recycle(batch: Batch): void;
+  /** Whether the consumer replays recorded determinants (a replaying producer may then exceed the credit). */
+  readonly consumerReplaying: boolean;
 }
 
 /** The consumer's end of a channel. */
@@ -87,6 +89,13 @@ export class LocalChannel implements OutputChannel, InputChannel {
    * one holds (its own buffers, received before the failure), then switches to the successor.
    */
   successor: LocalChannel | null = null;
+  /**
+   * Set while the consumer replays recorded determinants. A producer that replays too may then write
+   * past the credit: two replaying tasks each follow a fixed order, and with bounded buffers between
+   * them those orders can wait on each other in a cycle that the recorded execution never had (its
+   * batches were cut differently). What it buffers is bounded by the epoch being replayed.
+   */
+  consumerReplaying = false;
 
   constructor(
     readonly id: ChannelId,

@@ -157,6 +157,9 @@ test('ABORT_CHECKPOINT: tasks record where they learned of an abandoned checkpoi
         .process<string>(
           {
             processElement(r, ctx) {
+              // Slower than the sources: barriers queue behind data, so a checkpoint is always in flight
+              // when the first kill comes.
+              for (const until = performance.now() + 0.15; performance.now() < until; );
               const c = ctx.state.value<number>('c');
               c.update((c.value() ?? 0) + 1);
               ctx.emit(`${ctx.key}:${c.value()}:${r.n}`);
