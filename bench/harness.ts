@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Job, type JobHandle, type RecoveryMode } from '../lib/index.js';
+import { Job, type DataStream, type JobHandle, type RecoveryMode } from '../lib/index.js';
+import type { NexmarkEvent } from './nexmark/model.js';
 import { DiscardSink } from '../lib/connectors/discard.js';
 import { nexmarkSource } from './nexmark/source.js';
 import { QUERIES, type QueryId } from './nexmark/queries.js';
@@ -31,6 +32,8 @@ export interface RunSpec {
   warmupMs: number;
   /** Measured window after the warm-up (ms). */
   measureMs: number;
+  /** The dataflow after the source, when not the query's (sweeps). */
+  pipeline?: (events: DataStream<NexmarkEvent>) => DataStream<any>;
 }
 
 /** What one run measured. */
@@ -48,7 +51,10 @@ export interface RunFigures {
 }
 
 /** A job running a query into a discard sink, ready to start. */
-export function benchJob(spec: Pick<RunSpec, 'query' | 'mode' | 'dsd' | 'parallelism' | 'rate' | 'checkpointIntervalMs'>, directory: string): { job: Job; sink: DiscardSink<unknown> } {
+export function benchJob(
+  spec: Pick<RunSpec, 'query' | 'mode' | 'dsd' | 'parallelism' | 'rate' | 'checkpointIntervalMs' | 'pipeline'>,
+  directory: string,
+): { job: Job; sink: DiscardSink<unknown> } {
   const job = new Job({
     name: `bench-${spec.query}-${spec.mode}`,
     parallelism: spec.parallelism,
@@ -57,7 +63,7 @@ export function benchJob(spec: Pick<RunSpec, 'query' | 'mode' | 'dsd' | 'paralle
   });
   const events = job.source(nexmarkSource({ partitions: spec.parallelism, eventRate: BENCH_EVENT_RATE, rate: spec.rate }), { watermarks: {} });
   const sink = new DiscardSink<unknown>();
-  QUERIES[spec.query].build(events).sink(sink, { name: 'bench-sink' });
+  (spec.pipeline ? spec.pipeline(events) : QUERIES[spec.query].build(events)).sink(sink, { name: 'bench-sink' });
   return { job, sink };
 }
 

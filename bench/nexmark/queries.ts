@@ -83,7 +83,8 @@ export interface BidCount {
   windowEnd: number;
 }
 
-const isBid = (e: NexmarkEvent): e is Bid => e.kind === 'bid';
+/** Whether an event is a bid. */
+export const isBid = (e: NexmarkEvent): e is Bid => e.kind === 'bid';
 const isPerson = (e: NexmarkEvent): e is Person => e.kind === 'person';
 const isAuction = (e: NexmarkEvent): e is Auction => e.kind === 'auction';
 

@@ -20,7 +20,7 @@ import type { EnvelopeAttacher } from '../runtime/writer.js';
 export const CLOCK_TICK_TIMER = 0;
 /** Timer ids of operators' processing-time timers: `OPERATOR_TIMER_BASE + chain position`. */
 export const OPERATOR_TIMER_BASE = 1;
-/** Timer ids of `setTimeout` callbacks captured by `causal()`: `CAPTURED_TIMER_BASE + n`. */
+/** Timer id of a firing of `setTimeout`/`setInterval` callbacks captured by `causal()`: `CAPTURED_TIMER_BASE + callbacks fired`. */
 export const CAPTURED_TIMER_BASE = 1000;
 
 /** Options of a {@link CausalTaskLog}. */

@@ -10,6 +10,8 @@ import { RECOVERY_MODES, type RecoveryMode } from '../api/config.js';
 import { QUERY_IDS, type QueryId } from '../../bench/nexmark/queries.js';
 import { oneOf, positiveInteger, positiveNumber } from './args.js';
 import { Progress, formatNumber, printJsonResult } from './output.js';
+import { registerRecoveryBench } from './bench-recovery.js';
+import { registerReportBench } from './bench-report.js';
 
 /** Adds the `bench` command group to `program`. */
 export function registerBenchCommands(program: Command): void {
@@ -78,6 +80,9 @@ export function registerBenchCommands(program: Command): void {
       out.write(`peak RSS ${result.peakRssMB} MB\n`);
       if (options.json) printJsonResult(result);
     });
+
+  registerRecoveryBench(bench);
+  registerReportBench(bench);
 
   bench
     .command('memory')

@@ -18,7 +18,12 @@ export function registerVerifyCommand(program: Command): void {
     .option('--runs <n>', 'runs (the built-in jobs take turns)', positiveInteger, 20)
     .option('--seed <s>', 'seed of the first run; run i uses seed + i', nonNegativeInteger, 1)
     .option('--failures <k>', 'tasks killed per run (some at once, some during a recovery)', nonNegativeInteger, 2)
-    .option('--mode <mode>', `recovery mode: exactly-once, or at-least-once to see the verifier fail`, oneOf(RECOVERY_MODES.filter((m) => m === 'exactly-once' || m === 'at-least-once')), 'exactly-once' as RecoveryMode)
+    .option(
+      '--mode <mode>',
+      `recovery mode: exactly-once; global-rollback (transactional sinks); or at-least-once, to see the verifier fail`,
+      oneOf(RECOVERY_MODES.filter((m) => m !== 'none')),
+      'exactly-once' as RecoveryMode,
+    )
     .option('--dsd <d>', 'determinant sharing depth (-1: full)', parseDsd, -1)
     .option('--jobs <names>', `comma-separated subset of: ${VERIFY_JOBS.map((j) => j.name).join(', ')}`, parseJobs)
     .option('--checkpoint-interval <ms>', 'checkpoint interval in ms', positiveInteger, 40)

@@ -12,8 +12,10 @@ export class GlobalRollback implements RecoveryStrategy {
   readonly mode = 'global-rollback' as const;
   readonly features: StrategyFeatures;
 
-  constructor(standbys: number) {
-    this.features = { checkpoints: true, inflightLog: false, dedup: false, sinkMode: 'transactional', standbys, causal: null, local: false };
+  constructor(standbys: number, retainAll = false) {
+    // Determinants are recorded only when the verifier asks for the trace (never shipped: dsd 0).
+    const causal = retainAll ? { dsd: 0, retainAll } : null;
+    this.features = { checkpoints: true, inflightLog: false, dedup: false, sinkMode: 'transactional', standbys, causal, local: false };
   }
 
   async recover(runtime: RecoveryRuntime, failed: readonly Task[]): Promise<void> {

@@ -17,7 +17,7 @@ export function strategyFor(options: ResolvedJobOptions): RecoveryStrategy {
     case 'none':
       return new NoRecovery();
     case 'global-rollback':
-      return new GlobalRollback(standbys);
+      return new GlobalRollback(standbys, options.retainDeterminants);
     case 'at-least-once':
     case 'exactly-once':
       return new LocalRecoveryStrategy(mode, standbys, dsd, options.retainDeterminants);

@@ -306,7 +306,9 @@ export class Executor implements RecoveryRuntime {
     coordinator.pause();
     const aborted = coordinator.abortPending();
     await coordinator.settle();
-    const ownLogs = lost ? this.survivingLogs(lost, Math.max(0, this.checkpointStore!.latest)) : null;
+    const fromEpoch = Math.max(0, this.checkpointStore!.latest);
+    const ownLogs = lost ? this.survivingLogs(lost, fromEpoch) : null;
+    const histories = this.retainedHistories(fromEpoch, ownLogs);
     for (const task of this.tasks) {
       task.kill();
       this.scheduler.forget(task);
@@ -322,9 +324,23 @@ export class Executor implements RecoveryRuntime {
       abortedCheckpoint: aborted,
       ...(ownLogs ? { replayingOwnLogs: [...ownLogs.keys()].map((id) => this.plan.tasks[id]!.name) } : {}),
     });
-    const restored = this.buildTasks(checkpoint >= 0 ? checkpoint : null, ownLogs);
+    const restored = this.buildTasks(checkpoint >= 0 ? checkpoint : null, ownLogs, histories);
     coordinator.resume();
     this.event('rollback-finished', { checkpoint, tasks: restored, durationMs: this.clock() - started });
+  }
+
+  /**
+   * With retained traces (verification), what each task that does not replay did before the checkpoint it
+   * restarts from: its trace goes on from there, so that the final trace is that of one execution.
+   */
+  private retainedHistories(fromEpoch: number, replaying: ReadonlyMap<number, SurvivingLog> | null): Map<number, EpochSegment[]> | null {
+    if (!this.strategy.features.causal?.retainAll) return null;
+    const histories = new Map<number, EpochSegment[]>();
+    for (const task of this.tasks) {
+      if (task.causal === null || replaying?.has(task.taskId)) continue;
+      histories.set(task.taskId, task.causal.ownSegments(0).filter((segment) => segment.epoch < fromEpoch));
+    }
+    return histories;
   }
 
   /**
@@ -451,7 +467,11 @@ export class Executor implements RecoveryRuntime {
    * Creates every task and channel. With `checkpoint`, each task is restored from the store;
    * otherwise the job starts from scratch. Returns the number of tasks restored.
    */
-  private buildTasks(checkpoint: number | null, ownLogs: ReadonlyMap<number, SurvivingLog> | null = null): number {
+  private buildTasks(
+    checkpoint: number | null,
+    ownLogs: ReadonlyMap<number, SurvivingLog> | null = null,
+    histories: ReadonlyMap<number, EpochSegment[]> | null = null,
+  ): number {
     const o = this.options;
     this.channels = this.plan.channels.map(
       (c) => new LocalChannel({ index: c.index, from: c.from, to: c.to }, { capacity: o.channelCapacity, batchSize: o.batchSize, serialize: o.serializeChannels }),
@@ -461,7 +481,8 @@ export class Executor implements RecoveryRuntime {
       const snapshot = checkpoint !== null ? this.checkpointStore!.restore(plan.id) : null;
       if (snapshot) restored++;
       const own = ownLogs?.get(plan.id);
-      return own ? this.createTask(plan, snapshot, null, own.replay, own.history) : this.createTask(plan, snapshot, null, this.replayTraces?.get(plan.id) ?? null);
+      if (own) return this.createTask(plan, snapshot, null, own.replay, own.history);
+      return this.createTask(plan, snapshot, null, this.replayTraces?.get(plan.id) ?? null, histories?.get(plan.id) ?? null);
     });
     for (const task of this.tasks) this.startTask(task);
     return restored;
@@ -502,9 +523,20 @@ export class Executor implements RecoveryRuntime {
         seqIndex++;
       }
     });
-    for (let i = 0; i < chain.length - 1; i++) chain[i]!.output = new ChainedOutput(chain[i + 1]!);
+    // Each operator feeds the operators chained into it and the partitioners of its own output edges.
     const rebalancers: RebalancePartitioner[] = [];
-    chain[chain.length - 1]!.output = this.tailOutput(plan, vertex.outputs.map((e) => e.edge), task.writers, rebalancers);
+    chain.forEach((op, i) => {
+      const nodeId = vertex.nodes[i]!;
+      const outputs: Output[] = [];
+      for (let j = i + 1; j < chain.length; j++) {
+        const consumer = this.nodes[vertex.nodes[j]!]!;
+        if (consumer.inputs[0]!.from === nodeId) outputs.push(new ChainedOutput(chain[j]!));
+      }
+      vertex.outputs.forEach((edge, k) => {
+        if (edge.edge.from === nodeId) outputs.push(this.edgeOutput(plan, edge.edge, task.writers[k]!, rebalancers));
+      });
+      op.output = outputs.length === 0 ? DISCARDING_OUTPUT : outputs.length === 1 ? outputs[0]! : new FanOutput(outputs);
+    });
     task.applyRouting(rebalancers);
     if (deadLetterSink) deadLetterSink.output = DISCARDING_OUTPUT;
     const head = this.nodes[vertex.nodes[0]!]!;
@@ -546,30 +578,21 @@ export class Executor implements RecoveryRuntime {
     return node.createOperator!(subtask);
   }
 
-  private tailOutput(
-    plan: TaskPlan,
-    edges: readonly { partitioning: string; keyOf?: (r: any) => unknown }[],
-    writers: ChannelWriter[][],
-    rebalancers: RebalancePartitioner[],
-  ): Output {
-    const outputs: Output[] = edges.map((edge, i) => {
-      const w = writers[i]!;
-      switch (edge.partitioning) {
-        case 'forward':
-          return new ForwardPartitioner(w[0]!);
-        case 'hash':
-          return new HashPartitioner(w, edge.keyOf!);
-        case 'broadcast':
-          return new BroadcastPartitioner(w);
-        default: {
-          const partitioner = new RebalancePartitioner(w, plan.subtask);
-          rebalancers.push(partitioner);
-          return partitioner;
-        }
+  /** The partitioner of one output edge over its writers. */
+  private edgeOutput(plan: TaskPlan, edge: { partitioning: string; keyOf?: (r: any) => unknown }, writers: ChannelWriter[], rebalancers: RebalancePartitioner[]): Output {
+    switch (edge.partitioning) {
+      case 'forward':
+        return new ForwardPartitioner(writers[0]!);
+      case 'hash':
+        return new HashPartitioner(writers, edge.keyOf!);
+      case 'broadcast':
+        return new BroadcastPartitioner(writers);
+      default: {
+        const partitioner = new RebalancePartitioner(writers, plan.subtask);
+        rebalancers.push(partitioner);
+        return partitioner;
       }
-    });
-    if (outputs.length === 0) return DISCARDING_OUTPUT;
-    return outputs.length === 1 ? outputs[0]! : new FanOutput(outputs);
+    }
   }
 
   private environment(backends: Map<string, StateBackend> | null): TaskEnvironment {

@@ -154,21 +154,20 @@ export function buildPlan(nodes: readonly LogicalNode[]): PhysicalPlan {
     const edge = node.inputs[0]!;
     const producer = nodes[edge.from]!;
     if (edge.partitioning !== 'forward' || producer.parallelism !== node.parallelism || producer.sink) continue;
-    if ((consumers.get(producer.id) ?? []).length !== 1) continue;
     chainedInto.set(node.id, producer.id);
   }
-  // Heads are nodes not chained into a producer; follow single consumers to build each chain.
+  // Heads are nodes not chained into a producer. A chain is a tree: an operator feeds every operator
+  // chained into it directly (a source read by two filters keeps both in its task, and only what they
+  // pass crosses a channel). Nodes are listed breadth first, so a producer comes before its consumers.
   const chains: number[][] = [];
   const vertexOf = new Map<number, number>();
   for (const node of topologicalOrder(nodes)) {
     if (chainedInto.has(node.id)) continue;
     const chain = [node.id];
-    let tail = node.id;
-    for (;;) {
-      const next = (consumers.get(tail) ?? []).find((c) => chainedInto.get(c.node.id) === tail);
-      if (!next) break;
-      chain.push(next.node.id);
-      tail = next.node.id;
+    for (let i = 0; i < chain.length; i++) {
+      for (const consumer of consumers.get(chain[i]!) ?? []) {
+        if (chainedInto.get(consumer.node.id) === chain[i] && !chain.includes(consumer.node.id)) chain.push(consumer.node.id);
+      }
     }
     for (const id of chain) vertexOf.set(id, chains.length);
     chains.push(chain);

@@ -22,7 +22,17 @@ interface SourceState {
   maxTimestamps: number[];
   /** Last watermark emitted. */
   watermark: number;
+  /** Full polls since the last watermark check (see {@link WATERMARK_EVERY_POLLS}). */
+  pollsSinceWatermark?: number;
 }
+
+/**
+ * A source checks its watermark after this many full polls, or after any short poll (it caught up with
+ * its input). Checking after every poll would cut every output batch short with a watermark element, and
+ * under causal logging each batch carries an envelope. Both conditions follow from the recorded polls, so
+ * a replay emits watermarks at the same positions.
+ */
+const WATERMARK_EVERY_POLLS = 8;
 
 /**
  * The chain head of a source task. It has no input; the driver emits through its output, and it
@@ -63,6 +73,7 @@ export class SourceDriver {
   private maxTimestamps: number[] = [];
   private ended: boolean[] = [];
   private watermark = -Infinity;
+  private pollsSinceWatermark = 0;
   private next = 0;
   private pendingCheckpoint = -1;
   private readonly scratch: unknown[];
@@ -80,7 +91,12 @@ export class SourceDriver {
   ) {
     this.scratch = new Array(options.pollSize);
     this.scratchTimestamps = new Float64Array(options.pollSize);
-    head.stateProvider = () => ({ offsets: [...this.offsets], maxTimestamps: [...this.maxTimestamps], watermark: this.watermark });
+    head.stateProvider = () => ({
+      offsets: [...this.offsets],
+      maxTimestamps: [...this.maxTimestamps],
+      watermark: this.watermark,
+      pollsSinceWatermark: this.pollsSinceWatermark,
+    });
   }
 
   /** Opens the readers of the partitions assigned to this task (partition p goes to task p mod parallelism). */
@@ -95,6 +111,7 @@ export class SourceDriver {
     this.offsets = restored ? [...restored.offsets] : this.partitions.map(() => 0);
     this.maxTimestamps = restored ? [...restored.maxTimestamps] : this.partitions.map(() => -Infinity);
     this.watermark = restored ? restored.watermark : -Infinity;
+    this.pollsSinceWatermark = restored?.pollsSinceWatermark ?? 0;
     this.ended = this.readers.map((r, i) => r.endsAt(this.offsets[i]!));
   }
 
@@ -194,7 +211,10 @@ export class SourceDriver {
     this.offsets[i] = offset + count;
     this.task.position += count;
     if (reader.endsAt(offset + count)) this.ended[i] = true;
-    this.emitWatermark();
+    if (++this.pollsSinceWatermark >= WATERMARK_EVERY_POLLS || count < this.options.pollSize || this.ended[i]) {
+      this.pollsSinceWatermark = 0;
+      this.emitWatermark();
+    }
     if (this.ended.every(Boolean)) this.finishSource();
   }
 

@@ -112,6 +112,8 @@ export type TaskStatus = 'running' | 'finished' | 'dead';
 const NO_KILL = Number.POSITIVE_INFINITY;
 /** How stale the cached clock may get before the task ticks it (ms). */
 const CLOCK_TICK_MS = 1;
+/** How many times the scheduler's budget a replaying task may process per activation. */
+const REPLAY_BUDGET_FACTOR = 8;
 
 /** A delivery in progress: `remaining` more elements from `input`. */
 interface Run {
@@ -395,7 +397,8 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     if (this.status === 'dead') return false;
     if (this.replayingWriters > 0) this.pumpReplays();
     if (this.status !== 'running' || this.suspended !== null) return false;
-    if (this.causal?.reader) return this.runReplay(budget);
+    // A replaying task holds up its consumers' view of its partitions: give it a larger share.
+    if (this.causal?.reader) return this.runReplay(budget * REPLAY_BUDGET_FACTOR);
     const now = wallClock();
     if (this.causal !== null) this.maybeTickClock(now);
     if (this.nextTimerWall < now) this.fireProcessingTimers(now);
@@ -473,10 +476,21 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
    * Runs captured timer callbacks due before `now`, oldest first, recording the firing (live) as one
    * TIMER determinant; replay calls it at the recorded position with the recorded time.
    */
-  private fireCapturedTimers(now: number, live: boolean): void {
+  private fireCapturedTimers(now: number, live: boolean, recordedCount = -1): void {
     const due = [...this.capturedTimers.entries()].filter(([, t]) => t.at < now).sort((a, b) => a[1].at - b[1].at || a[0] - b[0]);
+    // Callbacks are closures, not state: one pending at the checkpoint a replacement restored from is
+    // gone. The count recorded with the firing detects that (and escalates) instead of replaying less.
+    if (recordedCount >= 0 && due.length !== recordedCount) {
+      throw new DeterminantMismatchError(
+        `${recordedCount} setTimeout/setInterval callbacks due at ${now}`,
+        `${due.length} (a callback pending at the checkpoint is not part of it; use ctx.timers for timers that must survive one)`,
+        -1,
+        this.epoch,
+        `task ${this.taskName}`,
+      );
+    }
     if (due.length === 0) return;
-    if (live && this.causal !== null) this.causal.log.timer(CAPTURED_TIMER_BASE, now, this.position);
+    if (live && this.causal !== null) this.causal.log.timer(CAPTURED_TIMER_BASE + due.length, now, this.position);
     this.ingestTime = this.env.clock();
     for (const [id, timer] of due) {
       if (timer.interval > 0) timer.at += timer.interval * Math.max(1, Math.ceil((now - timer.at) / timer.interval));
@@ -775,8 +789,8 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
       this.cachedClock = timestamp;
       return;
     }
-    if (timerId === CAPTURED_TIMER_BASE) {
-      this.fireCapturedTimers(timestamp, false);
+    if (timerId > CAPTURED_TIMER_BASE) {
+      this.fireCapturedTimers(timestamp, false, timerId - CAPTURED_TIMER_BASE);
       return;
     }
     const op = this.operators[timerId - OPERATOR_TIMER_BASE];

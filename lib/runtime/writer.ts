@@ -21,6 +21,9 @@ export interface EnvelopeAttacher {
   attach(batch: Batch, consumer: number): void;
 }
 
+/** Batches an in-flight replay may send past the credit per call, to a consumer that replays. */
+const REPLAY_PUMP_BATCHES = 64;
+
 /** Writes one output channel. */
 export class ChannelWriter {
   private batch: Batch | null = null;
@@ -99,10 +102,15 @@ export class ChannelWriter {
     this.cursor = this.inflight.replayAfter(afterSeq);
   }
 
-  /** Sends replayed elements while the channel has credit; stops replaying once caught up. */
+  /**
+   * Sends replayed elements while the channel has credit; stops replaying once caught up. A consumer that
+   * replays its determinants gets up to {@link REPLAY_PUMP_BATCHES} batches per call past the credit: it
+   * cannot go live before it consumed them, and the rest of the job is not waiting on it (I18).
+   */
   pump(): void {
     const cursor = this.cursor!;
-    while (this.channel.writable()) {
+    let extra = this.channel.consumerReplaying ? REPLAY_PUMP_BATCHES : 0;
+    while (this.channel.writable() || extra-- > 0) {
       const batch = this.channel.takeBatch();
       if (!cursor.fill(batch)) {
         this.channel.recycle(batch);

@@ -10,7 +10,9 @@
  *
  * In `at-least-once` mode the trace is recorded but not used for recovery, so the oracle replays what
  * the failed tasks did before dying while their replacements did something else: the verifier must
- * report violations there, which shows it can fail.
+ * report violations there, which shows it can fail. In `global-rollback` mode the trace of every task
+ * continues from the checkpoint the job rolled back to, and transactional sinks show only committed
+ * epochs: the output must equal the oracle's there too.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +29,7 @@ export interface VerifyOptions {
   seed: number;
   /** Tasks killed per run (default 2). */
   failures: number;
-  /** `exactly-once` (default) or `at-least-once` (to show the verifier can fail). */
+  /** `exactly-once` (default), `global-rollback`, or `at-least-once` (to show the verifier can fail). */
   mode: RecoveryMode;
   /** Determinant sharing depth (default -1, full). */
   dsd: number;

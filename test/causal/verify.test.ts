@@ -22,6 +22,12 @@ test(`at-least-once on the same jobs shows violations: the verifier can fail (se
   t.true(result.violations > 0, `violations: ${result.violations} of ${result.runs}`);
 });
 
+test(`global-rollback with transactional sinks is exactly-once too: the rolled-back traces replay to the committed output (seed ${SEED})`, async (t) => {
+  const result = await verifyRuns({ runs: 6, seed: SEED, failures: 2, mode: 'global-rollback', dsd: -1, checkpointIntervalMs: 40 });
+  t.true(result.recoveries >= 6, `recoveries: ${result.recoveries}`);
+  t.is(result.violations, 0);
+});
+
 test('causalflow verify --json prints the contract fields on its last line and exits 0 without violations', async (t) => {
   const { code, stdout, stderr } = await runCli(['verify', '--runs', '2', '--seed', String(SEED), '--json'], { timeoutMs: 90_000 });
   t.is(code, 0, stderr);

@@ -5,7 +5,7 @@ import { lastJsonLine, runCli } from '../helpers/cli.js';
 
 test('the first example of docs/api.md runs as written and gives what its comment says', async (t) => {
   // --- docs/api.md, "A keyed, windowed job in a few lines" (directory added for the test) ---
-  const job = new Job({ name: 'clicks', parallelism: 2, recovery: { mode: 'global-rollback' }, directory: jobDirectory(t) });
+  const job = new Job({ name: 'clicks', parallelism: 2, recovery: { mode: 'exactly-once' }, directory: jobDirectory(t) });
   const counts = job
     .source(sequence((n) => ({ page: `p${n % 3}`, at: n }), { count: 3000 }), { watermarks: { timestamp: (c) => c.at } })
     .keyBy((c) => c.page)

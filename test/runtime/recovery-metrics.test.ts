@@ -46,3 +46,21 @@ test('outputGap: the longest stretch after the kill with no output, counted from
   t.is(outputGap([100, 200], 1000, 2500), 1500, 'no output after the kill: the gap runs to the end');
   t.is(outputGap([], 1000, 2000), null);
 });
+
+test('bursty transactional output: a second without output after the kill is not a recovered second', (t) => {
+  // Output every 10th slot (a commit per second) at latency 500, then after the kill at 2000 ms a gap of
+  // 1.5 s and a late burst at 1200 ms, then commits at 500 ms again.
+  const burst = (latency: number | null) => [latency, null, null, null, null, null, null, null, null, null];
+  const values = [...burst(500), ...burst(500), null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, 1200, null, null, null, null, ...burst(500), ...burst(500), ...burst(500)];
+  const timeline = values.map((p50, i) => ({ t: i * 100, input: 100, output: p50 === null ? 0 : 1000, p50, p99: p50 }));
+  // Recovered at the first commit with normal latency after the gap and the late burst: slot 40 (4000 ms).
+  t.is(recoveryFigures(timeline, [], { killAt: 2000 }).recoveryMs, 2000);
+});
+
+test('settledMs accepts the latency blips the job showed before the failure; recoveryMs does not', (t) => {
+  // Every 10th slot blips to 40 before and after the kill; the kill adds three slots at 200.
+  const values = Array.from({ length: 60 }, (_, i) => (i >= 30 && i < 33 ? 200 : i % 10 === 5 ? 40 : 10));
+  const figures = recoveryFigures(slots(values), [], { killAt: 3000 });
+  t.is(figures.settledMs, 300);
+  t.is(figures.recoveryMs, null, 'a blip every second keeps the strict figure from settling');
+});

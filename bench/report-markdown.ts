@@ -1,0 +1,276 @@
+/**
+ * `docs/benchmarks.md` from a report's data: every figure in it comes from the data, and every target is
+ * checked against it, met or missed, with the figure.
+ */
+import { OVERHEAD_MODES } from './overhead.js';
+import type { ReportData } from './report.js';
+import type { RecoveryBenchResult, RecoveryModeFigures } from './recovery.js';
+import type { RecoverySweepPoint } from './sweeps.js';
+
+const fmt = (v: number | null | undefined, digits = 0): string =>
+  v === null || v === undefined || Number.isNaN(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+const ms = (v: number | null | undefined): string => (v === null || v === undefined ? 'n/a' : `${fmt(v, v < 10 ? 1 : 0)} ms`);
+
+/** A target and whether the report's figures meet it. */
+interface TargetCheck {
+  figure: string;
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+function checkTargets(data: ReportData): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const o of data.overhead) {
+    const eo = o.ratios['exactly-once'];
+    const full = o.ratios['exactly-once-full'];
+    checks.push({ figure: `${o.query.toUpperCase()} failure-free throughput, exactly-once (dsd 1) ÷ none`, target: '≥ 0.95', measured: fmt(eo, 3), met: eo === null ? null : eo >= 0.95 });
+    checks.push({ figure: `${o.query.toUpperCase()} failure-free throughput, exactly-once-full ÷ none`, target: '≥ 0.90', measured: fmt(full, 3), met: full === null ? null : full >= 0.9 });
+    const p99 = o.modes['exactly-once']?.p99Ms ?? null;
+    checks.push({ figure: `${o.query.toUpperCase()} p99 latency, exactly-once, at half of the maximum rate`, target: '≤ 20 ms', measured: ms(p99), met: p99 === null ? null : p99 <= 20 });
+  }
+  for (const r of data.recovery) {
+    const eo = r.modes['exactly-once'];
+    const gr = r.modes['global-rollback'];
+    const label = `${r.query.toUpperCase()} ${r.failures}`;
+    if (eo && gr) {
+      const ratio = eo.recoveryMs !== null && gr.recoveryMs !== null && gr.recoveryMs > 0 ? eo.recoveryMs / gr.recoveryMs : null;
+      checks.push({
+        figure: `${label}: exactly-once recoveryMs ÷ global-rollback`,
+        target: '≤ 0.2',
+        measured: ratio === null ? `${ms(eo.recoveryMs)} / ${ms(gr.recoveryMs)}` : `${fmt(ratio, 3)} (${ms(eo.recoveryMs)} / ${ms(gr.recoveryMs)})`,
+        met: ratio === null ? null : ratio <= 0.2,
+      });
+    }
+    if (eo) {
+      checks.push({
+        figure: `${label}: exactly-once output gap`,
+        target: '≤ 100 ms',
+        measured: `${ms(eo.outputGapMs)} (longest gap before the kill: ${ms(eo.baselineGapMs)})`,
+        met: eo.outputGapMs === null ? null : eo.outputGapMs <= 100,
+      });
+      if (r.failures === 'single') checks.push({ figure: `${label}: exactly-once recoveryMs`, target: '≤ 1000 ms', measured: ms(eo.recoveryMs), met: eo.recoveryMs === null ? false : eo.recoveryMs <= 1000 });
+    }
+    for (const [mode, f] of [
+      ['exactly-once', eo],
+      ['global-rollback', gr],
+    ] as const) {
+      if (!f) continue;
+      const ok = f.duplicates === 0 && f.lost === 0;
+      checks.push({ figure: `${label}: ${mode} duplicates / lost`, target: '0 / 0', measured: `${fmt(f.duplicates)} / ${fmt(f.lost)}`, met: f.duplicates === null ? null : ok });
+    }
+  }
+  return checks;
+}
+
+function recoveryTable(r: RecoveryBenchResult): string {
+  const rows = ['| Mode | recoveryMs | settledMs | outputGapMs | peakLatencyMs | takeover | duplicates | lost | oracle |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  for (const [mode, f] of Object.entries(r.modes) as [string, RecoveryModeFigures][]) {
+    rows.push(
+      `| \`${mode}\` | ${ms(f.recoveryMs)} | ${ms(f.settledMs)} | ${ms(f.outputGapMs)} | ${ms(f.peakLatencyMs)} | ${f.takeoverMs.map((t) => ms(t)).join(', ') || 'n/a'} | ${fmt(f.duplicates)} | ${fmt(f.lost)} | ${
+        f.oracleIdentical === null ? 'not checked' : f.oracleIdentical ? 'identical' : 'differs'
+      }${f.escalations > 0 ? ` (${f.escalations} escalation)` : ''} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+function sweepTable(points: RecoverySweepPoint[], xLabel: string, x: (v: number) => string): string {
+  const rows = [
+    `| ${xLabel} | global-rollback recovery / settled | exactly-once recovery / settled | global-rollback output gap | exactly-once output gap | exactly-once takeover |`,
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const p of points) {
+    const gr = p.modes['global-rollback'];
+    const eo = p.modes['exactly-once'];
+    rows.push(
+      `| ${x(p.x)} | ${ms(gr?.recoveryMs)} / ${ms(gr?.settledMs)} | ${ms(eo?.recoveryMs)} / ${ms(eo?.settledMs)} | ${ms(gr?.outputGapMs)} | ${ms(eo?.outputGapMs)} | ${ms(eo?.takeoverMs)} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+/** Where the time of one exactly-once recovery went, from its events. */
+function timeSplit(r: RecoveryBenchResult): string {
+  const f = r.modes['exactly-once'];
+  if (!f) return '';
+  const failed = f.marks.find((m) => m.type === 'task-failed');
+  const activated = f.marks.find((m) => m.type === 'standby-activated');
+  const live = f.marks.find((m) => m.type === 'live');
+  if (!failed || !activated || !live) return '';
+  return (
+    `failure to standby activated ${ms(activated.t - failed.t)} (detection, pausing checkpoints, collecting the log), ` +
+    `activated to live ${ms(live.t - activated.t)} (replaying the epoch), then catch-up until latency settles`
+  );
+}
+
+/** Renders the report. */
+export function renderReport(data: ReportData, charts: Record<string, string>, extra: { stateSweepRate: number; resultsDir: string }): string {
+  const m = data.machine;
+  const out: string[] = [];
+  const checks = checkTargets(data);
+  out.push(
+    '# Benchmarks',
+    '',
+    `Generated by \`npx causalflow bench report${data.quick ? ' --quick' : ''}\` on ${data.date} in ${data.seconds} s. Raw figures and timelines: ` +
+      `\`${extra.resultsDir}/\`. ${data.quick ? '**A quick run**: shorter windows, fewer rounds and points; the full report (`npx causalflow bench report`) takes about 12 minutes.' : ''}`,
+    '',
+    `**Machine:** ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}. A shared and noisy virtual machine: compare modes by the ratios one run reports (paired, interleaved runs), not absolute figures across runs. Everything runs embedded, in one process, parallelism 2 (two source tasks and two of every operator, so records cross channels).`,
+    '',
+    '## Targets',
+    '',
+    '| Figure | Target | Measured | |',
+    '| --- | --- | --- | --- |',
+    ...checks.map((c) => `| ${c.figure} | ${c.target} | ${c.measured} | ${c.met === null ? 'not measured' : c.met ? 'met' : '**missed**'} |`),
+    '',
+  );
+
+  out.push(
+    '## Failure-free overhead',
+    '',
+    '`npx causalflow bench overhead --query <q>`: rounds of paired throughput runs (every mode once per round, the source as fast as the job takes it), then one latency run per mode with the source paced at half of `none`\'s maximum. `ratio` is the median over rounds of (mode ÷ `none` in the same round).',
+    '',
+    `![Overhead per query and mode](${charts['overhead.svg']})`,
+    '',
+    '| Query | Mode | events/s | ratio | p50 | p99 |',
+    '| --- | --- | --- | --- | --- | --- |',
+  );
+  for (const o of data.overhead) {
+    for (const mode of OVERHEAD_MODES) {
+      const f = o.modes[mode.name];
+      if (!f) continue;
+      out.push(`| ${o.query.toUpperCase()} | \`${mode.name}\` | ${fmt(f.eventsPerSec)} | ${fmt(o.ratios[mode.name], 3)} | ${ms(f.p50Ms)} | ${ms(f.p99Ms)} |`);
+    }
+  }
+  out.push(
+    '',
+    'Latency in `global-rollback` is bounded below by the checkpoint interval: its sinks show output only when the checkpoint closing its epoch completes. The local modes show output at once.',
+    '',
+  );
+
+  out.push(
+    '## Recovery',
+    '',
+    '`npx causalflow bench recovery --query <q> --failures <pattern>`: the query runs at half of its maximum rate, with checkpoints every second; after a warm-up of several checkpoints the task(s) are killed, and the run goes on to show the recovery. Each mode runs the same schedule, and each run is checked by the verifier: its sink output is compared, record by record, with an oracle replay of its final determinant traces (`duplicates`, `lost`, `oracle`). `recoveryMs` runs from the kill until the median latency of each 100 ms slot is back within 10% (or 1 ms) of its median before the kill and stays there for a second; `settledMs` is the same with "normal" widened to the latency range the job showed before the kill (up to the 95th percentile of its slots: checkpoints make short blips on a loaded machine, failure or not); `outputGapMs` is the longest interval without sink output after the kill; `takeover` runs from the failure until every replacement is live (local) or the rollback restarted every task (global).',
+    '',
+  );
+  for (const r of data.recovery) {
+    out.push(
+      `### ${r.query.toUpperCase()}, ${r.failures} failure`,
+      '',
+      `${r.killed.join(', ')} killed at ${r.killAtMs.map((t) => `${t / 1000} s`).join(', ')}; ${fmt(r.rate)} events/s; exactly-once with dsd ${r.dsd}.`,
+      '',
+      recoveryTable(r),
+      '',
+      `![${r.query} ${r.failures}](${charts[`recovery-${r.query}-${r.failures}.svg`]})`,
+      '',
+    );
+    const split = timeSplit(r);
+    if (split) out.push(`Exactly-once: ${split}.`, '');
+  }
+
+  out.push(
+    '## Sweeps',
+    '',
+    `### Overhead against sharing depth`,
+    '',
+    `Bids through five keyed stages (key alternating between auction and bidder), throughput relative to \`none\`, paired rounds.`,
+    '',
+    `![Sharing depth](${charts['sweep-dsd.svg']})`,
+    '',
+    '| Configuration | events/s | ratio |',
+    '| --- | --- | --- |',
+    ...data.dsd.map((p) => `| ${p.config} | ${fmt(p.eventsPerSec)} | ${fmt(p.ratio, 3)} |`),
+    '',
+    '### Recovery against checkpoint interval',
+    '',
+    'Q3 at half of its maximum rate, one kill. The charts of the sweeps plot `settledMs`; the tables give both.',
+    '',
+    `![Checkpoint interval](${charts['sweep-checkpoint-interval.svg']})`,
+    '',
+    sweepTable(data.checkpointInterval, 'interval', (x) => `${x} ms`),
+    '',
+    '### Recovery against keyed-state size',
+    '',
+    `Bids keyed over 1,024 keys per task, each key holding a ballast value (state size ÷ 1,024 bytes) and a counter; ${fmt(extra.stateSweepRate)} events/s. A standby already holds the state; a global rollback reads every task's back from the checkpoint store.`,
+    '',
+    `![State size](${charts['sweep-state-size.svg']})`,
+    '',
+    sweepTable(data.stateSize, 'state per task', (x) => `${x} MB`),
+    '',
+    '### Recovery against input rate',
+    '',
+    'Q3, one kill, rate as a fraction of the maximum measured in `none`.',
+    '',
+    `![Input rate](${charts['sweep-rate.svg']})`,
+    '',
+    sweepTable(data.rate, 'rate', (x) => `${Math.round(x * 100)}%`),
+    '',
+    '### Determinant bytes per input event',
+    '',
+    'Every task\'s own log under `exactly-once` (dsd 1), all epochs kept, divided by the events the sources read. Replicas held downstream add a copy per hop of sharing depth.',
+    '',
+    '| Query | Events | Bytes per event |',
+    '| --- | --- | --- |',
+    ...data.determinantBytes.map((p) => `| ${p.query.toUpperCase()} | ${fmt(p.events)} | ${fmt(p.bytesPerEvent, 4)} |`),
+    '',
+  );
+
+  const d = data.determinants;
+  out.push(
+    '## Determinant log',
+    '',
+    '`npx causalflow bench determinants` (public `causalflow/determinants` API only).',
+    '',
+    '| Figure | Target | Measured |',
+    '| --- | --- | --- |',
+    `| appends/s (mixed workload) | ≥ 30,000,000 | ${fmt(d.appendsPerSec)} |`,
+    `| order bytes/record, batched runs of 256 | ≤ 0.02 | ${fmt(d.orderBytesPerRecordBatched, 4)} |`,
+    `| order bytes/record, interleaved | ≤ 1.0 | ${fmt(d.orderBytesPerRecordInterleaved, 3)} |`,
+    `| ship MB/s (extract + ingest) | ≥ 1,000 | ${fmt(d.shipMBps)} |`,
+    '',
+  );
+
+  const q3 = data.recovery.find((r) => r.query === 'q3' && r.failures === 'single');
+  const q8 = data.recovery.find((r) => r.query === 'q8' && r.failures === 'single');
+  const multiple = data.recovery.find((r) => r.failures === 'multiple');
+  const concurrent = data.recovery.find((r) => r.failures === 'concurrent');
+  const eoRatios = data.overhead.map((o) => o.ratios['exactly-once']).filter((v): v is number => v !== null);
+  const fullRatios = data.overhead.map((o) => o.ratios['exactly-once-full']).filter((v): v is number => v !== null);
+  const avg = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : null);
+  const rec = (r: RecoveryBenchResult | undefined, mode: 'exactly-once' | 'global-rollback') => ms(r?.modes[mode]?.recoveryMs);
+  out.push(
+    '## Against Clonos',
+    '',
+    'Clonos\'s figures are from its paper (SIGMOD 2021: Flink 1.7, 150 two-core task managers, checkpoints every 5 s, recovery measured until latency is back within 10% of normal). Ours are from this machine: one process, two cores, checkpoints every second, much smaller state. The hardware and scale differ by orders of magnitude; the comparison shows the shape, not a contest.',
+    '',
+    '| Figure | Clonos | Flink (in the Clonos paper) | causalflow exactly-once | causalflow global-rollback |',
+    '| --- | --- | --- | --- | --- |',
+    `| Q3 single failure, recovery | about 10 s | 87 – 96 s | ${rec(q3, 'exactly-once')} | ${rec(q3, 'global-rollback')} |`,
+    `| Q8 single failure, recovery | 3 – 4 s | 69 – 72 s | ${rec(q8, 'exactly-once')} | ${rec(q8, 'global-rollback')} |`,
+    `| Three failures, staggered | 30 s | 108 s | ${rec(multiple, 'exactly-once')} | ${rec(multiple, 'global-rollback')} |`,
+    `| Three failures, at once | 37 s | 138 s | ${rec(concurrent, 'exactly-once')} | ${rec(concurrent, 'global-rollback')} |`,
+    `| Output stopped after a failure | never | 16 – 25 s | ${ms(q3?.modes['exactly-once']?.outputGapMs)} longest gap (Q3) | ${ms(q3?.modes['global-rollback']?.outputGapMs)} (Q3) |`,
+    `| Failure-free throughput vs no fault tolerance, dsd 1 | 0.94 on average | 1 | ${fmt(avg(eoRatios), 3)} on average, ${fmt(eoRatios.length ? Math.min(...eoRatios) : null, 3)} at worst | ${fmt(avg(data.overhead.map((o) => o.ratios['global-rollback']).filter((v): v is number => v !== null)), 3)} on average |`,
+    `| Same, full sharing | 0.93 on average, 0.74 at worst | 1 | ${fmt(avg(fullRatios), 3)} on average, ${fmt(fullRatios.length ? Math.min(...fullRatios) : null, 3)} at worst | |`,
+    `| Exactly-once output visible | after the checkpoint (transactional sinks) | after the checkpoint | at once (deduplicating sinks) | after the checkpoint |`,
+    '',
+  );
+
+  const missed = checks.filter((c) => c.met === false);
+  out.push('## Where we are behind', '');
+  if (missed.length === 0) out.push('Every target above was met in this run.', '');
+  else {
+    out.push('These targets were missed in this run:', '', ...missed.map((c) => `- ${c.figure}: ${c.measured} against ${c.target}.`), '');
+  }
+  out.push(
+    'What the figures do not show, or show in our favour only because of scale:',
+    '',
+    '- Everything runs in one process on two cores: a "failure" kills a task, not a machine, and detection is immediate. On a cluster, detection (heartbeats) and standby placement add time that these runs do not have.',
+    '- The state in the Nexmark queries is small (megabytes). Global rollback here restores from a local lmdb file in milliseconds; on a cluster it reads from remote storage. The state-size sweep shows the trend, up to 100 MB per task.',
+    '- Throughput ratios move by several percent between invocations on this host; the source (the Nexmark generator) takes about half of the CPU in every mode, which dilutes the overhead of recovery machinery.',
+    '- Recovery time is defined on the median latency of each 100 ms slot, as the contract says. With local recovery, the partitions that did not fail keep their latency, which holds the median down; the p99 curves in the charts show the failed partition\'s backlog.',
+    '',
+  );
+  return `${out.join('\n')}\n`;
+}

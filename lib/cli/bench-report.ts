@@ -1,0 +1,41 @@
+/** `causalflow bench report`: the whole suite, with a progress line and an ETA; writes results, charts and docs/benchmarks.md. */
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { runReport } from '../../bench/report.js';
+import { positiveInteger } from './args.js';
+import { Progress, printJsonResult } from './output.js';
+
+/** Adds `bench report` to the `bench` command group. */
+export function registerReportBench(bench: Command): void {
+  bench
+    .command('report')
+    .description('run every benchmark (overhead, recovery, sweeps) and write bench/results/<date>/, the SVG charts and docs/benchmarks.md')
+    .option('--quick', 'shorter windows and fewer points (about 3 minutes instead of about 12)')
+    .option('--parallelism <n>', 'parallelism of the source and every operator', positiveInteger, 2)
+    .option('--json', 'print a summary (files written, seconds) as one JSON object on the last line of stdout')
+    .action(async (options: { quick?: boolean; parallelism: number; json?: boolean }) => {
+      const progress = new Progress(500);
+      const root = fileURLToPath(new URL('../../', import.meta.url));
+      const { data, resultsDir, files } = await runReport({
+        quick: options.quick ?? false,
+        root,
+        parallelism: options.parallelism,
+        onProgress: (step, done, total, left) =>
+          progress.update(`bench report ${bar(done / total)} ${Math.min(done + 1, total)}/${total} ${step}${left === null ? '' : ` — about ${formatEta(left)} left`}`),
+      });
+      progress.done();
+      const out = options.json ? process.stderr : process.stdout;
+      out.write(`report written in ${data.seconds} s: docs/benchmarks.md, ${files.filter((f) => f.endsWith('.svg')).length} charts in docs/benchmarks/, raw figures in ${resultsDir}\n`);
+      if (options.json) printJsonResult({ bench: 'report', quick: data.quick, seconds: data.seconds, resultsDir, files });
+    });
+}
+
+/** A 20-character progress bar. */
+function bar(fraction: number): string {
+  const filled = Math.round(Math.max(0, Math.min(1, fraction)) * 20);
+  return `[${'#'.repeat(filled)}${'.'.repeat(20 - filled)}]`;
+}
+
+function formatEta(seconds: number): string {
+  return seconds >= 90 ? `${Math.round(seconds / 60)} min` : `${Math.max(0, Math.round(seconds))} s`;
+}

@@ -1,0 +1,67 @@
+import test from 'ava';
+import { Job, sequence } from '../../lib/index.js';
+import { CollectSink } from '../../lib/connectors/collect.js';
+import { compareWithOracle, killTargets, runRecoveryBench } from '../../bench/recovery.js';
+
+function sinkWith(partitions: unknown[][]): CollectSink<unknown> {
+  const sink = new CollectSink<unknown>();
+  partitions.forEach((records, p) => {
+    const partition = sink.open({ subtask: p });
+    partition.write!(records, 0);
+  });
+  return sink;
+}
+
+test('compareWithOracle counts a record shown twice as one duplicate and a missing one as lost', (t) => {
+  const oracle = sinkWith([[{ a: 1 }, { a: 2 }], [{ b: 1 }]]);
+  t.deepEqual(compareWithOracle(sinkWith([[{ a: 1 }, { a: 2 }], [{ b: 1 }]]), oracle), { duplicates: 0, lost: 0, identical: true });
+  t.deepEqual(compareWithOracle(sinkWith([[{ a: 1 }, { a: 1 }, { a: 2 }], [{ b: 1 }]]), oracle), { duplicates: 1, lost: 0, identical: false });
+  t.deepEqual(compareWithOracle(sinkWith([[{ a: 2 }], [{ b: 1 }]]), oracle), { duplicates: 0, lost: 1, identical: false });
+  t.deepEqual(compareWithOracle(sinkWith([[{ a: 2 }, { a: 1 }], [{ b: 1 }]]), oracle), { duplicates: 0, lost: 0, identical: false }, 'same records, other order');
+});
+
+test('killTargets picks the deepest keyed operator, then tasks connected to it', (t) => {
+  const job = new Job({ parallelism: 2 });
+  job
+    .source(sequence((n) => n, { count: 10, partitions: 2 }), { name: 'src' })
+    .keyBy((n) => n % 3)
+    .reduce((a, b) => a + b, { name: 'sum' })
+    .keyBy((n) => n % 5)
+    .reduce((a, b) => a + b, { name: 'total' })
+    .rebalance()
+    .collect({ name: 'out' });
+  const plan = job.plan();
+  t.deepEqual(killTargets(plan, 1), ['total[0]']);
+  const three = killTargets(plan, 3);
+  t.is(three[0], 'total[0]');
+  t.deepEqual(three.slice(1).sort(), ['sum[0]', 'sum[1]']);
+});
+
+test('a small recovery benchmark: every mode recovers, exactly-once and global-rollback show nothing twice and lose nothing', async (t) => {
+  const result = await runRecoveryBench({
+    query: 'q3',
+    failures: 'single',
+    rate: 30_000,
+    parallelism: 2,
+    checkpointIntervalMs: 300,
+    warmupMs: 1500,
+    afterMs: 2000,
+  });
+  t.is(result.bench, 'recovery');
+  t.deepEqual(result.killed, ['q3-join[0]']);
+  for (const mode of ['global-rollback', 'at-least-once', 'exactly-once'] as const) {
+    const f = result.modes[mode]!;
+    t.true(f.recoveries >= 1, `${mode} recovered`);
+    t.true(f.records > 0, `${mode} produced output`);
+    t.true(f.timeline.length > 30, `${mode} timeline`);
+    t.truthy(f.marks.find((m) => m.type === 'task-failed'));
+  }
+  for (const mode of ['global-rollback', 'exactly-once'] as const) {
+    const f = result.modes[mode]!;
+    t.is(f.duplicates, 0, `${mode} duplicates`);
+    t.is(f.lost, 0, `${mode} lost`);
+    t.true(f.oracleIdentical, `${mode} equals its oracle`);
+  }
+  t.is(result.modes['exactly-once']!.escalations, 0);
+  t.true(result.modes['exactly-once']!.determinantBytesPerEvent! > 0);
+});
