@@ -32,6 +32,8 @@ export interface RunSpec {
   warmupMs: number;
   /** Measured window after the warm-up (ms). */
   measureMs: number;
+  /** Called once the job started; the function it returns is called just before the job stops. */
+  observe?: (handle: JobHandle) => () => void;
   /** The dataflow after the source, when not the query's (sweeps). */
   pipeline?: (events: DataStream<NexmarkEvent>) => DataStream<any>;
 }
@@ -73,7 +75,9 @@ export async function measureRun(spec: RunSpec): Promise<RunFigures> {
   try {
     const { job, sink } = benchJob(spec, directory);
     const handle: JobHandle = await job.start();
+    const beforeStop = spec.observe?.(handle);
     await sleep(spec.warmupMs + spec.measureMs);
+    beforeStop?.();
     const from = spec.warmupMs;
     const to = spec.warmupMs + spec.measureMs;
     const timeline = handle.executor.timeline;

@@ -3,7 +3,7 @@
  * checkpoints. The default rate is half of the maximum `none` reaches, measured first for a few
  * seconds.
  */
-import type { RecoveryMode } from '../lib/index.js';
+import type { JobHandle, RecoveryMode } from '../lib/index.js';
 import type { QueryId } from './nexmark/queries.js';
 import { measureRun, peakRssMB } from './harness.js';
 
@@ -18,6 +18,12 @@ export interface MemoryResult {
   p99Ms: number | null;
   checkpoints: number;
   peakRssMB: number;
+  /** Largest determinant log plus replicas of any one task, sampled every 200 ms (bytes; 0 without causal logging). */
+  maxCausalLogBytes: number;
+  /** Largest ratio of a standby's keyed state to its task's, at the end of the run (encoded bytes), or null without standbys. */
+  maxStandbyStateRatio: number | null;
+  /** Keyed state of the largest task at the end of the run (encoded bytes). */
+  maxTaskStateBytes: number;
 }
 
 /** Options of {@link runMemoryBench}. */
@@ -42,7 +48,26 @@ export async function runMemoryBench(options: MemoryOptions): Promise<MemoryResu
     rate = Math.max(1000, Math.round(max.eventsPerSec / 2));
   }
   options.onProgress?.(`running ${options.query} in mode ${options.mode} at ${rate} events/s for ${options.seconds} s`);
-  const run = await measureRun({ ...base, mode: options.mode, rate, warmupMs: 1000, measureMs: options.seconds * 1000 });
+  let maxCausalLogBytes = 0;
+  let maxStandbyStateRatio: number | null = null;
+  let maxTaskStateBytes = 0;
+  const observe = (handle: JobHandle) => {
+    const sampler = setInterval(() => {
+      for (const task of handle.executor.memoryFigures(false)) maxCausalLogBytes = Math.max(maxCausalLogBytes, task.causalBytes);
+    }, 200);
+    return () => {
+      clearInterval(sampler);
+      for (const task of handle.executor.memoryFigures(true)) {
+        maxCausalLogBytes = Math.max(maxCausalLogBytes, task.causalBytes);
+        maxTaskStateBytes = Math.max(maxTaskStateBytes, task.stateBytes);
+        // Ratios of tiny states say nothing (a standby one checkpoint behind a task holding 3 keys).
+        if (task.standbyStateBytes !== null && task.stateBytes >= 64 * 1024) {
+          maxStandbyStateRatio = Math.max(maxStandbyStateRatio ?? 0, Math.round((task.standbyStateBytes / task.stateBytes) * 1000) / 1000);
+        }
+      }
+    };
+  };
+  const run = await measureRun({ ...base, mode: options.mode, rate, warmupMs: 1000, measureMs: options.seconds * 1000, observe });
   return {
     bench: 'memory',
     query: options.query,
@@ -53,5 +78,8 @@ export async function runMemoryBench(options: MemoryOptions): Promise<MemoryResu
     p99Ms: run.p99Ms,
     checkpoints: run.checkpoints,
     peakRssMB: peakRssMB(),
+    maxCausalLogBytes,
+    maxStandbyStateRatio,
+    maxTaskStateBytes,
   };
 }

@@ -341,12 +341,19 @@ export function compareWithOracle(run: CollectSink<unknown>, oracle: CollectSink
   return { duplicates, lost, identical };
 }
 
-/** When each kill actually happened (the failure events), falling back to the scheduled times. */
-function failureTimes(events: readonly JobEvent[], scheduled: readonly number[]): number[] {
-  const failed = events.filter((e) => e.type === 'task-failed').map((e) => e.t);
-  const distinct: number[] = [];
-  for (const t of failed) if (distinct.length === 0 || t - distinct[distinct.length - 1]! > 50) distinct.push(t);
-  return distinct.length === scheduled.length ? distinct : [...scheduled];
+/**
+ * When each group of kills actually happened (failure events less than 50 ms apart are one group, as
+ * kills scheduled for one moment are), falling back to the distinct scheduled times.
+ */
+export function failureTimes(events: readonly JobEvent[], scheduled: readonly number[]): number[] {
+  const group = (times: readonly number[]): number[] => {
+    const distinct: number[] = [];
+    for (const t of [...times].sort((a, b) => a - b)) if (distinct.length === 0 || t - distinct[distinct.length - 1]! > 50) distinct.push(t);
+    return distinct;
+  };
+  const failed = group(events.filter((e) => e.type === 'task-failed').map((e) => e.t));
+  const planned = group(scheduled);
+  return failed.length === planned.length ? failed : planned;
 }
 
 /** Per failure: until every replacement is live (local) or the rollback finished (global). */

@@ -8,7 +8,7 @@
  * - `docs/benchmarks.md`: machine, tables, charts, the comparison with Clonos, and what missed its target.
  */
 import { cpus, totalmem, platform, release } from 'node:os';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runDeterminantsBench, type DeterminantsBenchResult } from './determinants.js';
 import { runOverheadBench, OVERHEAD_MODES, type OverheadResult } from './overhead.js';
@@ -70,9 +70,7 @@ export async function runReport(options: ReportOptions): Promise<{ data: ReportD
   const started = Date.now();
   const date = new Date().toISOString().slice(0, 10);
   const resultsDir = join(options.root, 'bench', 'results', date);
-  const chartsDir = join(options.root, 'docs', 'benchmarks');
   mkdirSync(resultsDir, { recursive: true });
-  mkdirSync(chartsDir, { recursive: true });
   const parallelism = options.parallelism;
   const overheadQueries: QueryId[] = quick ? ['q3'] : ['q1', 'q3', 'q8', 'q12'];
   const recoveryRuns: { query: QueryId; failures: FailurePattern }[] = quick
@@ -203,7 +201,47 @@ export async function runReport(options: ReportOptions): Promise<{ data: ReportD
     estimateDone += step.estimate;
   }
   data.seconds = Math.round((Date.now() - started) / 1000);
+  options.onProgress?.('rendering charts', steps.length, steps.length, 0);
+  const files = await writeReport(data, options.root);
+  return { data, resultsDir, files };
+}
 
+/**
+ * Reads the results a report wrote (`bench/results/<date>/`), for rendering them again with
+ * {@link writeReport}, e.g. after re-running one experiment into the same directory.
+ */
+export function loadReportData(resultsDir: string): ReportData {
+  const read = <T>(name: string): T => JSON.parse(readFileSync(join(resultsDir, name), 'utf8')) as T;
+  const names = readdirSync(resultsDir);
+  const machine = read<ReportData['machine'] & { date: string; quick: boolean; seconds: number }>('machine.json');
+  const order = (a: string, b: string): number => a.localeCompare(b, 'en', { numeric: true });
+  const recoveryOrder = ['single', 'multiple', 'concurrent'];
+  return {
+    quick: machine.quick,
+    date: machine.date,
+    machine: { cpu: machine.cpu, cores: machine.cores, memoryGiB: machine.memoryGiB, os: machine.os, node: machine.node },
+    determinants: read('determinants.json'),
+    overhead: names.filter((n) => n.startsWith('overhead-') && n.endsWith('.json')).sort(order).map((n) => read<OverheadResult>(n)),
+    recovery: names
+      .filter((n) => n.startsWith('recovery-') && n.endsWith('.json'))
+      .map((n) => read<RecoveryBenchResult>(n))
+      .sort((a, b) => recoveryOrder.indexOf(a.failures) - recoveryOrder.indexOf(b.failures) || order(a.query, b.query)),
+    dsd: read('sweep-dsd.json'),
+    checkpointInterval: read('sweep-checkpoint-interval.json'),
+    stateSize: read('sweep-state-size.json'),
+    rate: read('sweep-rate.json'),
+    determinantBytes: read('determinant-bytes.json'),
+    seconds: machine.seconds,
+  };
+}
+
+/** Writes the results, the charts and `docs/benchmarks.md` of `data` under `root`; returns the files written. */
+export async function writeReport(data: ReportData, root: string): Promise<string[]> {
+  const resultsDir = join(root, 'bench', 'results', data.date);
+  const chartsDir = join(root, 'docs', 'benchmarks');
+  mkdirSync(resultsDir, { recursive: true });
+  mkdirSync(chartsDir, { recursive: true });
+  const quick = data.quick;
   const files: string[] = [];
   const writeJson = (name: string, value: unknown): void => {
     const path = join(resultsDir, name);
@@ -220,7 +258,6 @@ export async function runReport(options: ReportOptions): Promise<{ data: ReportD
   writeJson('sweep-rate.json', data.rate);
   writeJson('determinant-bytes.json', data.determinantBytes);
 
-  options.onProgress?.('rendering charts', steps.length, steps.length, 0);
   const charts: Record<string, string> = {};
   const writeSvg = async (name: string, spec: Parameters<typeof renderSvg>[0]): Promise<void> => {
     const svg = await renderSvg(spec);
@@ -251,9 +288,9 @@ export async function runReport(options: ReportOptions): Promise<{ data: ReportD
   await writeSvg('sweep-state-size.svg', sweepSpec({ title: 'Recovery time against keyed state per task', rows: recoverySweep(data.stateSize), xTitle: 'keyed state per task (MB)', yTitle: 'settled after (ms)', logX: true }));
   await writeSvg('sweep-rate.svg', sweepSpec({ title: 'Recovery time against input rate (Q3)', rows: recoverySweep(data.rate).map((r) => ({ ...r, x: r.x * 100 })), xTitle: 'input rate (% of maximum)', yTitle: 'settled after (ms)' }));
 
-  const markdown = renderReport(data, charts, { stateSweepRate: STATE_SWEEP_RATE, resultsDir: `bench/results/${date}` });
-  const docPath = join(options.root, 'docs', 'benchmarks.md');
+  const markdown = renderReport(data, charts, { stateSweepRate: STATE_SWEEP_RATE, resultsDir: `bench/results/${data.date}` });
+  const docPath = join(root, 'docs', 'benchmarks.md');
   writeFileSync(docPath, markdown);
   files.push(docPath);
-  return { data, resultsDir, files };
+  return files;
 }

@@ -1,7 +1,8 @@
 /** `causalflow bench report`: the whole suite, with a progress line and an ETA; writes results, charts and docs/benchmarks.md. */
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { runReport } from '../../bench/report.js';
+import { resolve } from 'node:path';
+import { loadReportData, runReport, writeReport } from '../../bench/report.js';
 import { positiveInteger } from './args.js';
 import { Progress, printJsonResult } from './output.js';
 
@@ -12,10 +13,18 @@ export function registerReportBench(bench: Command): void {
     .description('run every benchmark (overhead, recovery, sweeps) and write bench/results/<date>/, the SVG charts and docs/benchmarks.md')
     .option('--quick', 'shorter windows and fewer points (about 3 minutes instead of about 12)')
     .option('--parallelism <n>', 'parallelism of the source and every operator', positiveInteger, 2)
+    .option('--from <dir>', 'measure nothing: render the charts and docs/benchmarks.md again from the results in <dir> (bench/results/<date>)')
     .option('--json', 'print a summary (files written, seconds) as one JSON object on the last line of stdout')
-    .action(async (options: { quick?: boolean; parallelism: number; json?: boolean }) => {
+    .action(async (options: { quick?: boolean; parallelism: number; from?: string; json?: boolean }) => {
       const progress = new Progress(500);
       const root = fileURLToPath(new URL('../../', import.meta.url));
+      if (options.from !== undefined) {
+        const data = loadReportData(resolve(options.from));
+        const files = await writeReport(data, root);
+        (options.json ? process.stderr : process.stdout).write(`rendered docs/benchmarks.md and ${files.filter((f) => f.endsWith('.svg')).length} charts from ${options.from}\n`);
+        if (options.json) printJsonResult({ bench: 'report', quick: data.quick, seconds: data.seconds, resultsDir: resolve(options.from), files });
+        return;
+      }
       const { data, resultsDir, files } = await runReport({
         quick: options.quick ?? false,
         root,

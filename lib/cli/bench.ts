@@ -111,7 +111,9 @@ export function registerBenchCommands(program: Command): void {
       const out = options.json ? process.stderr : process.stdout;
       out.write(
         `${result.query} ${result.mode} at ${formatNumber(result.rate)} events/s for ${result.seconds} s: achieved ${formatNumber(result.achievedEventsPerSec)} events/s, ` +
-          `p99 ${result.p99Ms} ms, ${result.checkpoints} checkpoints, peak RSS ${result.peakRssMB} MB\n`,
+          `p99 ${result.p99Ms} ms, ${result.checkpoints} checkpoints, peak RSS ${result.peakRssMB} MB\n` +
+          `largest determinant log + replicas of one task ${formatNumber(result.maxCausalLogBytes)} bytes; ` +
+          `largest task state ${formatNumber(result.maxTaskStateBytes)} bytes, standby/task ${result.maxStandbyStateRatio ?? 'n/a'}\n`,
       );
       if (options.json) printJsonResult(result);
     });

@@ -22,14 +22,15 @@ export function registerDemoCommand(program: Command): void {
     .description('run Nexmark Q3 with exactly-once causal recovery, kill a task midway, and check the output against an oracle')
     .option('--rate <events/s>', 'input rate', positiveNumber, 200_000)
     .option('--seconds <n>', 'length of the run', positiveNumber, 8)
-    .option('--kill-at <s>', 'when to kill a join task', positiveNumber)
+    .option('--kill-at <s>', 'when to kill a join task, in seconds (default: midway through the run, between two checkpoints)', positiveNumber)
     .option('--parallelism <n>', 'parallelism of every operator', positiveInteger, 2)
     .option('--json', 'print the summary as one JSON object on the last line of stdout')
     .action(async (options: { rate: number; seconds: number; killAt?: number; parallelism: number; json?: boolean }) => {
       const out = options.json ? process.stderr : process.stdout;
       const progress = new Progress(1000);
       const directory = mkdtempSync(join(tmpdir(), 'causalflow-demo-'));
-      const killAt = (options.killAt ?? options.seconds / 2) * 1000;
+      // Midway between two checkpoints, so that the standby has half an epoch of determinants to replay.
+      const killAt = (options.killAt ?? Math.floor(options.seconds / 2) + 0.5) * 1000;
       const maxEvents = Math.round(options.rate * options.seconds);
       const build = (dir: string): { job: Job; sink: CollectSink<unknown> } => {
         const job = new Job({

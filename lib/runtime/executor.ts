@@ -21,6 +21,7 @@ import type { RecoveryRuntime, RecoveryStrategy } from '../recovery/strategy.js'
 import { HeapStateBackend, LmdbStateBackend, type StateBackend } from '../state/backend.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
 import { decodeSnapshot, encodeSnapshot, type TaskSnapshot } from '../state/snapshot.js';
+import { encodedStateBytes, type TaskMemoryFigures } from './memory-figures.js';
 import { LocalChannel } from '../transport/channel.js';
 import { CheckpointCoordinator } from './coordinator.js';
 import { Histogram, OutputTimes, Timeline } from './metrics.js';
@@ -265,6 +266,20 @@ export class Executor implements RecoveryRuntime {
   /** The live task with id `taskId` (for tests and tools). */
   taskById(taskId: number): Task | undefined {
     return this.tasks[taskId];
+  }
+
+  /** Per task: determinant log and replica bytes, keyed-state size and its standby's (benchmarks). */
+  memoryFigures(withState = true): TaskMemoryFigures[] {
+    return this.tasks.map((task) => {
+      const standby = this.standbys.get(task.taskId)?.[0];
+      return {
+        task: task.taskName,
+        causalBytes: task.causal ? task.causal.log.memoryBytes + task.causal.replicas.memoryBytes : 0,
+        // Encoding every entry is slow for big states: only when asked.
+        stateBytes: withState ? encodedStateBytes(task.stateBackends.values()) : 0,
+        standbyStateBytes: withState && standby ? encodedStateBytes(standby.backends.values()) : null,
+      };
+    });
   }
 
   /** Every task's whole determinant trace (verification: needs `retainDeterminants`). */

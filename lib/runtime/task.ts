@@ -174,6 +174,11 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
   readonly rebalancers: { next: number }[] = [];
 
   private readonly backends = new Map<string, StateBackend>();
+
+  /** The task's keyed-state backends, by operator name (measurements). */
+  get stateBackends(): ReadonlyMap<string, StateBackend> {
+    return this.backends;
+  }
   private arrivals = new Int32Array(64);
   private arrivalHead = 0;
   private arrivalCount = 0;

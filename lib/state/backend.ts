@@ -49,6 +49,8 @@ export interface StateBackend extends KeyedStateStore {
   entryOf(name: string, key: StateKey): unknown;
   /** Number of keys with an entry in state `name`. */
   sizeOf(name: string): number;
+  /** Names of the states this backend holds. */
+  stateNames(): string[];
   /** Releases resources. */
   dispose(): Promise<void>;
 }
@@ -286,6 +288,10 @@ export class HeapStateBackend implements StateBackend {
     return this.tables.get(name)?.data.get(key);
   }
 
+  stateNames(): string[] {
+    return [...this.tables.keys()];
+  }
+
   sizeOf(name: string): number {
     return this.tables.get(name)?.data.size ?? 0;
   }
@@ -446,6 +452,10 @@ export class LmdbStateBackend implements StateBackend {
   entryOf(name: string, key: StateKey): unknown {
     const table = this.tables.get(name);
     return table ? this.read(table, key) : undefined;
+  }
+
+  stateNames(): string[] {
+    return [...this.tables.keys()];
   }
 
   sizeOf(name: string): number {

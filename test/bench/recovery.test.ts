@@ -65,3 +65,11 @@ test('a small recovery benchmark: every mode recovers, exactly-once and global-r
   t.is(result.modes['exactly-once']!.escalations, 0);
   t.true(result.modes['exactly-once']!.determinantBytesPerEvent! > 0);
 });
+
+test('failureTimes groups kills of one moment, so three tasks killed at once are one recovery to measure', async (t) => {
+  const { failureTimes } = await import('../../bench/recovery.js');
+  const events = [4007, 4007.5, 4012].map((time, i) => ({ t: time, type: 'task-failed', task: `t${i}` }));
+  t.deepEqual(failureTimes(events, [4000, 4000, 4000]), [4007]);
+  t.deepEqual(failureTimes([...events.slice(0, 1), { t: 9010, type: 'task-failed' }], [4000, 9000]), [4007, 9010]);
+  t.deepEqual(failureTimes([], [4000, 9000, 14000]), [4000, 9000, 14000], 'no failure events: the schedule');
+});
