@@ -4,7 +4,7 @@
  */
 import type { Window } from '../api/functions.js';
 import type { StateKey } from '../state/api.js';
-import { KeyedOperatorBase } from './process.js';
+import { WindowedOperatorBase } from './windowed-base.js';
 import type { WindowAssigner } from './window.js';
 import { ConfigError } from '../errors.js';
 
@@ -12,10 +12,7 @@ const LEFT = 'join:left';
 const RIGHT = 'join:right';
 
 /** Joins two streams per key and window. */
-export class WindowJoinOperator extends KeyedOperatorBase {
-  /** Wall-clock time up to which processing-time windows fired (see WindowOperator). */
-  private processingFloor = -Infinity;
-
+export class WindowJoinOperator extends WindowedOperatorBase {
   constructor(
     name: string,
     private readonly keyOf1: (record: any) => StateKey,
@@ -42,7 +39,7 @@ export class WindowJoinOperator extends KeyedOperatorBase {
       this.backend.currentKey = keyOf(record);
       const a = this.assigner as Exclude<WindowAssigner, { type: 'session' }>;
       const eventTime = a.time === 'event';
-      const ts = eventTime ? timestamp : Math.max(this.task.services.cachedNow(), this.processingFloor);
+      const ts = eventTime ? timestamp : this.processingTimeOfArrival();
       const period = a.type === 'tumbling' ? a.size : a.slide;
       const last = ts - ((((ts - a.offset) % period) + period) % period);
       const state = this.backend.map<number, unknown[]>(side);
@@ -67,20 +64,6 @@ export class WindowJoinOperator extends KeyedOperatorBase {
     }
   }
 
-  override onProcessingTime(now: number): void {
-    if (now > this.processingFloor) this.processingFloor = now;
-    super.onProcessingTime(now);
-  }
-
-  override snapshot(checkpointId: number) {
-    return { ...super.snapshot(checkpointId), state: { processingFloor: this.processingFloor } };
-  }
-
-  override restore(snapshot: import('../state/snapshot.js').OperatorSnapshot): void {
-    super.restore(snapshot);
-    const state = snapshot.state as { processingFloor?: number } | undefined;
-    if (state?.processingFloor !== undefined) this.processingFloor = state.processingFloor;
-  }
 
   protected onTimer(timestamp: number): void {
     const size = (this.assigner as { size: number }).size;

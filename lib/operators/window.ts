@@ -10,7 +10,7 @@
 import type { AggregateFunction, Window } from '../api/functions.js';
 import { ConfigError } from '../errors.js';
 import type { StateKey } from '../state/api.js';
-import { KeyedOperatorBase } from './process.js';
+import { WindowedOperatorBase } from './windowed-base.js';
 
 /** Which clock drives a window. */
 export type TimeDomain = 'event' | 'processing';
@@ -112,13 +112,8 @@ const WINDOWS = 'windows';
 const SESSIONS = 'sessions';
 
 /** A keyed window operator. */
-export class WindowOperator extends KeyedOperatorBase {
+export class WindowOperator extends WindowedOperatorBase {
   private readonly starts: number[] = [];
-  /**
-   * Wall-clock time up to which processing-time windows have fired. A record is never assigned before
-   * it: the cached clock may lag the clock that fired the timers, and a fired window must not reopen.
-   */
-  private processingFloor = -Infinity;
 
   constructor(
     name: string,
@@ -138,7 +133,7 @@ export class WindowOperator extends KeyedOperatorBase {
       const key = this.keyOf(record);
       this.backend.currentKey = key;
       const eventTime = this.assigner.time === 'event';
-      const ts = eventTime ? timestamp : Math.max(this.task.services.cachedNow(), this.processingFloor);
+      const ts = eventTime ? timestamp : this.processingTimeOfArrival();
       if (Number.isNaN(ts)) throw new ConfigError(`${this.name}.timestamps`, 'records with event timestamps (set watermarks on the source)', 'a record without one');
       if (this.assigner.type === 'session') {
         this.addToSession(record, ts, eventTime);
@@ -182,20 +177,6 @@ export class WindowOperator extends KeyedOperatorBase {
     this.emitResult(acc, { start, end: start + size }, timestamp);
   }
 
-  override onProcessingTime(now: number): void {
-    if (now > this.processingFloor) this.processingFloor = now;
-    super.onProcessingTime(now);
-  }
-
-  override snapshot(checkpointId: number) {
-    return { ...super.snapshot(checkpointId), state: { processingFloor: this.processingFloor } };
-  }
-
-  override restore(snapshot: import('../state/snapshot.js').OperatorSnapshot): void {
-    super.restore(snapshot);
-    const state = snapshot.state as { processingFloor?: number } | undefined;
-    if (state?.processingFloor !== undefined) this.processingFloor = state.processingFloor;
-  }
 
   override endInput(): void {
     // Processing-time windows still open when input ends fire now: their results are complete.

@@ -430,6 +430,12 @@ export class Executor implements RecoveryRuntime {
     };
   }
 
+  /** An empty standby for `taskId`; its backends are named `<label>:<task>:<operator>`. */
+  private newStandby(taskId: number, label: string): Standby {
+    const names = this.tasks[taskId]!.operators.map((op) => op.name);
+    return new Standby(taskId, names, (name) => this.newBackend(`${label}:${taskId}:${name}`));
+  }
+
   /** A new standby for `taskId`, holding its state at the latest completed checkpoint (from the store). */
   private addStandbyFromStore(taskId: number): void {
     if (this.strategy.features.standbys === 0) return;
@@ -438,9 +444,7 @@ export class Executor implements RecoveryRuntime {
       list = [];
       this.standbys.set(taskId, list);
     }
-    const plan = this.plan.tasks[taskId]!;
-    const names = this.tasks[taskId]!.operators.map((op) => op.name);
-    const standby = new Standby(taskId, names, (name) => this.newBackend(`standby-r${this.backendCounter}:${plan.id}:${name}`));
+    const standby = this.newStandby(taskId, `standby-r${this.backendCounter}`);
     const latest = this.checkpointStore?.latest ?? -1;
     if (latest >= 0) {
       const merged = this.checkpointStore!.restore(taskId);
@@ -698,11 +702,7 @@ export class Executor implements RecoveryRuntime {
       if (!list) {
         list = [];
         this.standbys.set(taskId, list);
-        const plan = this.plan.tasks[taskId]!;
-        const names = this.tasks[taskId]!.operators.map((op) => op.name);
-        for (let i = 0; i < this.strategy.features.standbys; i++) {
-          list.push(new Standby(taskId, names, (name) => this.newBackend(`standby${i}:${plan.id}:${name}`)));
-        }
+        for (let i = 0; i < this.strategy.features.standbys; i++) list.push(this.newStandby(taskId, `standby${i}`));
       }
       for (const standby of list) standby.apply(decodeSnapshot(frame), frame.length);
     }

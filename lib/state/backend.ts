@@ -188,6 +188,35 @@ class HeapListState<T> implements ListState<T> {
   }
 }
 
+/**
+ * The keys each snapshot took out of the dirty sets, until its checkpoint completes: an aborted
+ * checkpoint hands them back, so that the next snapshot carries them again (I9).
+ */
+class UnconfirmedSnapshots {
+  private readonly taken = new Map<number, Map<string, StateKey[]>>();
+
+  /** Snapshot `checkpointId` took `keys` (by state name). */
+  record(checkpointId: number, keys: Map<string, StateKey[]>): void {
+    this.taken.set(checkpointId, keys);
+  }
+
+  /** Checkpoint `checkpointId` completed: it and older ones need nothing handed back. */
+  completed(checkpointId: number): void {
+    for (const id of this.taken.keys()) if (id <= checkpointId) this.taken.delete(id);
+  }
+
+  /** Checkpoint `checkpointId` was aborted: its keys go back into the dirty sets of `tables`. */
+  aborted(checkpointId: number, tables: ReadonlyMap<string, { dirty: Set<StateKey> }>): void {
+    const taken = this.taken.get(checkpointId);
+    if (!taken) return;
+    this.taken.delete(checkpointId);
+    for (const [name, keys] of taken) {
+      const table = tables.get(name)!;
+      for (const key of keys) table.dirty.add(key);
+    }
+  }
+}
+
 /** State entirely in memory. */
 export class HeapStateBackend implements StateBackend {
   currentKey: StateKey = 0;
@@ -199,7 +228,7 @@ export class HeapStateBackend implements StateBackend {
   /** State handles by name: asking for a state is a map lookup, with no allocation. */
   private readonly handles = new Map<string, ValueState<any> | MapState<any, any> | ListState<any>>();
   /** Keys of snapshots not yet completed, by checkpoint id, so an abort can hand them back. */
-  private readonly unconfirmed = new Map<number, Map<string, StateKey[]>>();
+  private readonly unconfirmed = new UnconfirmedSnapshots();
 
   value<T>(name: string): ValueState<T> {
     let handle = this.handles.get(name);
@@ -254,22 +283,16 @@ export class HeapStateBackend implements StateBackend {
       table.dirty = new Set();
       delta.push({ name: table.name, kind: table.kind, keys, values, removed });
     }
-    this.unconfirmed.set(checkpointId, taken);
+    this.unconfirmed.record(checkpointId, taken);
     return delta;
   }
 
   checkpointCompleted(checkpointId: number): void {
-    for (const id of this.unconfirmed.keys()) if (id <= checkpointId) this.unconfirmed.delete(id);
+    this.unconfirmed.completed(checkpointId);
   }
 
   checkpointAborted(checkpointId: number): void {
-    const taken = this.unconfirmed.get(checkpointId);
-    if (!taken) return;
-    this.unconfirmed.delete(checkpointId);
-    for (const [name, keys] of taken) {
-      const table = this.tables.get(name)!;
-      for (const key of keys) table.dirty.add(key);
-    }
+    this.unconfirmed.aborted(checkpointId, this.tables);
   }
 
   apply(delta: KeyedDelta): void {
@@ -326,7 +349,7 @@ interface LmdbTable extends Table {
 export class LmdbStateBackend implements StateBackend {
   currentKey: StateKey = 0;
   private readonly tables = new Map<string, LmdbTable>();
-  private readonly unconfirmed = new Map<number, Map<string, StateKey[]>>();
+  private readonly unconfirmed = new UnconfirmedSnapshots();
   private readonly db: Database<unknown, [number, StateKey]>;
   private pendingCount = 0;
 
@@ -412,22 +435,16 @@ export class LmdbStateBackend implements StateBackend {
       delta.push({ name: table.name, kind: table.kind, keys, values, removed });
     }
     this.flush();
-    this.unconfirmed.set(checkpointId, taken);
+    this.unconfirmed.record(checkpointId, taken);
     return delta;
   }
 
   checkpointCompleted(checkpointId: number): void {
-    for (const id of this.unconfirmed.keys()) if (id <= checkpointId) this.unconfirmed.delete(id);
+    this.unconfirmed.completed(checkpointId);
   }
 
   checkpointAborted(checkpointId: number): void {
-    const taken = this.unconfirmed.get(checkpointId);
-    if (!taken) return;
-    this.unconfirmed.delete(checkpointId);
-    for (const [name, keys] of taken) {
-      const table = this.tables.get(name)!;
-      for (const key of keys) table.dirty.add(key);
-    }
+    this.unconfirmed.aborted(checkpointId, this.tables);
   }
 
   apply(delta: KeyedDelta): void {
