@@ -153,6 +153,19 @@ export class ReplayReader {
     return this.decoder.checkpointOrPartition;
   }
 
+  /**
+   * Looks at the next entry, a SOURCE_POLL, without reading it: returns its partition and sets
+   * `count`. A replaying source uses it to wait until the recorded records can be read again.
+   */
+  peekSourcePoll(): number {
+    const next = this.peek();
+    if (next !== Kind.SourcePoll) {
+      throw new DeterminantMismatchError(next === END ? 'END OF LOG' : kindName(next, this.registry), 'SOURCE_POLL', this.decoder.index, this.epoch);
+    }
+    this.count = this.decoder.count;
+    return this.decoder.checkpointOrPartition;
+  }
+
   /** Reads an ABORT_CHECKPOINT entry; returns the checkpoint id, and sets `position`. */
   nextAbortCheckpoint(): number {
     this.expect(Kind.AbortCheckpoint);

@@ -26,6 +26,13 @@ export interface SinkContext {
 /** One partition of a sink. */
 export interface SinkPartition<T> {
   /**
+   * Resolves once the partition can answer {@link visibleCount} and {@link determinants} (a partition
+   * in an external system may have to read its own tail first). The runtime awaits it before the task
+   * that opened the partition processes anything, and before recovery reads a dead sink's determinants.
+   * Rejecting fails the task, as an operator error would. Default: ready at once.
+   */
+  ready?(): Promise<void>;
+  /**
    * Makes `records` visible. `firstIndex` is the output index of `records[0]`; it always equals
    * `visibleCount()` (the runtime drops indexes already visible before calling). Under exactly-once,
    * `determinants` is an envelope of the writing task's determinants that must be stored no later than

@@ -71,6 +71,10 @@ export class SinkOperator extends Operator {
     }
   }
 
+  override whenReady(): Promise<void> | null {
+    return this.partition.ready?.() ?? null;
+  }
+
   processElement(record: unknown): void {
     this.buffer.push(record);
     const runs = this.runs;

@@ -454,7 +454,7 @@ export class Executor implements RecoveryRuntime {
   }
 
   /** Every determinant envelope stored by the job's sink partitions (a sink task's determinants live there). */
-  private sinkDeterminants(): Uint8Array[] {
+  private async sinkDeterminants(): Promise<Uint8Array[]> {
     const out: Uint8Array[] = [];
     for (const task of this.tasks) {
       for (const op of task.operators) {
@@ -472,9 +472,13 @@ export class Executor implements RecoveryRuntime {
         if (task.status !== 'dead') continue;
         // The dead sink task's partition lives on in the external system: open it to read what it stored.
         const partition = node.sinkConnector!.open({ subtask: s, parallelism: vertex.parallelism, jobDirectory: this.options.directory });
-        const stored = partition.determinants?.();
-        if (stored) out.push(...stored);
-        void partition.close?.();
+        try {
+          await partition.ready?.();
+          const stored = partition.determinants?.();
+          if (stored) out.push(...stored);
+        } finally {
+          void partition.close?.();
+        }
       }
     }
     return out;

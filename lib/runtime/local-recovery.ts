@@ -56,8 +56,8 @@ export interface LocalRecoveryHost {
   latestCheckpoint(): number;
   /** The merged state of `taskId` at the latest completed checkpoint, from the store. */
   restoreFromStore(taskId: number): TaskSnapshot | null;
-  /** Every determinant envelope the sink partitions store. */
-  sinkDeterminants(): Uint8Array[];
+  /** Every determinant envelope the sink partitions store (a dead sink's partition is opened to read them). */
+  sinkDeterminants(): Promise<Uint8Array[]>;
   /** Stops checkpoint triggering and abandons the one in flight; resolves once nothing is completing. */
   pauseCheckpoints(): Promise<void>;
   /** Resumes checkpoint triggering. */
@@ -113,6 +113,10 @@ export class LocalRecovery {
     }
     await this.pausing;
     if (this.escalating) return;
+    // What sinks stored is read before anything is rewired: a partition in an external system may have to
+    // read its tail first, and the rewiring and replacement below must happen in one go.
+    const stored = this.host.causal ? await this.host.sinkDeterminants() : [];
+    if (this.escalating) return;
     const checkpoint = this.host.latestCheckpoint();
     // Phase 1: new channels around every failed task, before any replacement is built, so that
     // replacements of adjacent failed tasks are wired to each other.
@@ -123,7 +127,7 @@ export class LocalRecovery {
     const liveAtOnce: Task[] = [];
     for (const task of [...failed].sort((a, b) => a.taskId - b.taskId)) {
       try {
-        const replacement = this.replace(task, checkpoint, created);
+        const replacement = this.replace(task, checkpoint, created, stored);
         if (!replacement.replaying) liveAtOnce.push(replacement);
       } catch (error) {
         if (!(error instanceof CausalflowError) || error instanceof TaskKilledError) throw error;
@@ -198,12 +202,12 @@ export class LocalRecovery {
     this.replacements.delete(taskId);
   }
 
-  private replace(dead: Task, checkpoint: number, created: Set<number>): Task {
+  private replace(dead: Task, checkpoint: number, created: Set<number>, stored: readonly Uint8Array[]): Task {
     const plan = dead.plan;
     const standby = this.host.takeStandby(plan.id, checkpoint);
     const snapshot = standby ? standby.snapshot : checkpoint >= 0 ? this.host.restoreFromStore(plan.id) : null;
     const fromEpoch = Math.max(0, checkpoint);
-    const replay = this.host.causal ? this.collectLog(plan.id, fromEpoch) : null;
+    const replay = this.host.causal ? this.collectLog(plan.id, fromEpoch, stored) : null;
     // Verification only (retained traces): the replacement's log continues the failed task's whole
     // trace, so that the oracle can replay every task from the job's start. Epochs before the checkpoint
     // come from the dead task's memory (recovery never needs them, so copies may lack their tail); the
@@ -283,7 +287,7 @@ export class LocalRecovery {
   }
 
   /** The longest copy of task `taskId`'s log from `fromEpoch` on, among live tasks and sink partitions (I4). */
-  private collectLog(taskId: number, fromEpoch: number): EpochSegment[] {
+  private collectLog(taskId: number, fromEpoch: number, storedBySinks: readonly Uint8Array[]): EpochSegment[] {
     const copies: EpochSegment[][] = [];
     for (const task of this.host.tasks) {
       if (task.status === 'dead' || task.causal === null || task.taskId === taskId) continue;
@@ -293,7 +297,7 @@ export class LocalRecovery {
     const stored = new ReplicaStore({ dsd: -1 });
     // Stored envelopes may also hold slices of older epochs (pruning keeps whole envelopes): skip them.
     stored.truncateBefore(fromEpoch);
-    for (const envelope of this.host.sinkDeterminants()) stored.ingest(envelope);
+    for (const envelope of storedBySinks) stored.ingest(envelope);
     const fromSinks = stored.logOf(taskId, fromEpoch);
     if (fromSinks.length > 0) copies.push(fromSinks);
     return longestCopy(taskId, copies);

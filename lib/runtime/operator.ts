@@ -34,6 +34,14 @@ export abstract class Operator {
   /** Called once before any element, after state was restored. */
   open(): void {}
 
+  /**
+   * After `open`: a promise the task awaits before it processes anything (a sink partition reading its
+   * tail, say), or null when the operator is ready at once.
+   */
+  whenReady(): Promise<void> | null {
+    return null;
+  }
+
   /** One record from the first (or only) input. May return a promise only for operators declared async. */
   abstract processElement(record: unknown, timestamp: number): void | Promise<void>;
 

@@ -150,7 +150,9 @@ export class SourceDriver {
   /**
    * Executes the next recorded source determinant while replaying (I6): a poll of exactly the recorded
    * partition and count (records are re-readable by offset, whatever their pace now), or a barrier at
-   * its recorded position. Returns the records emitted.
+   * its recorded position. Returns the records emitted, or -1 when the recorded records cannot be read
+   * yet (a source that fetches asynchronously, such as Kafka's, is refetching them): the task is woken
+   * when they can.
    */
   replayNext(reader: ReplayReader): number {
     if (reader.peek() === Kind.SourceBarrier) {
@@ -159,10 +161,18 @@ export class SourceDriver {
       this.task.takeCheckpoint(checkpointId);
       return 0;
     }
-    const slot = reader.nextSourcePoll();
+    const slot = reader.peekSourcePoll();
     const count = reader.count;
     if (slot >= this.readers.length || this.ended[slot]) reader.fail(`SOURCE_POLL of ${count} from partition slot ${slot}`, `a poll ${this.task.taskName} can make`);
-    this.emit(slot, count, this.clock());
+    const now = this.clock();
+    const partition = this.readers[slot]!;
+    const offset = this.offsets[slot]!;
+    if (partition.available(offset, now) < count) {
+      this.wakeAt(Math.max(partition.nextAvailableAt?.(offset, now) ?? now + 1, now + 0.05));
+      return -1;
+    }
+    reader.nextSourcePoll();
+    this.emit(slot, count, now);
     this.countInput(count);
     return count;
   }

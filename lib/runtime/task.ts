@@ -340,12 +340,37 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     });
   }
 
-  /** Opens every operator. */
+  /**
+   * Opens every operator. An operator that is not ready at once (a sink partition reading its tail)
+   * holds the task back: it processes nothing until every operator is ready, then runs.
+   */
   open(): void {
-    for (const op of this.operators) op.open();
+    const waiting: Promise<void>[] = [];
+    for (const op of this.operators) {
+      op.open();
+      const ready = op.whenReady();
+      if (ready !== null) waiting.push(ready);
+    }
     if (this.recording) this.tickClock(wallClock());
     this.refreshTimerWakeup();
+    if (waiting.length === 0) return;
+    const opening: Promise<void> = Promise.all(waiting).then(
+      () => {
+        if (this.opening !== opening) return;
+        this.opening = null;
+        if (this.status === 'running') this.env.markRunnable(this);
+      },
+      (error: unknown) => {
+        if (this.opening !== opening) return;
+        this.opening = null;
+        if (this.status !== 'dead') this.failAsync(Task.wrapFailure(this, 'open', error));
+      },
+    );
+    this.opening = opening;
   }
+
+  /** Set while an operator is getting ready after `open` (see {@link open}); the task waits. */
+  private opening: Promise<void> | null = null;
 
   // ------------------------------------------------------------------ TaskContext
 
@@ -399,7 +424,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
   }
 
   private activate(budget: number): boolean {
-    if (this.status === 'dead') return false;
+    if (this.status === 'dead' || this.opening !== null) return false;
     if (this.replayingWriters > 0) this.pumpReplays();
     if (this.status !== 'running' || this.suspended !== null) return false;
     // A replaying task holds up its consumers' view of its partitions: give it a larger share.
@@ -772,8 +797,16 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
         case Kind.SourcePoll:
         case Kind.SourceBarrier:
           if (!this.source) reader.fail(kind === Kind.SourcePoll ? 'SOURCE_POLL' : 'SOURCE_BARRIER', `a determinant a non-source task records`);
-          spent += this.source!.replayNext(reader);
+        {
+          const emitted = this.source!.replayNext(reader);
+          if (emitted < 0) {
+            // The recorded records are not readable yet; the source asked to be woken when they are.
+            this.flushOutputs();
+            return false;
+          }
+          spent += emitted;
           break;
+        }
         default:
           // An answer (clock, random, external) that operator code did not ask for: the replay diverged.
           reader.fail(`a service answer (kind ${kind}) nobody asked for`, 'the next delivery or timer');
@@ -991,6 +1024,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     if (this.status === 'dead') return;
     this.status = 'dead';
     this.suspended = null;
+    this.opening = null;
     for (const writer of this.allWriters) {
       writer.discardPending();
       writer.inflight?.discard();
