@@ -21,6 +21,12 @@ export interface SinkContext {
   parallelism: number;
   /** The job's directory, for sinks that keep files. */
   jobDirectory: string;
+  /**
+   * The epoch the opening task resumes in: the id of the checkpoint it was restored from, 0 for a fresh
+   * start. Determinants stored for earlier epochs are needed by no recovery (I2), so a partition that
+   * must read them back (`determinants`) may stop at the first record of an earlier epoch.
+   */
+  restoredEpoch: number;
 }
 
 /** One partition of a sink. */

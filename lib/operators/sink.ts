@@ -57,8 +57,8 @@ export class SinkOperator extends Operator {
   }
 
   override open(): void {
-    this.partition = this.sink.open({ subtask: this.task.subtask, parallelism: this.task.parallelism, jobDirectory: this.jobDirectory });
     const restored = this.restoredState;
+    this.partition = this.sink.open({ subtask: this.task.subtask, parallelism: this.task.parallelism, jobDirectory: this.jobDirectory, restoredEpoch: restored?.epoch ?? 0 });
     if (restored) {
       this.outputIndex = restored.outputIndex;
       this.epoch = restored.epoch;

@@ -416,7 +416,7 @@ export class Executor implements RecoveryRuntime {
       addStandbyFromStore: (taskId) => this.addStandbyFromStore(taskId),
       latestCheckpoint: () => (this.checkpointStore ? this.checkpointStore.latest : -1),
       restoreFromStore: (taskId) => this.checkpointStore!.restore(taskId),
-      sinkDeterminants: () => this.sinkDeterminants(),
+      sinkDeterminants: (fromEpoch) => this.sinkDeterminants(fromEpoch),
       pauseCheckpoints: async () => {
         this.coordinator!.pause();
         this.coordinator!.abortPending();
@@ -454,7 +454,7 @@ export class Executor implements RecoveryRuntime {
   }
 
   /** Every determinant envelope stored by the job's sink partitions (a sink task's determinants live there). */
-  private async sinkDeterminants(): Promise<Uint8Array[]> {
+  private async sinkDeterminants(fromEpoch: number): Promise<Uint8Array[]> {
     const out: Uint8Array[] = [];
     for (const task of this.tasks) {
       for (const op of task.operators) {
@@ -471,7 +471,7 @@ export class Executor implements RecoveryRuntime {
         const task = this.tasks[vertex.firstTask + s]!;
         if (task.status !== 'dead') continue;
         // The dead sink task's partition lives on in the external system: open it to read what it stored.
-        const partition = node.sinkConnector!.open({ subtask: s, parallelism: vertex.parallelism, jobDirectory: this.options.directory });
+        const partition = node.sinkConnector!.open({ subtask: s, parallelism: vertex.parallelism, jobDirectory: this.options.directory, restoredEpoch: fromEpoch });
         try {
           await partition.ready?.();
           const stored = partition.determinants?.();

@@ -57,7 +57,7 @@ export interface LocalRecoveryHost {
   /** The merged state of `taskId` at the latest completed checkpoint, from the store. */
   restoreFromStore(taskId: number): TaskSnapshot | null;
   /** Every determinant envelope the sink partitions store (a dead sink's partition is opened to read them). */
-  sinkDeterminants(): Promise<Uint8Array[]>;
+  sinkDeterminants(fromEpoch: number): Promise<Uint8Array[]>;
   /** Stops checkpoint triggering and abandons the one in flight; resolves once nothing is completing. */
   pauseCheckpoints(): Promise<void>;
   /** Resumes checkpoint triggering. */
@@ -115,9 +115,9 @@ export class LocalRecovery {
     if (this.escalating) return;
     // What sinks stored is read before anything is rewired: a partition in an external system may have to
     // read its tail first, and the rewiring and replacement below must happen in one go.
-    const stored = this.host.causal ? await this.host.sinkDeterminants() : [];
-    if (this.escalating) return;
     const checkpoint = this.host.latestCheckpoint();
+    const stored = this.host.causal ? await this.host.sinkDeterminants(Math.max(0, checkpoint)) : [];
+    if (this.escalating) return;
     // Phase 1: new channels around every failed task, before any replacement is built, so that
     // replacements of adjacent failed tasks are wired to each other.
     const rewired = new Set<number>();

@@ -25,11 +25,11 @@ test('the file sink writes one JSON line per record, one file per partition', as
 test('a torn last line, left by a crash mid-write, is cut off when the partition opens again', (t) => {
   const dir = jobDirectory(t);
   const sink = fileSink<{ n: number }>(dir);
-  const first = sink.open({ subtask: 0, parallelism: 1, jobDirectory: dir });
+  const first = sink.open({ subtask: 0, parallelism: 1, jobDirectory: dir, restoredEpoch: 0 });
   first.write([{ n: 0 }, { n: 1 }], 0);
   void first.close?.();
   appendFileSync(join(dir, 'part-0.jsonl'), '{"n":2');
-  const reopened = sink.open({ subtask: 0, parallelism: 1, jobDirectory: dir });
+  const reopened = sink.open({ subtask: 0, parallelism: 1, jobDirectory: dir, restoredEpoch: 0 });
   t.is(reopened.visibleCount(), 2);
   reopened.write([{ n: 2 }], 2);
   void reopened.close?.();
@@ -39,7 +39,7 @@ test('a torn last line, left by a crash mid-write, is cut off when the partition
 test('file sink transactions stay pending until committed, commit idempotently, and abort cleanly', (t) => {
   const dir = jobDirectory(t);
   const sink = fileSink<number>(dir);
-  const p = sink.open({ subtask: 0, parallelism: 1, jobDirectory: dir });
+  const p = sink.open({ subtask: 0, parallelism: 1, jobDirectory: dir, restoredEpoch: 0 });
   p.stage(0, [1, 2]);
   p.stage(1, [3]);
   p.stage(2, [4]);
@@ -53,7 +53,7 @@ test('file sink transactions stay pending until committed, commit idempotently, 
     [],
   );
   void p.close?.();
-  const again = sink.open({ subtask: 0, parallelism: 1, jobDirectory: dir });
+  const again = sink.open({ subtask: 0, parallelism: 1, jobDirectory: dir, restoredEpoch: 0 });
   again.commit(1);
   t.is(again.visibleCount(), 3);
   void again.close?.();
