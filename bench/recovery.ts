@@ -318,7 +318,7 @@ async function runOneMode(spec: OneModeSpec): Promise<RecoveryModeFigures> {
     timeline: timelineOf(slots),
     marks: outcome.events
       .filter((e) => ['task-failed', 'standby-activated', 'live', 'rollback-started', 'rollback-finished', 'escalated'].includes(e.type))
-      .map((e) => ({ t: round(e.t), type: e.type, ...(typeof e.task === 'string' ? { task: e.task } : {}) })),
+      .map((e) => ({ t: round(e.t), type: e.type, ...('task' in e ? { task: e.task } : {}) })),
   };
 }
 

@@ -41,6 +41,8 @@ export class DeltaShipper {
   private readonly replicas: ReplicaStore | undefined;
   private readonly dsd: number;
   private readonly cursors: (Map<number, Cursor> | null)[] = [];
+  /** Per consumer: whether it is a store that keeps every held byte (see {@link addConsumer}). */
+  private readonly stores: boolean[] = [];
   private readonly writer = new EnvelopeWriter();
   private readonly scratch = new GrowableBytes(1024);
 
@@ -51,9 +53,16 @@ export class DeltaShipper {
     this.dsd = options.dsd;
   }
 
-  /** Registers a consumer; it will receive every byte held from now on, starting at the oldest epoch. */
-  addConsumer(): number {
+  /**
+   * Registers a consumer; it will receive every byte held from now on, starting at the oldest epoch.
+   *
+   * A consumer registered with `{ store: true }` is not a further hop but a durable store of the task's own
+   * (a sink persisting determinants beside its output): it receives every replica held, whatever its hop
+   * count, because what it keeps outlives the task and is the last copy of its producers' logs.
+   */
+  addConsumer(options: { store?: boolean } = {}): number {
     this.cursors.push(new Map());
+    this.stores.push(options.store === true);
     return this.cursors.length - 1;
   }
 
@@ -81,9 +90,10 @@ export class DeltaShipper {
       if (this.shipLog(this.log, 1, cursors, writer)) this.log.seal();
     }
     const replicas = this.replicas;
-    if (replicas && (this.dsd === -1 || this.dsd > 1)) {
+    const store = this.stores[consumer]!;
+    if (replicas && (store || this.dsd === -1 || this.dsd > 1)) {
       for (const replica of replicas.replicas.values()) {
-        if (replicas.forwards(replica.hops)) this.shipLog(replica, replica.hops + 1, cursors, writer);
+        if (store || replicas.forwards(replica.hops)) this.shipLog(replica, replica.hops + 1, cursors, writer);
       }
     }
     return writer.finish();

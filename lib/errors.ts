@@ -70,6 +70,24 @@ export class RecoveryEscalationError extends CausalflowError {
   }
 }
 
+/**
+ * An `exactly-once` job stopped rather than break its promise: recovery had to escalate to a global
+ * rollback (determinants were lost, I16), and the rollback would regenerate output that `sinks` already
+ * showed since `checkpoint`. Set `recovery.onEscalation: 'rollback'` to go on at-least-once instead, or
+ * raise the sharing depth (`dsd`) so that the failure is recovered locally.
+ */
+export class ExactlyOnceLostError extends CausalflowError {
+  constructor(
+    message: string,
+    /** Sink operators whose shown output the rollback would regenerate. */
+    readonly sinks: string[],
+    /** The checkpoint the rollback would restart from. */
+    readonly checkpoint: number,
+  ) {
+    super('EXACTLY_ONCE_LOST', message, { retriable: false, context: { sinks: sinks.join(','), checkpoint } });
+  }
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 160 ? `${value.slice(0, 160)}…` : value);
   if (typeof value === 'function') return 'a function';

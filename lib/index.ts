@@ -25,7 +25,11 @@ export type { JobOptions, RecoveryOptions, RecoveryMode, ErrorPolicy, DeadLetter
 export { tumbling, sliding, session } from './operators/window.js';
 export type { WindowAssigner, TimeDomain } from './operators/window.js';
 export type { WatermarkStrategy, PhysicalPlan, Vertex, TaskPlan, ChannelPlan, Partitioning } from './runtime/plan.js';
-export type { JobEvent, JobProgress, JobResult, KillSchedule } from './runtime/executor.js';
+export type { JobProgress, JobResult, KillSchedule } from './runtime/executor.js';
+export type { JobEvent, JobEventDetails, JobEventType, JobEventOf, TaskWait } from './runtime/events.js';
+export { eventTask } from './runtime/events.js';
+export type { Guarantee } from './runtime/guarantee.js';
+export { describeGuarantee } from './runtime/guarantee.js';
 export {
   DeterminantLog,
   ReplayReader,
@@ -49,6 +53,7 @@ export {
   JobFailedError,
   StateCorruptionError,
   RecoveryEscalationError,
+  ExactlyOnceLostError,
   LogCorruptionError,
   DeterminantMismatchError,
 } from './errors.js';

@@ -8,6 +8,9 @@ import type { Sink } from '../connectors/sink.js';
 /** How a job recovers from the failure of a task. */
 export type RecoveryMode = 'none' | 'global-rollback' | 'at-least-once' | 'exactly-once';
 
+/** The fields of {@link RecoveryOptions}. */
+const RECOVERY_KEYS = ['mode', 'checkpointIntervalMs', 'standbys', 'dsd', 'onEscalation'];
+
 /** All recovery modes. */
 export const RECOVERY_MODES: readonly RecoveryMode[] = ['none', 'global-rollback', 'at-least-once', 'exactly-once'];
 
@@ -17,10 +20,24 @@ export interface RecoveryOptions {
   mode?: RecoveryMode;
   /** Milliseconds between checkpoints (default 1000). Ignored in mode `none`. */
   checkpointIntervalMs?: number;
-  /** Standby tasks per task (default 1 in local-recovery modes, 0 otherwise). */
+  /** Standby tasks per task (default 1 in local-recovery modes; `global-rollback` and `none` use none). */
   standbys?: number;
-  /** Determinant sharing depth for `exactly-once`: 0 none, 1, 2, … or -1 for full sharing (default 1). */
-  dsd?: number;
+  /**
+   * Determinant sharing depth for `exactly-once`: how many hops downstream each task's determinants travel.
+   * 1, 2, … or -1 for full sharing; `'auto'` picks the smallest depth that covers every failure the
+   * placement can produce (one task, or one worker process with all its tasks), up to full sharing.
+   * Default 1. (0 would ship nothing, which is `at-least-once`: ask for that mode instead.)
+   */
+  dsd?: number | 'auto';
+  /**
+   * What an `exactly-once` job does when recovery has to escalate to a global rollback (determinants were
+   * lost, I16) and the rollback would regenerate output that sinks already showed:
+   * - `'fail'` (default): the job stops with {@link ExactlyOnceLostError} rather than break exactly-once;
+   * - `'rollback'`: it rolls back and goes on; those sinks show every record since the checkpoint at least
+   *   once, some twice, and the job's result says so (`guarantee`).
+   * An escalation that touches no shown output rolls back in either case: it keeps exactly-once.
+   */
+  onEscalation?: 'fail' | 'rollback';
 }
 
 /** What happens when an operator throws on a record. */
@@ -98,14 +115,22 @@ export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions 
   const recovery = options.recovery ?? {};
   if (typeof recovery !== 'object' || recovery === null) throw new ConfigError('recovery', 'an object', recovery);
   for (const key of Object.keys(recovery)) {
-    if (!['mode', 'checkpointIntervalMs', 'standbys', 'dsd'].includes(key)) throw new ConfigError(`recovery.${key}`, 'one of mode, checkpointIntervalMs, standbys, dsd', key);
+    if (!RECOVERY_KEYS.includes(key)) throw new ConfigError(`recovery.${key}`, `one of ${RECOVERY_KEYS.join(', ')}`, key);
   }
   const mode = recovery.mode ?? 'none';
   if (!RECOVERY_MODES.includes(mode)) throw new ConfigError('recovery.mode', RECOVERY_MODES.map((m) => `"${m}"`).join(', '), mode);
   const checkpointIntervalMs = number('recovery.checkpointIntervalMs', recovery.checkpointIntervalMs ?? 1000, 10, 24 * 3600 * 1000);
   const localRecovery = mode === 'at-least-once' || mode === 'exactly-once';
+  if (!localRecovery && recovery.standbys !== undefined && recovery.standbys !== 0) {
+    throw new ConfigError('recovery.standbys', `0 in mode "${mode}", which never uses a standby (standbys serve "exactly-once" and "at-least-once")`, recovery.standbys);
+  }
   const standbys = integer('recovery.standbys', recovery.standbys ?? (localRecovery ? 1 : 0), 0, 8);
-  const dsd = integer('recovery.dsd', recovery.dsd ?? 1, -1, 1000);
+  const dsd = recovery.dsd === 'auto' ? 'auto' : integer('recovery.dsd', recovery.dsd ?? 1, -1, 1000);
+  if (mode === 'exactly-once' && dsd === 0) {
+    throw new ConfigError('recovery.dsd', 'a sharing depth of 1 or more, -1 (full) or "auto" for "exactly-once" (a depth of 0 ships no determinant: that is mode "at-least-once")', 0);
+  }
+  const onEscalation = recovery.onEscalation ?? 'fail';
+  if (onEscalation !== 'fail' && onEscalation !== 'rollback') throw new ConfigError('recovery.onEscalation', '"fail" or "rollback"', onEscalation);
   const stateBackend = options.stateBackend ?? 'heap';
   if (stateBackend !== 'heap' && stateBackend !== 'lmdb') throw new ConfigError('stateBackend', '"heap" or "lmdb"', stateBackend);
   const directory = options.directory ?? `.causalflow/jobs/${name}`;
@@ -117,7 +142,7 @@ export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions 
   return {
     name,
     parallelism,
-    recovery: { mode, checkpointIntervalMs, standbys, dsd },
+    recovery: { mode, checkpointIntervalMs, standbys, dsd, onEscalation },
     stateBackend,
     directory,
     batchSize: integer('batchSize', options.batchSize ?? 256, 1, 1 << 16),

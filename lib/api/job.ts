@@ -31,8 +31,12 @@ export interface SourceOptions {
 
 /** A fault to inject when the job starts. */
 export interface FaultSpec extends KillSchedule {
-  /** Task name (e.g. `window-1[0]`) or id. */
-  task: string | number;
+  /**
+   * The task to kill: its name, `<operator>[<subtask>]` for any operator chained into it (stable whatever
+   * the chaining), or its id. Several tasks die in one instant, as one failure group; so do faults that
+   * give the same `afterMs`.
+   */
+  task: string | number | readonly (string | number)[];
 }
 
 /** Options of `run` and `start`. */
@@ -51,8 +55,11 @@ export interface JobHandle {
   events(): readonly JobEvent[];
   /** Calls `listener` for every event from now on. */
   onEvent(listener: (event: JobEvent) => void): void;
-  /** Kills a task now, or after some time or records (fault injection). */
-  kill(task: string | number, when?: KillSchedule): void;
+  /**
+   * Kills a task now, or after some time or records (fault injection). Tasks given together die in one
+   * instant and are recovered together.
+   */
+  kill(task: string | number | readonly (string | number)[], when?: KillSchedule): void;
   /** Names of the job's tasks, by id. */
   taskNames(): string[];
   /** Every task's whole determinant trace, by task id (needs `retainDeterminants`; see `Job.replay`). */
@@ -109,7 +116,7 @@ export class Job {
   async start(options: RunOptions = {}): Promise<JobHandle> {
     if (this.started) throw new ConfigError('job', 'a job started once (build a new Job to run again)', 'a second start');
     this.started = true;
-    const executor = new Executor(this.graph.nodes, this.options, strategyFor(this.options));
+    const executor = new Executor(this.graph.nodes, this.options, strategyFor(this.options, buildPlan(this.graph.nodes)));
     await executor.start(options.faults ?? []);
     return handleOf(executor);
   }

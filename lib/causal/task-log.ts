@@ -33,7 +33,7 @@ export interface CausalTaskLogOptions {
   epoch: number;
   /** Keep every epoch (no truncation): the verifier's oracle needs whole traces. */
   retainAll: boolean;
-  /** The failed task's log to replay (recovery), or null to start live. */
+  /** The failed task's log to replay (recovery; possibly empty, which still passes through the go-live check), or null to start live. */
   replay: EpochSegment[] | null;
   /**
    * With `retainAll`: the failed task's whole log from epoch 0, of which `replay` is the tail. The new log
@@ -64,9 +64,12 @@ export class CausalTaskLog implements EnvelopeAttacher {
     if (this.log.epoch < options.epoch) this.log.startEpoch(options.epoch);
     this.replicas = new ReplicaStore({ dsd: options.dsd, ignoreTaskIds: [options.taskId] });
     this.shipper = new DeltaShipper({ log: this.log, replicas: this.replicas, dsd: options.dsd });
-    this.reader = options.replay && options.replay.length > 0 ? new ReplayReader(options.replay) : null;
+    // A replacement replays even an empty log: it goes live only through the orphan check (I14).
+    this.reader = options.replay ? new ReplayReader(options.replay) : null;
     this.retainAll = options.retainAll;
-    this.sinkConsumer = this.shipper.addConsumer();
+    // A sink's store keeps every log the task holds, not just its own: it outlives the task, so it is a
+    // holder of its producers' logs that survives their failure and the sink's together.
+    this.sinkConsumer = this.shipper.addConsumer({ store: true });
   }
 
   /** Whether the task replays recorded determinants (and must not decide anything live). */
@@ -90,7 +93,7 @@ export class CausalTaskLog implements EnvelopeAttacher {
     if (batch.envelopeLength > 0) this.replicas.ingest(batch.envelope.view(0, batch.envelopeLength));
   }
 
-  /** Writes into `out` everything the task's sink partition has not persisted yet (own log and replicas). */
+  /** Writes into `out` everything the task's sink partition has not persisted yet: its own log and every replica it holds. */
   deltaForSink(out: GrowableBytes): number {
     return this.shipper.writeDelta(this.sinkConsumer, out);
   }

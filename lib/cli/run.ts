@@ -22,9 +22,9 @@ export function registerRunCommand(program: Command): void {
     .description('run the job exported by default from <job-file>, with live progress; Ctrl-C stops it cleanly')
     .argument('<job-file>', 'a .ts or .js module whose default export is a Job, or a function returning one')
     .option('--duration <seconds>', 'stop after this many seconds (default: run until the sources end)', positiveNumber)
-    .option('--kill <task@ms>', 'kill a task after some milliseconds (repeatable), e.g. --kill "window-1[0]@2000"', collectKill, [])
+    .option('--kill <tasks@ms>', 'kill tasks after some milliseconds (repeatable); tasks named together, or at the same ms, die in one instant: --kill "window-1[0]@2000", --kill "a[0],b[0]@2000"', collectKill, [])
     .option('--json', 'print the final figures as one JSON object on the last line of stdout')
-    .action(async (file: string, options: { duration?: number; json?: boolean; kill: { task: string; afterMs: number }[] }) => {
+    .action(async (file: string, options: { duration?: number; json?: boolean; kill: { task: string[]; afterMs: number }[] }) => {
       const job = await loadJob(file);
       const handle = await job.start({ faults: options.kill });
       const progress = new Progress(1000);
@@ -61,10 +61,13 @@ export function registerRunCommand(program: Command): void {
     });
 }
 
-function collectKill(value: string, previous: { task: string; afterMs: number }[]): { task: string; afterMs: number }[] {
+function collectKill(value: string, previous: { task: string[]; afterMs: number }[]): { task: string[]; afterMs: number }[] {
   const match = /^(.+)@(\d+(?:\.\d+)?)$/.exec(value);
-  if (!match) throw new InvalidArgumentError(`expected <task>@<ms>, e.g. "window-1[0]@2000", got ${JSON.stringify(value)}`);
-  return [...previous, { task: match[1]!, afterMs: Number(match[2]) }];
+  if (!match) throw new InvalidArgumentError(`expected <task>[,<task>…]@<ms>, e.g. "window-1[0]@2000" or "a[0],b[1]@2000", got ${JSON.stringify(value)}`);
+  // Tasks named together die in one instant (one failure group); so do kills given the same time.
+  const tasks = match[1]!.split(/,(?![^[]*\])/).map((name) => name.trim());
+  if (tasks.some((name) => name.length === 0)) throw new InvalidArgumentError(`expected task names separated by commas, got ${JSON.stringify(match[1])}`);
+  return [...previous, { task: tasks, afterMs: Number(match[2]) }];
 }
 
 async function loadJob(file: string): Promise<JobExport> {

@@ -41,6 +41,7 @@ export class SinkOperator extends Operator {
   private readonly staged = new Map<number, number[]>();
   private restoredState: SinkState | null = null;
   private readonly envelope = new GrowableBytes(256);
+  private resumeAfterVisible = false;
 
   constructor(
     name: string,
@@ -98,6 +99,10 @@ export class SinkOperator extends Operator {
         break;
       case 'deduplicating': {
         const visible = this.partition.visibleCount();
+        if (this.resumeAfterVisible) {
+          this.resumeAfterVisible = false;
+          this.outputIndex = Math.max(this.outputIndex, visible);
+        }
         const skip = Math.max(0, Math.min(buffer.length, visible - this.outputIndex));
         if (skip < buffer.length) {
           // I1 at the last hop: the task's determinants are stored with the first output they cause.
@@ -137,6 +142,15 @@ export class SinkOperator extends Operator {
     if (this.task.causal !== null && this.task.causal.retainAll === false) {
       this.partition.pruneDeterminants?.((envelope) => maxEpoch(envelope) >= checkpointId);
     }
+  }
+
+  /**
+   * After an escalation that regenerates output this partition already showed: the regenerated records
+   * are shown after the visible ones instead of being dropped by output index (at-least-once, where
+   * dropping them could lose records of the new execution).
+   */
+  showAfterVisible(): void {
+    this.resumeAfterVisible = true;
   }
 
   /** Output index of the next record: how far this task's output has been regenerated. */

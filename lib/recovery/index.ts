@@ -6,13 +6,19 @@ import { NoRecovery } from './none.js';
 import { LocalRecoveryStrategy } from './local.js';
 import { RECOVERY_MODES } from '../api/config.js';
 import type { RecoveryStrategy } from './strategy.js';
+import type { PhysicalPlan } from '../runtime/plan.js';
+import { embeddedDomains, requiredSharingDepth } from '../runtime/sharing-depth.js';
 
 /** The recovery modes this build implements. */
 export const IMPLEMENTED_MODES: readonly RecoveryMode[] = ['none', 'global-rollback', 'at-least-once', 'exactly-once'];
 
-/** The strategy for the job's recovery options. */
-export function strategyFor(options: ResolvedJobOptions): RecoveryStrategy {
-  const { mode, standbys, dsd } = options.recovery;
+/**
+ * The strategy for the job's recovery options. `domains` are the placement's failure domains, which
+ * `dsd: 'auto'` covers (see `lib/runtime/sharing-depth.ts`).
+ */
+export function strategyFor(options: ResolvedJobOptions, plan: PhysicalPlan, domains: readonly ReadonlySet<number>[] = embeddedDomains(plan)): RecoveryStrategy {
+  const { mode, standbys } = options.recovery;
+  const dsd = options.recovery.dsd === 'auto' ? requiredSharingDepth(plan, domains, plan.vertices.length) : options.recovery.dsd;
   switch (mode) {
     case 'none':
       return new NoRecovery();

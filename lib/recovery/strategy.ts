@@ -6,6 +6,7 @@
 import type { RecoveryMode } from '../api/config.js';
 import type { SinkMode } from '../operators/sink.js';
 import type { Task, TaskFeatures } from '../runtime/task.js';
+import type { JobEventDetails, JobEventType } from '../runtime/events.js';
 
 /** What a strategy asks of healthy tasks. */
 export interface StrategyFeatures extends TaskFeatures {
@@ -28,7 +29,7 @@ export interface RecoveryRuntime {
   /** Replaces failed tasks by their standbys while the rest of the job runs (see `local-recovery.ts`). */
   recoverLocally(failed: readonly Task[], cause: unknown): Promise<void>;
   /** Records a recovery event. */
-  event(type: string, details: Record<string, unknown>): void;
+  event<K extends JobEventType>(type: K, details: JobEventDetails[K]): void;
 }
 
 /** A recovery mode. */

@@ -15,6 +15,10 @@ export interface CheckpointParticipants {
   taskIds(): readonly number[];
   /** Asks the source tasks to inject the barrier of `checkpointId`. */
   triggerSources(checkpointId: number): void;
+  /** Checkpoint `checkpointId` was triggered (reported before the sources are asked). */
+  triggered(checkpointId: number): void;
+  /** Every task acknowledged checkpoint `checkpointId` with `bytes` of snapshots; they are being persisted. */
+  acknowledged(checkpointId: number, bytes: number): void;
   /**
    * Checkpoint `checkpointId` is durable: notify tasks and standbys. `frames` are the snapshots as
    * encoded when each task took them: the snapshot objects may share state objects the task has changed
@@ -45,8 +49,10 @@ export interface CheckpointStats {
   latest: number;
   /** Duration of the latest completed checkpoint, trigger to durable (ms). */
   lastDurationMs: number;
-  /** Bytes of the latest completed checkpoint's snapshots. */
+  /** Bytes of the snapshots of the checkpoint in flight so far. */
   lastBytes: number;
+  /** Bytes of the latest completed checkpoint's snapshots. */
+  lastCompletedBytes: number;
 }
 
 /** Coordinates checkpoints of one job. */
@@ -57,7 +63,7 @@ export class CheckpointCoordinator {
   private paused = 0;
   private readonly finalSnapshots = new Map<number, TaskSnapshot>();
   /** Statistics. */
-  readonly stats: CheckpointStats = { completed: 0, aborted: 0, latest: 0, lastDurationMs: 0, lastBytes: 0 };
+  readonly stats: CheckpointStats = { completed: 0, aborted: 0, latest: 0, lastDurationMs: 0, lastBytes: 0, lastCompletedBytes: 0 };
   /** Called when persisting fails. */
   onError: (error: unknown) => void = (error) => {
     throw error;
@@ -90,6 +96,8 @@ export class CheckpointCoordinator {
     const id = ++this.lastId;
     this.pending = { id, startedAt: now, snapshots: new Map(), frames: new Map(), writes: [], completing: null };
     this.nextTriggerAt = now + this.intervalMs;
+    this.stats.lastBytes = 0;
+    this.participants.triggered(id);
     for (const [taskId, snapshot] of this.finalSnapshots) this.acknowledge(taskId, id, snapshot);
     this.participants.triggerSources(id);
     return id;
@@ -105,7 +113,10 @@ export class CheckpointCoordinator {
     pending.frames.set(taskId, frame);
     this.stats.lastBytes += frame.length;
     pending.writes.push(this.store.put(checkpointId, frame, taskId));
-    if (pending.snapshots.size === this.participants.taskIds().length) pending.completing = this.finish(pending);
+    if (pending.snapshots.size === this.participants.taskIds().length) {
+      this.participants.acknowledged(checkpointId, this.stats.lastBytes);
+      pending.completing = this.finish(pending);
+    }
   }
 
   /** A task finished: its final snapshot stands for it in this and every later checkpoint. */
@@ -157,8 +168,8 @@ export class CheckpointCoordinator {
       this.stats.completed++;
       this.stats.latest = pending.id;
       this.stats.lastDurationMs = this.clock() - pending.startedAt;
+      this.stats.lastCompletedBytes = this.stats.lastBytes;
       this.participants.completed(pending.id, pending.frames);
-      this.stats.lastBytes = 0;
     } catch (error) {
       this.onError(error);
     }

@@ -14,7 +14,7 @@ import { RecordingServices } from '../causal/recording.js';
 import { CausalTaskLog } from '../causal/task-log.js';
 import type { EpochSegment } from '../../determinants/replica.js';
 import { LocalRecovery } from './local-recovery.js';
-import { CausalflowError, ConfigError, JobFailedError, OperatorError, TaskKilledError } from '../errors.js';
+import { CausalflowError, ConfigError, ExactlyOnceLostError, JobFailedError, OperatorError, TaskKilledError } from '../errors.js';
 import { InflightSpillStore } from '../inflight/spill.js';
 import { SinkOperator } from '../operators/sink.js';
 import type { RecoveryRuntime, RecoveryStrategy } from '../recovery/strategy.js';
@@ -31,6 +31,11 @@ import { Scheduler } from './scheduler.js';
 import { SourceDriver, SourceOperator } from './source-driver.js';
 import { Standby } from './standby.js';
 import { Task, type TaskEnvironment } from './task.js';
+import type { JobEvent, JobEventDetails, JobEventType } from './events.js';
+import { EXACTLY_ONCE, degraded, type Guarantee } from './guarantee.js';
+import { describeExposure, taintedTasks, type ShownSinceCheckpoint } from './escalation.js';
+
+export type { JobEvent } from './events.js';
 import { BroadcastPartitioner, ForwardPartitioner, HashPartitioner, RebalancePartitioner, type ChannelWriter } from './writer.js';
 
 /** An operator failure repeating this often with no checkpoint in between fails the job (a poison record). */
@@ -48,16 +53,6 @@ export interface KillSchedule {
 interface SurvivingLog {
   replay: EpochSegment[];
   history: EpochSegment[] | null;
-}
-
-/** A recovery or lifecycle event. */
-export interface JobEvent {
-  /** Job-clock ms. */
-  t: number;
-  /** What happened. */
-  type: string;
-  /** Details. */
-  [key: string]: unknown;
 }
 
 /** Live figures of a running job. */
@@ -96,6 +91,8 @@ export interface JobProgress {
 
 /** Result of a job that ran to completion. */
 export interface JobResult extends JobProgress {
+  /** The guarantee the job kept on its output: exactly-once, or at-least-once since a checkpoint on named sinks. */
+  guarantee: Guarantee;
   /** Every event recorded. */
   events: JobEvent[];
 }
@@ -131,7 +128,8 @@ export class Executor implements RecoveryRuntime {
   private finishedTasks = 0;
   private recovering: Promise<void> | null = null;
   private settled = false;
-  private readonly kills: { task: string | number; at: number }[] = [];
+  /** Scheduled kills by job-clock time: the tasks due at each instant. */
+  private readonly killsDue = new Map<number, number[]>();
   private resolveDone!: (result: JobResult) => void;
   private rejectDone!: (error: unknown) => void;
   /** Resolves when every task finished (and sinks committed); rejects when the job fails. */
@@ -141,6 +139,10 @@ export class Executor implements RecoveryRuntime {
   private readonly local: LocalRecovery | null;
   private pendingFailures: { task: Task; cause: unknown }[] = [];
   private escalations = 0;
+  /** Failures noticed in one instant form a group, recovered together (numbered from 1). */
+  private failureGroups = 0;
+  /** What the job has kept of its exactly-once promise so far. */
+  private guarantee: Guarantee = EXACTLY_ONCE;
 
   constructor(
     readonly nodes: readonly LogicalNode[],
@@ -167,7 +169,7 @@ export class Executor implements RecoveryRuntime {
   }
 
   /** Prepares storage, builds the tasks, schedules `faults` and starts running. */
-  async start(faults: readonly ({ task: string | number } & KillSchedule)[] = []): Promise<void> {
+  async start(faults: readonly ({ task: string | number | readonly (string | number)[] } & KillSchedule)[] = []): Promise<void> {
     const { directory } = this.options;
     mkdirSync(directory, { recursive: true });
     const features = this.strategy.features;
@@ -184,6 +186,8 @@ export class Executor implements RecoveryRuntime {
         {
           taskIds: () => this.plan.tasks.map((t) => t.id),
           triggerSources: (id) => this.triggerSources(id),
+          triggered: (id) => this.event('checkpoint-triggered', { id }),
+          acknowledged: (id, bytes) => this.event('checkpoint-acknowledged', { id, bytes }),
           completed: (id, snapshots) => this.checkpointCompleted(id, snapshots),
           aborted: (id) => this.checkpointAborted(id),
         },
@@ -193,11 +197,20 @@ export class Executor implements RecoveryRuntime {
       this.coordinator.onError = (error) => this.failJob(error);
       this.scheduler.addTicker((now) => this.coordinator!.tick(now));
     }
-    this.scheduler.addTicker((now) => this.runKillSchedule(now));
     this.buildTasks(null);
-    this.event('started', { tasks: this.plan.tasks.length, mode: this.strategy.mode });
-    // Faults are armed before the first activation, so that "after N records" counts from the start.
-    for (const fault of faults) this.kill(fault.task, fault);
+    this.event('started', { tasks: this.plan.tasks.length, mode: this.strategy.mode, dsd: this.strategy.features.causal && this.strategy.mode === 'exactly-once' ? this.strategy.features.causal.dsd : null });
+    // Faults are armed before the first activation, so that "after N records" counts from the start, and
+    // from one clock reading, so that faults given the same `afterMs` die in the same instant.
+    const armedAt = this.clock();
+    for (const fault of faults) {
+      if (fault.afterMs !== undefined && fault.afterMs > 0 && fault.afterRecords === undefined) {
+        const targets = (Array.isArray(fault.task) ? fault.task : [fault.task]).map((ref) => this.findTaskPlan(ref));
+        for (const target of targets) this.event('kill-scheduled', { task: target.name, afterMs: fault.afterMs });
+        this.killAt(armedAt + fault.afterMs, targets.map((t) => t.id));
+      } else {
+        this.kill(fault.task, fault);
+      }
+    }
     void this.scheduler.start();
   }
 
@@ -214,21 +227,51 @@ export class Executor implements RecoveryRuntime {
     return this.done;
   }
 
-  /** Kills a task (by id or name) now, or on a schedule. */
-  kill(task: string | number, when: KillSchedule = {}): void {
-    const target = this.findTaskPlan(task);
+  /**
+   * Kills tasks (by id, name, or `<operator>[<subtask>]`) now, or on a schedule. Several tasks given
+   * together die in one instant: they fail as one group and are recovered together, truly concurrently.
+   * `afterRecords` counts each task's own input, so it takes one task.
+   */
+  kill(tasks: string | number | readonly (string | number)[], when: KillSchedule = {}): void {
+    const targets = (Array.isArray(tasks) ? tasks : [tasks]).map((ref) => this.findTaskPlan(ref));
+    if (targets.length === 0) throw new ConfigError('kill.task', 'at least one task', tasks);
     if (when.afterRecords !== undefined) {
-      const live = this.tasks[target.id]!;
-      live.killCountdown = Math.max(1, when.afterRecords);
+      if (targets.length !== 1) throw new ConfigError('kill.afterRecords', 'one task (each task counts its own records; use afterMs to kill several at one moment)', tasks);
+      const target = targets[0]!;
+      this.tasks[target.id]!.killCountdown = Math.max(1, when.afterRecords);
       this.event('kill-scheduled', { task: target.name, afterRecords: when.afterRecords });
       return;
     }
+    const ids = targets.map((t) => t.id);
     if (when.afterMs !== undefined && when.afterMs > 0) {
-      this.kills.push({ task: target.id, at: this.clock() + when.afterMs });
-      this.event('kill-scheduled', { task: target.name, afterMs: when.afterMs });
+      for (const target of targets) this.event('kill-scheduled', { task: target.name, afterMs: when.afterMs });
+      this.killAt(this.clock() + when.afterMs, ids);
       return;
     }
-    this.killNow(this.tasks[target.id]!);
+    this.killGroup(ids);
+  }
+
+  /** Kills `taskIds` together at job-clock `at`; faults armed with the same `at` die in the same instant. */
+  private killAt(at: number, taskIds: readonly number[]): void {
+    const due = this.killsDue.get(at);
+    if (due) {
+      due.push(...taskIds);
+      return;
+    }
+    const group = [...taskIds];
+    this.killsDue.set(at, group);
+    this.scheduler.addDeadline(at, () => {
+      this.killsDue.delete(at);
+      this.killGroup(group);
+    });
+  }
+
+  /** Kills every task of `taskIds` in one go: one failure group, one recovery. */
+  private killGroup(taskIds: readonly number[]): void {
+    for (const id of taskIds) {
+      const task = this.tasks[id];
+      if (task) this.killNow(task);
+    }
   }
 
   /** Live figures. */
@@ -303,13 +346,13 @@ export class Executor implements RecoveryRuntime {
     this.scheduler.stop();
     for (const task of this.tasks) task.kill();
     const failure = error instanceof CausalflowError ? error : new JobFailedError(`job failed: ${error instanceof Error ? error.message : String(error)}`, error);
-    this.event('failed', { error: failure.message });
+    this.event('failed', { error: failure.message, code: failure.code });
     void this.closeStores().finally(() => this.rejectDone(failure));
   }
 
   /** {@inheritDoc RecoveryRuntime.event} */
-  event(type: string, details: Record<string, unknown>): void {
-    const event: JobEvent = { t: Math.round(this.clock() * 1000) / 1000, type, ...details };
+  event<K extends JobEventType>(type: K, details: JobEventDetails[K]): void {
+    const event = { t: Math.round(this.clock() * 1000) / 1000, type, ...details } as JobEvent;
     this.log.push(event);
     this.events.emit('event', event);
   }
@@ -322,7 +365,23 @@ export class Executor implements RecoveryRuntime {
     const aborted = coordinator.abortPending();
     await coordinator.settle();
     const fromEpoch = Math.max(0, this.checkpointStore!.latest);
-    const ownLogs = lost ? this.survivingLogs(lost, fromEpoch) : null;
+    const tainted = lost ? taintedTasks(this.plan, lost) : null;
+    // Sinks downstream of a lost log that already showed output since the checkpoint: the rollback
+    // regenerates it, perhaps differently. Exactly-once is gone there; say so, or fail if asked to.
+    const exposed = tainted ? await this.shownSinceCheckpoint(tainted) : [];
+    if (exposed.length > 0) {
+      // Checkpoint 0 is the start of the job (no checkpoint completed yet).
+      const since = Math.max(0, this.checkpointStore!.latest);
+      const detail = describeExposure(exposed, this.plan, since);
+      if (this.options.recovery.onEscalation === 'fail') {
+        coordinator.resume();
+        this.failJob(new ExactlyOnceLostError(`${reason}; rolling back would show records again that sinks already showed (${detail})`, [...new Set(exposed.map((e) => e.sink))], since));
+        return;
+      }
+      this.guarantee = degraded(this.guarantee, since, exposed.map((e) => e.sink), `escalation: ${detail}`);
+      this.event('guarantee-degraded', { guarantee: this.guarantee });
+    }
+    const ownLogs = tainted ? this.survivingLogs(tainted, fromEpoch) : null;
     const histories = this.retainedHistories(fromEpoch, ownLogs);
     for (const task of this.tasks) {
       task.kill();
@@ -339,9 +398,40 @@ export class Executor implements RecoveryRuntime {
       abortedCheckpoint: aborted,
       ...(ownLogs ? { replayingOwnLogs: [...ownLogs.keys()].map((id) => this.plan.tasks[id]!.name) } : {}),
     });
-    const restored = this.buildTasks(checkpoint >= 0 ? checkpoint : null, ownLogs, histories);
+    const restored = this.buildTasks(checkpoint >= 0 ? checkpoint : null, ownLogs, histories, new Set(exposed.map((e) => e.taskId)));
     coordinator.resume();
     this.event('rollback-finished', { checkpoint, tasks: restored, durationMs: this.clock() - started });
+  }
+
+  /** Sink tasks among `tainted` whose partitions show more than the latest checkpoint covers. */
+  private async shownSinceCheckpoint(tainted: ReadonlySet<number>): Promise<ShownSinceCheckpoint[]> {
+    const exposed: ShownSinceCheckpoint[] = [];
+    for (const vertex of this.plan.vertices) {
+      const chainIndex = vertex.nodes.findIndex((id) => this.nodes[id]!.sink);
+      if (chainIndex < 0) continue;
+      const node = this.nodes[vertex.nodes[chainIndex]!]!;
+      for (let s = 0; s < vertex.parallelism; s++) {
+        const taskId = vertex.firstTask + s;
+        if (!tainted.has(taskId)) continue;
+        const restored = this.checkpointStore!.latest >= 0 ? this.checkpointStore!.restore(taskId) : null;
+        const atCheckpoint = (restored?.operators[chainIndex]?.state as { outputIndex?: number } | undefined)?.outputIndex ?? 0;
+        const task = this.tasks[taskId]!;
+        let visible: number;
+        if (task.status !== 'dead') {
+          visible = (task.operators[chainIndex] as SinkOperator).sinkPartition.visibleCount();
+        } else {
+          const partition = node.sinkConnector!.open({ subtask: s, parallelism: vertex.parallelism, jobDirectory: this.options.directory, restoredEpoch: Math.max(0, this.checkpointStore!.latest) });
+          try {
+            await partition.ready?.();
+            visible = partition.visibleCount();
+          } finally {
+            void partition.close?.();
+          }
+        }
+        if (visible > atCheckpoint) exposed.push({ taskId, sink: node.name, visible, atCheckpoint });
+      }
+    }
+    return exposed;
   }
 
   /**
@@ -360,17 +450,11 @@ export class Executor implements RecoveryRuntime {
 
   /**
    * I16: on escalation, every task that neither lost its determinants nor consumes (transitively) from
-   * one that did replays its own log from the checkpoint, so that the rolled-back execution repeats
+   * one that did (the `tainted` tasks) replays its own log from the checkpoint, so that the rolled-back execution repeats
    * theirs: sources re-read the same polls, merges the same order, and sinks deduplicate what they
    * already showed. Only tasks downstream of the lost logs decide anew. Returns their logs by task id.
    */
-  private survivingLogs(lost: ReadonlySet<number>, fromEpoch: number): Map<number, SurvivingLog> {
-    const tainted = new Set(lost);
-    // Task ids are topological: one pass in id order reaches every descendant.
-    for (const plan of this.plan.tasks) {
-      if (tainted.has(plan.id)) continue;
-      if (plan.inputs.some((index) => tainted.has(this.plan.channels[index]!.from))) tainted.add(plan.id);
-    }
+  private survivingLogs(tainted: ReadonlySet<number>, fromEpoch: number): Map<number, SurvivingLog> {
     const logs = new Map<number, SurvivingLog>();
     for (const task of this.tasks) {
       if (tainted.has(task.taskId) || task.status === 'dead' || task.causal === null || task.causal.replaying) continue;
@@ -423,6 +507,14 @@ export class Executor implements RecoveryRuntime {
         await this.coordinator!.settle();
       },
       resumeCheckpoints: () => this.coordinator!.resume(),
+      regenerated: async (failed, checkpoint) => {
+        // Without determinants (at-least-once) a replacement may regenerate different records than those
+        // sinks downstream already showed since the checkpoint: exactly-once is not kept there.
+        const exposed = await this.shownSinceCheckpoint(taintedTasks(this.plan, failed));
+        if (exposed.length === 0) return;
+        this.guarantee = degraded(this.guarantee, checkpoint, exposed.map((e) => e.sink), `at-least-once recovery of ${[...failed].map((id) => this.plan.tasks[id]!.name).join(', ')}`);
+        this.event('guarantee-degraded', { guarantee: this.guarantee });
+      },
       escalate: async (reason, lost) => {
         this.escalations++;
         await this.rollbackToLatestCheckpoint(`escalation: ${reason}`, lost);
@@ -494,6 +586,7 @@ export class Executor implements RecoveryRuntime {
     checkpoint: number | null,
     ownLogs: ReadonlyMap<number, SurvivingLog> | null = null,
     histories: ReadonlyMap<number, EpochSegment[]> | null = null,
+    showAfterVisible: ReadonlySet<number> = new Set(),
   ): number {
     const o = this.options;
     this.channels = this.plan.channels.map(
@@ -507,6 +600,8 @@ export class Executor implements RecoveryRuntime {
       if (own) return this.createTask(plan, snapshot, null, own.replay, own.history);
       return this.createTask(plan, snapshot, null, this.replayTraces?.get(plan.id) ?? null, histories?.get(plan.id) ?? null);
     });
+    // Sinks that showed output the rollback regenerates show the regenerated records after it (at-least-once).
+    for (const id of showAfterVisible) for (const op of this.tasks[id]!.operators) if (op instanceof SinkOperator) op.showAfterVisible();
     for (const task of this.tasks) this.startTask(task);
     return restored;
   }
@@ -691,7 +786,8 @@ export class Executor implements RecoveryRuntime {
   private checkpointCompleted(checkpointId: number, frames: ReadonlyMap<number, Uint8Array>): void {
     for (const task of this.tasks) if (task.status !== 'dead') task.checkpointCompleted(checkpointId);
     if (this.strategy.features.standbys > 0) this.feedStandbys(frames);
-    this.event('checkpoint', { id: checkpointId, durationMs: Math.round(this.coordinator!.stats.lastDurationMs * 1000) / 1000 });
+    const stats = this.coordinator!.stats;
+    this.event('checkpoint', { id: checkpointId, durationMs: Math.round(stats.lastDurationMs * 1000) / 1000, bytes: stats.lastCompletedBytes });
   }
 
   private checkpointAborted(checkpointId: number): void {
@@ -777,7 +873,8 @@ export class Executor implements RecoveryRuntime {
     for (const input of task.inputs) input.channel.close();
     this.local?.forget(task.taskId);
     if (wasFinished) this.finishedTasks--;
-    this.event('task-failed', { task: task.taskName, cause: cause instanceof Error ? cause.message : String(cause) });
+    if (this.pendingFailures.length === 0) this.failureGroups++;
+    this.event('task-failed', { task: task.taskName, cause: cause instanceof Error ? cause.message : String(cause), group: this.failureGroups });
     if (this.recovering && this.strategy.mode === 'global-rollback') return;
     this.recoveries++;
     // Failures noticed in one go are recovered together, so that adjacent replacements are wired to each other.
@@ -816,16 +913,6 @@ export class Executor implements RecoveryRuntime {
     return this.lastFailure.count >= MAX_REPEATED_FAILURES;
   }
 
-  private runKillSchedule(now: number): void {
-    for (let i = this.kills.length - 1; i >= 0; i--) {
-      const kill = this.kills[i]!;
-      if (kill.at > now) continue;
-      this.kills.splice(i, 1);
-      const task = this.tasks[kill.task as number];
-      if (task) this.killNow(task);
-    }
-  }
-
   /** A task by id, by name, or as `<operator>[<subtask>]` for any operator chained into it. */
   private findTaskPlan(ref: string | number): TaskPlan {
     let plan = typeof ref === 'number' ? this.plan.tasks[ref] : this.plan.tasks.find((t) => t.name === ref);
@@ -839,7 +926,12 @@ export class Executor implements RecoveryRuntime {
   }
 
   private result(): JobResult {
-    return { ...this.progress(), events: [...this.log] };
+    return { ...this.progress(), guarantee: this.guarantee, events: [...this.log] };
+  }
+
+  /** What the job has kept of its exactly-once promise so far. */
+  get keptGuarantee(): Guarantee {
+    return this.guarantee;
   }
 
   private async closeStores(): Promise<void> {

@@ -26,6 +26,7 @@ import type { LocalChannel } from '../transport/channel.js';
 import type { PhysicalPlan, TaskPlan } from './plan.js';
 import type { Standby } from './standby.js';
 import type { Task, TaskInput } from './task.js';
+import type { JobEventDetails, JobEventType } from './events.js';
 
 /** What local recovery needs from the executor. */
 export interface LocalRecoveryHost {
@@ -39,7 +40,7 @@ export interface LocalRecoveryHost {
   /** Job-clock ms. */
   clock(): number;
   /** Records an event. */
-  event(type: string, details: Record<string, unknown>): void;
+  event<K extends JobEventType>(type: K, details: JobEventDetails[K]): void;
   /** A fresh channel for plan channel `index`. */
   newChannel(index: number): LocalChannel;
   /** Creates a task restored from `snapshot` (and standby backends), replaying `replay` if given; `history` continues a retained trace. */
@@ -62,6 +63,11 @@ export interface LocalRecoveryHost {
   pauseCheckpoints(): Promise<void>;
   /** Resumes checkpoint triggering. */
   resumeCheckpoints(): void;
+  /**
+   * Without determinants: `failed` are replaced from `checkpoint` and decide anew; sinks downstream that
+   * showed output since then lose exactly-once (reported in the job's guarantee).
+   */
+  regenerated(failed: ReadonlySet<number>, checkpoint: number): Promise<void>;
   /**
    * Gives up on local recovery: restart everything from the latest checkpoint. Tasks in `lost` (and
    * their descendants) decide anew; the others replay their own logs (I16).
@@ -117,6 +123,7 @@ export class LocalRecovery {
     // read its tail first, and the rewiring and replacement below must happen in one go.
     const checkpoint = this.host.latestCheckpoint();
     const stored = this.host.causal ? await this.host.sinkDeterminants(Math.max(0, checkpoint)) : [];
+    if (!this.host.causal) await this.host.regenerated(new Set(failed.map((t) => t.taskId)), Math.max(0, checkpoint));
     if (this.escalating) return;
     // Phase 1: new channels around every failed task, before any replacement is built, so that
     // replacements of adjacent failed tasks are wired to each other.
@@ -135,16 +142,12 @@ export class LocalRecovery {
         return;
       }
     }
-    // A replacement with nothing to replay goes live at once; with causal logging that is safe only if
-    // no consumer holds anything from it beyond its checkpoint (checked now that every replacement exists).
+    // Without determinants (at-least-once) a replacement goes live at once. With them, every replacement
+    // replays, even an empty log, and goes live only through `replayFinished`: the orphan check (I14)
+    // must wait for every consumer that is itself dead to be replaced, and then count what that
+    // replacement's own log says it consumed. Going live while a consumer is dead would let the
+    // replacement decide anew what the consumer's successor then replays against (a silent divergence).
     for (const task of liveAtOnce) {
-      try {
-        if (this.host.causal) this.checkOrphans(task);
-      } catch (error) {
-        if (!(error instanceof RecoveryEscalationError)) throw error;
-        await this.escalate(error.message, failed);
-        return;
-      }
       const replacement = this.replacements.get(task.taskId);
       if (replacement) this.wentLive(replacement);
     }
@@ -215,7 +218,9 @@ export class LocalRecovery {
     // next follows: one consistent execution, whose output the verifier shows differs from the sink's.
     let history: EpochSegment[] | null = null;
     if (this.host.retainAll && dead.causal) history = [...dead.causal.ownSegments(0).filter((segment) => segment.epoch < fromEpoch), ...(replay ?? [])];
-    const task = this.host.createTask(plan, snapshot, standby ? standby.backends : null, replay && replay.length > 0 ? replay : null, history);
+    // With causal logging a replacement always replays, an empty log included: it goes live only once the
+    // orphan check passes (I14). Without, it has no log and goes live at once.
+    const task = this.host.createTask(plan, snapshot, standby ? standby.backends : null, replay, history);
     this.host.tasks[plan.id] = task;
     created.add(plan.id);
     const recordedConsumption = task.inputs.map((input) => input.lastSeq);
@@ -254,7 +259,7 @@ export class LocalRecovery {
       replayBytes: replay ? replay.reduce((n, s) => n + s.bytes.length, 0) : 0,
     });
     this.host.startTask(task);
-    if (task.replaying) this.host.event('replay-started', { task: plan.name, entries: replayEntries });
+    if (replayEntries > 0) this.host.event('replay-started', { task: plan.name, entries: replayEntries });
     return task;
   }
 

@@ -24,8 +24,14 @@ export class Scheduler {
   private sleeping: { resolve: () => void; timer: NodeJS.Timeout | null } | null = null;
   private readonly budget: number;
   private readonly sliceMs: number;
-  /** Hooks run between slices (checkpoint triggers, fault schedules, progress). */
+  /** Hooks run between slices (checkpoint triggers, progress). */
   private readonly tickers: ((now: number) => void)[] = [];
+  /**
+   * Actions due at a job-clock time (scheduled kills), soonest first. Checked after every activation, not
+   * only between slices, and the loop sleeps no longer than the soonest: an action runs within one
+   * activation of its time, and every action due at one check runs in that check, in one go.
+   */
+  private readonly deadlines: { at: number; run: () => void }[] = [];
   /** Called when a task's activation throws. */
   onTaskError: (task: Task, error: unknown) => void = (_task, error) => {
     throw error;
@@ -62,6 +68,21 @@ export class Scheduler {
     this.wake();
   }
 
+  /** Runs `action` at job-clock time `at` (see {@link deadlines}); actions of one time run together. */
+  addDeadline(at: number, action: () => void): void {
+    let i = this.deadlines.length;
+    while (i > 0 && this.deadlines[i - 1]!.at > at) i--;
+    this.deadlines.splice(i, 0, { at, run: action });
+    this.wake();
+  }
+
+  private runDeadlines(now: number): void {
+    let due = 0;
+    while (due < this.deadlines.length && this.deadlines[due]!.at <= now) due++;
+    if (due === 0) return;
+    for (const deadline of this.deadlines.splice(0, due)) deadline.run();
+  }
+
   /** Adds a hook run between slices with the job-clock time. */
   addTicker(ticker: (now: number) => void): void {
     this.tickers.push(ticker);
@@ -81,6 +102,7 @@ export class Scheduler {
       const sliceEnd = this.clock() + this.sliceMs;
       let now = this.clock();
       this.dueWakeups(now);
+      this.runDeadlines(now);
       for (const ticker of this.tickers) ticker(now);
       while (this.running && this.head < this.queue.length && now < sliceEnd) {
         const task = this.queue[this.head++];
@@ -99,6 +121,7 @@ export class Scheduler {
         }
         if (more) this.markRunnable(task);
         now = this.clock();
+        if (this.deadlines.length > 0 && this.deadlines[0]!.at <= now) this.runDeadlines(now);
       }
       if (!this.running) break;
       if (this.head < this.queue.length) {
@@ -126,7 +149,7 @@ export class Scheduler {
   }
 
   private sleepUntilWork(): Promise<void> {
-    let soonest = Infinity;
+    let soonest = this.deadlines.length > 0 ? this.deadlines[0]!.at : Infinity;
     for (const w of this.wakeups) if (w.at < soonest) soonest = w.at;
     // Tickers (checkpoint intervals, fault schedules) need the loop at least every 10 ms.
     const delay = Math.max(0, Math.min(soonest - this.clock(), 10));

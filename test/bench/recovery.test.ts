@@ -1,4 +1,5 @@
 import test from 'ava';
+import type { JobEvent } from '../../lib/index.js';
 import { Job, sequence } from '../../lib/index.js';
 import { CollectSink } from '../../lib/connectors/collect.js';
 import { compareWithOracle, killTargets, runRecoveryBench } from '../../bench/recovery.js';
@@ -68,8 +69,9 @@ test('a small recovery benchmark: every mode recovers, exactly-once and global-r
 
 test('failureTimes groups kills of one moment, so three tasks killed at once are one recovery to measure', async (t) => {
   const { failureTimes } = await import('../../bench/recovery.js');
-  const events = [4007, 4007.5, 4012].map((time, i) => ({ t: time, type: 'task-failed', task: `t${i}` }));
+  const failed = (time: number, task: string, group: number): JobEvent => ({ t: time, type: 'task-failed', task, cause: 'killed', group });
+  const events = [failed(4007, 't0', 1), failed(4007.5, 't1', 2), failed(4012, 't2', 3)];
   t.deepEqual(failureTimes(events, [4000, 4000, 4000]), [4007]);
-  t.deepEqual(failureTimes([...events.slice(0, 1), { t: 9010, type: 'task-failed' }], [4000, 9000]), [4007, 9010]);
+  t.deepEqual(failureTimes([...events.slice(0, 1), failed(9010, 't3', 4)], [4000, 9000]), [4007, 9010]);
   t.deepEqual(failureTimes([], [4000, 9000, 14000]), [4000, 9000, 14000], 'no failure events: the schedule');
 });

@@ -50,5 +50,5 @@ test('run refuses a module without a job, and a malformed --kill, with a one-lin
   t.not(notJob.code, 0);
   const badKill = await runCli(['run', 'docs/examples/word-count.ts', '--kill', 'nonsense']);
   t.not(badKill.code, 0);
-  t.regex(badKill.stderr, /expected <task>@<ms>/);
+  t.regex(badKill.stderr, /expected <task>\[,<task>…\]@<ms>/);
 });

@@ -3,7 +3,7 @@ import { sequence } from '../../lib/index.js';
 import { testJob } from '../helpers/jobs.js';
 
 test('standbys receive each completed checkpoint and hold the same state as their task had at it', async (t) => {
-  const job = testJob(t, { recovery: { mode: 'global-rollback', checkpointIntervalMs: 40, standbys: 2 } });
+  const job = testJob(t, { recovery: { mode: 'at-least-once', checkpointIntervalMs: 40, standbys: 2 } });
   job
     .source(sequence((n) => ({ k: n % 13, n }), { rate: 3000 }), { name: 'numbers' })
     .keyBy((r) => r.k)
