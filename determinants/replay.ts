@@ -43,11 +43,19 @@ export class ReplayReader {
   private segment = -1;
   private pending = false;
 
-  constructor(segments: readonly EpochSegment[], options: { registry?: KindRegistry } = {}) {
+  /**
+   * @param segments the log copy, its epochs in order.
+   * @param options `registry` decodes user kinds; `onEnd` is called once, the first time the reader finds
+   *   the log exhausted (a runtime takes note of how far it got before anything is decided live).
+   */
+  constructor(segments: readonly EpochSegment[], options: { registry?: KindRegistry; onEnd?: () => void } = {}) {
     this.segments = segments;
     this.registry = options.registry;
+    this.onEnd = options.onEnd ?? null;
     this.advanceSegment();
   }
+
+  private onEnd: (() => void) | null;
 
   /** Whether every recorded entry has been read. */
   get exhausted(): boolean {
@@ -76,6 +84,11 @@ export class ReplayReader {
         return this.decoder.kind;
       }
       this.advanceSegment();
+    }
+    if (this.onEnd !== null) {
+      const onEnd = this.onEnd;
+      this.onEnd = null;
+      onEnd();
     }
     return END;
   }
@@ -119,6 +132,20 @@ export class ReplayReader {
   /** Reads a TIMER entry; returns the timer id, and sets `timestamp` and `position`. */
   nextTimer(): number {
     this.expect(Kind.Timer);
+    this.timestamp = this.decoder.time;
+    this.position = this.decoder.position;
+    return this.decoder.id;
+  }
+
+  /**
+   * Looks at the next entry, a TIMER, without reading it: returns its timer id and sets `timestamp` and
+   * `position`. A runtime uses it to wait until the timer the entry fires is registered.
+   */
+  peekTimer(): number {
+    const next = this.peek();
+    if (next !== Kind.Timer) {
+      throw new DeterminantMismatchError(next === END ? 'END OF LOG' : kindName(next, this.registry), 'TIMER', this.decoder.index, this.epoch);
+    }
     this.timestamp = this.decoder.time;
     this.position = this.decoder.position;
     return this.decoder.id;

@@ -88,6 +88,39 @@ export class ExactlyOnceLostError extends CausalflowError {
   }
 }
 
+/**
+ * A task would be restored from a checkpoint taken while `setTimeout`/`setInterval` callbacks registered
+ * inside `causal()` were pending: callbacks are closures, not state, so the restored task would run
+ * without them. Raised instead of losing them silently. Use `ctx.timers` for timers that must survive a
+ * failure, and clear intervals when they are no longer needed.
+ */
+export class CapturedTimerLostError extends CausalflowError {
+  constructor(
+    readonly task: string,
+    readonly checkpointId: number,
+    /** Callbacks pending at the checkpoint. */
+    readonly pending: number,
+  ) {
+    super(
+      'CAPTURED_TIMER_LOST',
+      `${task}: checkpoint ${checkpointId} was taken while ${pending} setTimeout/setInterval callback(s) registered inside causal() were pending (an interval, or a timeout that re-arms itself); ` +
+        'a task restored from it would run without them. Use ctx.timers (registerProcessingTime) for timers that must survive failures',
+      { retriable: false, context: { task, checkpoint: checkpointId, pending } },
+    );
+  }
+}
+
+/** The job made no progress for its stall timeout while its tasks held work: `waiting` says what each task waited for. */
+export class JobStalledError extends CausalflowError {
+  constructor(
+    message: string,
+    /** Per task: what it waited for. */
+    readonly waiting: { task: string; status: string; waitingFor: string }[],
+  ) {
+    super('JOB_STALLED', message, { retriable: false, context: { tasks: waiting.length } });
+  }
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 160 ? `${value.slice(0, 160)}…` : value);
   if (typeof value === 'function') return 'a function';

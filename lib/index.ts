@@ -54,6 +54,8 @@ export {
   StateCorruptionError,
   RecoveryEscalationError,
   ExactlyOnceLostError,
+  JobStalledError,
+  CapturedTimerLostError,
   LogCorruptionError,
   DeterminantMismatchError,
 } from './errors.js';

@@ -83,6 +83,12 @@ export interface JobOptions {
   /** Encode every batch on its way through a channel, as a network would (tests; default false). */
   serializeChannels?: boolean;
   /**
+   * Milliseconds without any progress, while tasks hold queued input, a barrier or a replay, after which
+   * the job counts as stalled: a `stalled` event says what every task waits for, and the job fails with
+   * `JobStalledError` (default 30,000; 0 turns the detector off).
+   */
+  stallTimeoutMs?: number;
+  /**
    * Keep every determinant of the run, never truncating (the verifier's oracle replays whole traces).
    * Test and verification only: memory grows with the run. Default false.
    */
@@ -102,12 +108,13 @@ export interface ResolvedJobOptions {
   readonly errors: { policy: 'fail' | 'dead-letter'; deadLetter: Sink<DeadLetter> | null };
   readonly serializeChannels: boolean;
   readonly retainDeterminants: boolean;
+  readonly stallTimeoutMs: number;
 }
 
 /** Validates options and fills defaults. */
 export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object', options);
-  const known = ['name', 'parallelism', 'recovery', 'stateBackend', 'directory', 'batchSize', 'channelCapacity', 'inflightMaxRecords', 'errors', 'serializeChannels', 'retainDeterminants'];
+  const known = ['name', 'parallelism', 'recovery', 'stateBackend', 'directory', 'batchSize', 'channelCapacity', 'inflightMaxRecords', 'errors', 'serializeChannels', 'retainDeterminants', 'stallTimeoutMs'];
   for (const key of Object.keys(options)) if (!known.includes(key)) throw new ConfigError(key, `one of the options ${known.join(', ')}`, key);
   const name = options.name ?? 'job';
   if (typeof name !== 'string' || !/^[\w.-]{1,100}$/.test(name)) throw new ConfigError('name', 'letters, digits, "-", "_" or "." (1-100 characters)', name);
@@ -151,6 +158,7 @@ export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions 
     errors: { policy, deadLetter: errors.deadLetter ?? null },
     serializeChannels: options.serializeChannels ?? false,
     retainDeterminants: options.retainDeterminants ?? false,
+    stallTimeoutMs: integer('stallTimeoutMs', options.stallTimeoutMs ?? 30_000, 0, 24 * 3600 * 1000),
   };
 }
 

@@ -28,8 +28,11 @@ import type { CausalServices } from './services.js';
 export interface CaptureScope {
   /** The task's causal services. */
   readonly services: CausalServices;
-  /** Registers a captured timer callback, due at wall-clock `at`; returns its handle. */
-  addTimer(at: number, callback: () => void, interval: number): number;
+  /**
+   * Registers a captured timer callback armed at wall-clock `armedAt` (a recorded clock read) to run once
+   * `delay` ms have passed, and every `delay` ms after that if `interval`; returns its handle.
+   */
+  addTimer(armedAt: number, delay: number, callback: () => void, interval: boolean): number;
   /** Cancels a captured timer. */
   clearTimer(handle: number): void;
 }
@@ -177,14 +180,14 @@ function install(): void {
   globalThis.setTimeout = function setTimeout(callback: (...a: unknown[]) => void, delay?: number, ...args: unknown[]) {
     const scope = captureScope();
     if (!scope || typeof callback !== 'function') return realSetTimeout(callback as never, delay, ...args);
-    // Due time from the cached clock, whose ticks are recorded: a replay computes the same due time.
-    return timerHandle(scope, scope.addTimer(scope.services.cachedNow() + Math.max(1, Number(delay) || 0), () => callback(...args), 0));
+    // Armed from a recorded clock read (a replay computes the same due time), never from the cached clock,
+    // which may lag: a callback must not run earlier than asked.
+    return timerHandle(scope, scope.addTimer(scope.services.now(), Number(delay) || 0, () => callback(...args), false));
   } as typeof globalThis.setTimeout;
   globalThis.setInterval = function setInterval(callback: (...a: unknown[]) => void, delay?: number, ...args: unknown[]) {
     const scope = captureScope();
     if (!scope || typeof callback !== 'function') return realSetInterval(callback as never, delay, ...args);
-    const every = Math.max(1, Number(delay) || 0);
-    return timerHandle(scope, scope.addTimer(scope.services.cachedNow() + every, () => callback(...args), every));
+    return timerHandle(scope, scope.addTimer(scope.services.now(), Number(delay) || 0, () => callback(...args), true));
   } as typeof globalThis.setInterval;
   const clear = (real: (h: never) => void) =>
     function clear(handle: unknown): void {

@@ -35,6 +35,8 @@ export interface CausalTaskLogOptions {
   retainAll: boolean;
   /** The failed task's log to replay (recovery; possibly empty, which still passes through the go-live check), or null to start live. */
   replay: EpochSegment[] | null;
+  /** Called once, when the replayed log first runs out (before anything is decided live). */
+  onReplayEnd?: () => void;
   /**
    * With `retainAll`: the failed task's whole log from epoch 0, of which `replay` is the tail. The new log
    * continues this history, so that the final log of every task is its whole trace (the verifier's oracle).
@@ -65,7 +67,7 @@ export class CausalTaskLog implements EnvelopeAttacher {
     this.replicas = new ReplicaStore({ dsd: options.dsd, ignoreTaskIds: [options.taskId] });
     this.shipper = new DeltaShipper({ log: this.log, replicas: this.replicas, dsd: options.dsd });
     // A replacement replays even an empty log: it goes live only through the orphan check (I14).
-    this.reader = options.replay ? new ReplayReader(options.replay) : null;
+    this.reader = options.replay ? new ReplayReader(options.replay, { onEnd: options.onReplayEnd }) : null;
     this.retainAll = options.retainAll;
     // A sink's store keeps every log the task holds, not just its own: it outlives the task, so it is a
     // holder of its producers' logs that survives their failure and the sink's together.

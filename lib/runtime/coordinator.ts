@@ -62,6 +62,8 @@ export class CheckpointCoordinator {
   private lastId: number;
   private paused = 0;
   private readonly finalSnapshots = new Map<number, TaskSnapshot>();
+  /** Ids of abandoned checkpoints newer than the latest completed one (older ones concern nobody). */
+  private readonly aborted = new Set<number>();
   /** Statistics. */
   readonly stats: CheckpointStats = { completed: 0, aborted: 0, latest: 0, lastDurationMs: 0, lastBytes: 0, lastCompletedBytes: 0 };
   /** Called when persisting fails. */
@@ -83,6 +85,13 @@ export class CheckpointCoordinator {
   /** Id of the checkpoint in flight, or -1. */
   get inFlight(): number {
     return this.pending?.id ?? -1;
+  }
+
+  /** Checkpoints triggered after `epoch` that were abandoned, oldest first (what a task restored at `epoch` may not know). */
+  abortedAfter(epoch: number): number[] {
+    const out: number[] = [];
+    for (const id of this.aborted) if (id > epoch) out.push(id);
+    return out.sort((a, b) => a - b);
   }
 
   /** Called from the scheduler loop: triggers a checkpoint when one is due. */
@@ -134,6 +143,7 @@ export class CheckpointCoordinator {
     if (!pending || pending.completing) return -1;
     this.pending = null;
     this.stats.aborted++;
+    this.aborted.add(pending.id);
     void Promise.allSettled(pending.writes).then(() => this.store.abort(pending.id));
     this.participants.aborted(pending.id);
     return pending.id;
@@ -167,6 +177,7 @@ export class CheckpointCoordinator {
       this.pending = null;
       this.stats.completed++;
       this.stats.latest = pending.id;
+      for (const id of this.aborted) if (id < pending.id) this.aborted.delete(id);
       this.stats.lastDurationMs = this.clock() - pending.startedAt;
       this.stats.lastCompletedBytes = this.stats.lastBytes;
       this.participants.completed(pending.id, pending.frames);

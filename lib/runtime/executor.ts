@@ -14,7 +14,7 @@ import { RecordingServices } from '../causal/recording.js';
 import { CausalTaskLog } from '../causal/task-log.js';
 import type { EpochSegment } from '../../determinants/replica.js';
 import { LocalRecovery } from './local-recovery.js';
-import { CausalflowError, ConfigError, ExactlyOnceLostError, JobFailedError, OperatorError, TaskKilledError } from '../errors.js';
+import { CausalflowError, ConfigError, ExactlyOnceLostError, JobFailedError, JobStalledError, OperatorError, TaskKilledError } from '../errors.js';
 import { InflightSpillStore } from '../inflight/spill.js';
 import { SinkOperator } from '../operators/sink.js';
 import type { RecoveryRuntime, RecoveryStrategy } from '../recovery/strategy.js';
@@ -31,7 +31,8 @@ import { Scheduler } from './scheduler.js';
 import { SourceDriver, SourceOperator } from './source-driver.js';
 import { Standby } from './standby.js';
 import { Task, type TaskEnvironment } from './task.js';
-import type { JobEvent, JobEventDetails, JobEventType } from './events.js';
+import type { JobEvent, JobEventDetails, JobEventType, TaskWait } from './events.js';
+import { StallDetector, type StallProbe } from './stall-detector.js';
 import { EXACTLY_ONCE, degraded, type Guarantee } from './guarantee.js';
 import { describeExposure, taintedTasks, type ShownSinceCheckpoint } from './escalation.js';
 
@@ -197,6 +198,13 @@ export class Executor implements RecoveryRuntime {
       this.coordinator.onError = (error) => this.failJob(error);
       this.scheduler.addTicker((now) => this.coordinator!.tick(now));
     }
+    if (this.options.stallTimeoutMs > 0) {
+      const detector = new StallDetector(this.stallProbe(), this.options.stallTimeoutMs);
+      this.scheduler.addTicker((now) => {
+        const stall = detector.check(now);
+        if (stall) this.stalled(stall.idleMs, stall.waiting);
+      });
+    }
     this.buildTasks(null);
     this.event('started', { tasks: this.plan.tasks.length, mode: this.strategy.mode, dsd: this.strategy.features.causal && this.strategy.mode === 'exactly-once' ? this.strategy.features.causal.dsd : null });
     // Faults are armed before the first activation, so that "after N records" counts from the start, and
@@ -338,6 +346,25 @@ export class Executor implements RecoveryRuntime {
   }
 
   // ------------------------------------------------------------------ RecoveryRuntime
+
+  private stallProbe(): StallProbe {
+    return {
+      progress: () => {
+        let moved = this.recordsIn + this.recordsOut + this.finishedTasks + this.recoveries + (this.coordinator?.stats.completed ?? 0);
+        for (const task of this.tasks) moved += task.elementsIn;
+        return moved;
+      },
+      holdsWork: () => this.tasks.some((task) => task.holdsWork),
+      waits: () => this.tasks.map((task) => ({ task: task.taskName, status: task.status, waitingFor: task.describeWait((id) => this.plan.tasks[id]!.name) })),
+    };
+  }
+
+  /** The job made no progress while holding work: report what every task waits for, and fail. */
+  private stalled(idleMs: number, waiting: TaskWait[]): void {
+    this.event('stalled', { idleMs, waiting });
+    const lines = waiting.filter((w) => w.status === 'running').map((w) => `  ${w.task}: ${w.waitingFor}`);
+    this.failJob(new JobStalledError(`the job made no progress for ${Math.round(idleMs)} ms while its tasks held work; what each waits for:\n${lines.join('\n')}`, waiting));
+  }
 
   /** {@inheritDoc RecoveryRuntime.failJob} */
   failJob(error: unknown): void {
@@ -628,7 +655,15 @@ export class Executor implements RecoveryRuntime {
     task.allowsCalls = this.nodes[vertex.nodes[0]!]!.async === true;
     const causal = this.strategy.features.causal;
     if (causal) {
-      task.causal = new CausalTaskLog({ taskId: plan.id, dsd: causal.dsd, epoch: snapshot?.checkpointId ?? 0, retainAll: causal.retainAll, replay, history });
+      task.causal = new CausalTaskLog({
+        taskId: plan.id,
+        dsd: causal.dsd,
+        epoch: snapshot?.checkpointId ?? 0,
+        retainAll: causal.retainAll,
+        replay,
+        history,
+        onReplayEnd: () => task.noteLogEnd(),
+      });
     }
     task.services = causal ? new RecordingServices(task) : new LiveServices();
     task.failAsync = (error) => this.taskFailed(task, error);
@@ -721,8 +756,16 @@ export class Executor implements RecoveryRuntime {
       wakeAt: (task, at) => this.scheduler.wakeAt(task, at),
       acknowledge: (task, id, snapshot) => this.coordinator?.acknowledge(task.taskId, id, snapshot),
       checkpointPending: (id) => this.coordinator !== null && this.coordinator.inFlight === id,
+      abortedAfter: (epoch) => this.coordinator?.abortedAfter(epoch) ?? [],
       replayFinished: (task) => (this.local ? this.local.replayFinished(task) : true),
+      replayLogEnded: (task) => this.local?.logEnded(task),
       finished: (task) => this.taskFinished(task),
+      timersCancelled: (task, intervals) => {
+        this.event('timers-cancelled', { task: task.taskName, intervals });
+        process.emitWarning(`${task.taskName}: ${intervals} setInterval callback(s) registered inside causal() were still active when its input ended; they were stopped`, {
+          code: 'CAUSALFLOW_INTERVALS_STOPPED',
+        });
+      },
       createStateBackend: (task, name) => {
         const ready = backends?.get(name);
         if (ready) return ready;

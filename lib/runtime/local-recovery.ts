@@ -82,6 +82,23 @@ interface Replacement {
   recordedConsumption: number[];
   startedAt: number;
   replayEntries: number;
+  /** Taken when its log ran out: see {@link LogEndVerdict}. */
+  logEnd: LogEndVerdict | null;
+}
+
+/**
+ * The orphan check (I14), as of the moment a replacement's log ran out: before anything it decides live
+ * reaches a consumer or a sink. What it regenerated is compared then with what live consumers hold and
+ * sinks show; a consumer that is itself dead then is compared later, once replaced, with what its own log
+ * says it consumed.
+ */
+interface LogEndVerdict {
+  /** Per writer: the last sequence number regenerated from the log. */
+  regenerated: number[];
+  /** An orphan found at the log's end, thrown when the replacement would go live. */
+  orphan: RecoveryEscalationError | null;
+  /** Writers whose consumer was dead at the log's end: writer index → consumer task id. */
+  deadConsumers: Map<number, number>;
 }
 
 /** Errors that mean the determinants cannot be trusted to reproduce the failed task: escalate. */
@@ -92,9 +109,15 @@ function needsEscalation(cause: unknown): boolean {
 /** Runs local recoveries for one executor. */
 export class LocalRecovery {
   private readonly replacements = new Map<number, Replacement>();
+  /**
+   * Per replacement of this recovery episode (until recovery-finished): the last sequence number, per
+   * input, that its recorded log consumes. Kept after it went live, for producers still to judge against it.
+   */
+  private readonly recordedConsumption = new Map<number, number[]>();
   private paused = false;
   private pausing: Promise<void> = Promise.resolve();
   private escalating = false;
+  private roundsInProgress = 0;
 
   constructor(private readonly host: LocalRecoveryHost) {}
 
@@ -117,6 +140,18 @@ export class LocalRecovery {
       this.paused = true;
       this.pausing = this.host.pauseCheckpoints();
     }
+    // Checkpoints stay paused until this round has replaced its tasks too, even if every replacement of
+    // an earlier round goes live meanwhile.
+    this.roundsInProgress++;
+    try {
+      await this.recoverRound(failed);
+    } finally {
+      this.roundsInProgress--;
+    }
+    this.maybeFinishEpisode();
+  }
+
+  private async recoverRound(failed: readonly Task[]): Promise<void> {
     await this.pausing;
     if (this.escalating) return;
     // What sinks stored is read before anything is rewired: a partition in an external system may have to
@@ -137,7 +172,8 @@ export class LocalRecovery {
         const replacement = this.replace(task, checkpoint, created, stored);
         if (!replacement.replaying) liveAtOnce.push(replacement);
       } catch (error) {
-        if (!(error instanceof CausalflowError) || error instanceof TaskKilledError) throw error;
+        // Errors that retrying cannot mend (a snapshot that cannot be restored faithfully) fail the job.
+        if (!(error instanceof CausalflowError) || error instanceof TaskKilledError || !error.retriable) throw error;
         await this.escalate(`replacing ${task.taskName} failed: ${error.message}`, failed);
         return;
       }
@@ -154,50 +190,75 @@ export class LocalRecovery {
   }
 
   /**
-   * A replacement replayed its whole log. Returns whether it may go live now: false while a task it
-   * feeds is itself waiting to be replaced. Throws {@link RecoveryEscalationError} on an orphan (I14).
+   * A replacement's log ran out (possibly in the middle of a record, an async operator suspended): judge
+   * the orphan check now, before any live decision of its reaches a consumer or a sink (I14).
    */
-  replayFinished(task: Task): boolean {
+  logEnded(task: Task): void {
     const replacement = this.replacements.get(task.taskId);
-    if (!replacement) return true;
-    task.flushOutputs();
-    if (!this.checkOrphans(task)) return false;
-    this.wentLive(replacement);
-    return true;
-  }
-
-  /**
-   * I14: a replacement may go live only if it regenerated at least everything live tasks (or the sinks)
-   * hold from it. Returns false while a consumer is itself waiting to be replaced; throws
-   * {@link RecoveryEscalationError} on an orphan.
-   */
-  private checkOrphans(task: Task): boolean {
-    for (const writer of task.allWriters) {
+    if (!replacement || replacement.logEnd !== null) return;
+    const regenerated = task.allWriters.map((writer) => writer.nextSeq - 1);
+    const verdict: LogEndVerdict = { regenerated, orphan: null, deadConsumers: new Map() };
+    replacement.logEnd = verdict;
+    if (!this.host.causal) return;
+    task.allWriters.forEach((writer, w) => {
+      if (verdict.orphan !== null) return;
       const channel = this.host.plan.channels[writer.channel.id.index]!;
       const consumer = this.host.tasks[channel.to]!;
-      if (consumer.status === 'dead') return false;
-      const input = consumer.inputs[channel.consumerInput]!;
-      const consumed = this.heldBy(consumer, input);
-      const regenerated = writer.seq - 1;
-      if (regenerated < consumed) {
-        throw new RecoveryEscalationError(
-          `orphan: ${consumer.taskName} holds elements up to seq ${consumed} from ${task.taskName}, whose determinants are lost; the replacement regenerated up to ${regenerated}`,
-          { task: task.taskName, consumer: consumer.taskName, consumed, regenerated },
-        );
+      if (consumer.status === 'dead') {
+        verdict.deadConsumers.set(w, channel.to);
+        return;
       }
-    }
+      const consumed = this.heldBy(consumer, consumer.inputs[channel.consumerInput]!);
+      if (regenerated[w]! < consumed) verdict.orphan = this.orphan(task, consumer, consumed, regenerated[w]!);
+    });
+    if (verdict.orphan !== null) return;
     for (const op of task.operators) {
       if (!(op instanceof SinkOperator)) continue;
       const visible = op.sinkPartition.visibleCount();
       if (op.nextOutputIndex < visible) {
-        throw new RecoveryEscalationError(`orphan: sink ${op.name} shows ${visible} records, the replacement regenerated ${op.nextOutputIndex}`, {
+        verdict.orphan = new RecoveryEscalationError(`orphan: sink ${op.name} shows ${visible} records, the replacement regenerated ${op.nextOutputIndex}`, {
           task: task.taskName,
           visible,
           regenerated: op.nextOutputIndex,
         });
+        return;
       }
     }
+  }
+
+  /**
+   * A replacement replayed its whole log. Returns whether it may go live now: false while a consumer that
+   * was dead when its log ran out is not replaced yet. Throws {@link RecoveryEscalationError} on an orphan (I14).
+   */
+  replayFinished(task: Task): boolean {
+    const replacement = this.replacements.get(task.taskId);
+    if (!replacement) return true;
+    if (replacement.logEnd === null) this.logEnded(task);
+    if (!this.host.causal) {
+      this.wentLive(replacement);
+      return true;
+    }
+    const verdict = replacement.logEnd!;
+    if (verdict.orphan !== null) throw verdict.orphan;
+    for (const [w, consumerId] of verdict.deadConsumers) {
+      const consumer = this.host.tasks[consumerId]!;
+      if (consumer.status === 'dead') return false;
+      // Replaced since: what its predecessor held from the failed task is what its own log consumes.
+      const channel = this.host.plan.channels[task.allWriters[w]!.channel.id.index]!;
+      const consumed = this.recordedConsumption.get(consumerId)?.[channel.consumerInput] ?? consumer.inputs[channel.consumerInput]!.lastSeq;
+      if (verdict.regenerated[w]! < consumed) throw this.orphan(task, consumer, consumed, verdict.regenerated[w]!);
+      verdict.deadConsumers.delete(w);
+    }
+    task.flushOutputs();
+    this.wentLive(replacement);
     return true;
+  }
+
+  private orphan(task: Task, consumer: Task, consumed: number, regenerated: number): RecoveryEscalationError {
+    return new RecoveryEscalationError(
+      `orphan: ${consumer.taskName} holds elements up to seq ${consumed} from ${task.taskName}, whose determinants are lost; the replacement regenerated up to ${regenerated}`,
+      { task: task.taskName, consumer: consumer.taskName, consumed, regenerated },
+    );
   }
 
   /** Drops the bookkeeping of a replacement that died. */
@@ -250,7 +311,8 @@ export class LocalRecovery {
       const consumer = this.host.tasks[channel.to]!;
       if (consumer.status !== 'dead') consumer.producerReplaced(consumer.inputs[channel.consumerInput]!);
     }
-    this.replacements.set(plan.id, { task, recordedConsumption, startedAt: this.host.clock(), replayEntries });
+    this.replacements.set(plan.id, { task, recordedConsumption, startedAt: this.host.clock(), replayEntries, logEnd: null });
+    this.recordedConsumption.set(plan.id, recordedConsumption);
     this.host.event('standby-activated', {
       task: plan.name,
       checkpoint,
@@ -317,8 +379,14 @@ export class LocalRecovery {
     }
     this.host.event('live', { task: task.taskName, replayMs, entries: replacement.replayEntries, records: task.elementsIn });
     this.host.addStandbyFromStore(task.taskId);
-    if (this.replacements.size === 0 && this.paused && !this.escalating) {
+    this.maybeFinishEpisode();
+  }
+
+  /** Every replacement of every round is live: checkpoints resume. */
+  private maybeFinishEpisode(): void {
+    if (this.replacements.size === 0 && this.paused && !this.escalating && this.roundsInProgress === 0) {
       this.paused = false;
+      this.recordedConsumption.clear();
       this.host.resumeCheckpoints();
       this.host.event('recovery-finished', {});
     }

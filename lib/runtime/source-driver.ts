@@ -124,6 +124,8 @@ export class SourceDriver {
   run(budget: number): boolean {
     if (this.finished) return false;
     this.injectPendingBarrier();
+    // The barrier's snapshot waits for captured callbacks to run: no poll until it is taken.
+    if (this.task.checkpointHeld) return false;
     const now = this.clock();
     let emitted = 0;
     let idlePolls = 0;

@@ -81,6 +81,11 @@ export class ChannelWriter {
     this.send(batch);
   }
 
+  /** Sequence number the next record added will get: `seq` plus the records waiting in the batch being filled. */
+  get nextSeq(): number {
+    return this.seq + (this.batch === null ? 0 : this.batch.count);
+  }
+
   /** Whether the channel has credit for more data (always, while replaying: the in-flight log absorbs). */
   writable(): boolean {
     return this.cursor !== null || this.channel.writable();

@@ -48,6 +48,11 @@ export interface TaskSnapshot {
   base?: boolean;
   /** True for the final snapshot of a task whose every input ended: restored, it stays finished. */
   finished?: boolean;
+  /**
+   * `setTimeout`/`setInterval` callbacks registered inside `causal()` that were pending when the snapshot
+   * was taken (intervals, timeouts armed while it waited): they are not in it, so restoring it fails.
+   */
+  capturedTimers?: number;
 }
 
 const packr = new Packr({ moreTypes: true });

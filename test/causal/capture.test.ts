@@ -113,39 +113,3 @@ test('fetch inside a wrapped async function is recorded: replay gets the recorde
   t.true(requestsBeforeOracle > 0);
   t.is(requests, requestsBeforeOracle, 'the oracle replay made no request');
 });
-
-test('a setInterval callback pending at the checkpoint is not in it: the replacement detects the missing callback and escalates, never replays less', async (t) => {
-  // The interval is armed by the first record and fires every 10 ms; checkpoints come every 150 ms, so the
-  // epoch a replacement replays holds firings of a callback its checkpoint does not have.
-  const job = new Job({ parallelism: 1, directory: jobDirectory(t), recovery: { mode: 'exactly-once', checkpointIntervalMs: 150 } });
-  let armed = false;
-  job
-    .source(sequence((n) => ({ n }), { count: 4000, rate: 6000, partitions: 1 }), { name: 'numbers' })
-    .rebalance()
-    .process<{ n: number; tick?: number }>(
-      causal({
-        processElement(r: { n: number }, ctx: { emit(v: { n: number; tick?: number }): void }) {
-          ctx.emit({ n: r.n });
-          if (armed) return;
-          armed = true;
-          let ticks = 0;
-          setInterval(() => ctx.emit({ n: -1, tick: ++ticks }), 10);
-        },
-      }),
-      { name: 'ticker' },
-    )
-    .collect();
-  const handle = await job.start();
-  // Kill once a checkpoint completed after the interval was armed and the interval fired since.
-  let scheduled = false;
-  handle.onEvent((event) => {
-    if (scheduled || event.type !== 'checkpoint' || (event.id as number) < 2) return;
-    scheduled = true;
-    handle.kill('ticker[0]', { afterMs: 60 });
-  });
-  const result = await handle.done;
-  const escalated = result.events.find((e) => e.type === 'escalated');
-  t.truthy(escalated, JSON.stringify(result.events.filter((e) => e.type !== 'checkpoint')));
-  t.regex(String(escalated!.reason), /setTimeout\/setInterval callbacks/);
-  t.true(result.escalations >= 1);
-});

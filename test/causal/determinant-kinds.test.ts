@@ -148,48 +148,43 @@ test('SOURCE_POLL and SOURCE_BARRIER: a killed source re-reads exactly the polls
 });
 
 test('ABORT_CHECKPOINT: tasks record where they learned of an abandoned checkpoint, and replay it there', async (t) => {
-  // The first kill abandons the checkpoint in flight, if one is (not one already completing); every live
-  // task records the abort. The second kill makes one of them replay past that abort. Whether a checkpoint
-  // is in flight at the first kill is up to timing, so the scenario is repeated until one was.
-  for (let attempt = 1; attempt <= 5; attempt++) {
-    const run = await runScenario(
-      t,
-      (options) => {
-        const job = new Job(options);
-        const sink = numbers(job, 4000, 8000)
-          .keyBy((r) => r.k)
-          .process<string>(
-            {
-              processElement(r, ctx) {
-                // Slower than the sources: barriers queue behind data, so checkpoints take a while.
-                for (const until = performance.now() + 0.15; performance.now() < until; );
-                const c = ctx.state.value<number>('c');
-                c.update((c.value() ?? 0) + 1);
-                ctx.emit(`${ctx.key}:${c.value()}:${r.n}`);
-              },
+  // The first kill comes the moment checkpoint 3 is triggered, so that checkpoint is in flight and is
+  // abandoned; every live task records the abort. The second kill, later, makes one of them replay past it.
+  let armed = false;
+  const run = await runScenario(
+    t,
+    (options) => {
+      const job = new Job(options);
+      const sink = numbers(job, 4000, 8000)
+        .keyBy((r) => r.k)
+        .process<string>(
+          {
+            processElement(r, ctx) {
+              const c = ctx.state.value<number>('c');
+              c.update((c.value() ?? 0) + 1);
+              ctx.emit(`${ctx.key}:${c.value()}:${r.n}`);
             },
-            { name: 'count' },
-          )
-          .collect();
-        return { job, sink };
-      },
-      {
-        faults: [
-          { task: 'numbers[0]', afterMs: 150 + attempt * 40 },
-          { task: 'count[1]', afterMs: 270 + attempt * 40 },
-        ],
-        job: { recovery: { mode: 'exactly-once', checkpointIntervalMs: 25 } },
-      },
-    );
-    assertExactlyOnce(t, run, 2);
-    if (!run.events.some((e) => e.type === 'checkpoint-aborted')) {
-      t.log(`attempt ${attempt}: no checkpoint was in flight at the first kill; again`);
-      continue;
-    }
-    t.true([...run.kinds.values()].some((k) => k.has('ABORT_CHECKPOINT')), 'some task recorded the aborted checkpoint');
-    return;
-  }
-  t.fail('no attempt killed a task while a checkpoint was in flight');
+          },
+          { name: 'count' },
+        )
+        .collect();
+      return { job, sink };
+    },
+    {
+      arm: (handle) =>
+        handle.onEvent((event) => {
+          if (armed || event.type !== 'checkpoint-triggered' || event.id < 3) return;
+          armed = true;
+          handle.kill('numbers[0]');
+          handle.kill('count[1]', { afterMs: 60 });
+        }),
+      job: { recovery: { mode: 'exactly-once', checkpointIntervalMs: 25 } },
+    },
+  );
+  t.true(armed, 'the kills were armed');
+  assertExactlyOnce(t, run, 2);
+  t.true(run.events.some((e) => e.type === 'checkpoint-aborted'), 'the checkpoint in flight was abandoned');
+  t.true([...run.kinds.values()].some((k) => k.has('ABORT_CHECKPOINT')), 'some task recorded the aborted checkpoint');
 });
 
 test('a class-based operator with a @recorded method and causal()-wrapped globals recovers exactly once', async (t) => {
