@@ -41,6 +41,8 @@ import { BroadcastPartitioner, ForwardPartitioner, HashPartitioner, RebalancePar
 
 /** An operator failure repeating this often with no checkpoint in between fails the job (a poison record). */
 const MAX_REPEATED_FAILURES = 3;
+/** Data batches a channel into an async operator's task holds (see `newChannel`). */
+const ASYNC_INPUT_CAPACITY = 2;
 
 /** When to kill a task (fault injection). */
 export interface KillSchedule {
@@ -514,7 +516,7 @@ export class Executor implements RecoveryRuntime {
       event: (type, details) => this.event(type, details),
       newChannel: (index) => {
         const c = this.plan.channels[index]!;
-        return new LocalChannel({ index, from: c.from, to: c.to }, { capacity: o.channelCapacity, batchSize: o.batchSize, serialize: o.serializeChannels });
+        return this.newChannel(index);
       },
       createTask: (plan, snapshot, backends, replay, history) => this.createTask(plan, snapshot, backends, replay, history),
       retainAll: this.strategy.features.causal?.retainAll ?? false,
@@ -616,9 +618,7 @@ export class Executor implements RecoveryRuntime {
     showAfterVisible: ReadonlySet<number> = new Set(),
   ): number {
     const o = this.options;
-    this.channels = this.plan.channels.map(
-      (c) => new LocalChannel({ index: c.index, from: c.from, to: c.to }, { capacity: o.channelCapacity, batchSize: o.batchSize, serialize: o.serializeChannels }),
-    );
+    this.channels = this.plan.channels.map((c) => this.newChannel(c.index));
     let restored = 0;
     this.tasks = this.plan.tasks.map((plan) => {
       const snapshot = checkpoint !== null ? this.checkpointStore!.restore(plan.id) : null;
@@ -631,6 +631,20 @@ export class Executor implements RecoveryRuntime {
     for (const id of showAfterVisible) for (const op of this.tasks[id]!.operators) if (op instanceof SinkOperator) op.showAfterVisible();
     for (const task of this.tasks) this.startTask(task);
     return restored;
+  }
+
+  /**
+   * A channel of the plan. Into a task whose head operator is async the credit is smaller: such a task
+   * takes its records one promise at a time, and a checkpoint barrier queued behind a full channel would
+   * wait for every record ahead of it (aligned checkpoints).
+   */
+  private newChannel(index: number): LocalChannel {
+    const o = this.options;
+    const c = this.plan.channels[index]!;
+    const consumer = this.plan.tasks[c.to]!;
+    const head = this.nodes[this.plan.vertices[consumer.vertex]!.nodes[0]!]!;
+    const capacity = head.async === true ? Math.min(o.channelCapacity, ASYNC_INPUT_CAPACITY) : o.channelCapacity;
+    return new LocalChannel({ index: c.index, from: c.from, to: c.to }, { capacity, batchSize: o.batchSize, serialize: o.serializeChannels });
   }
 
   /** Creates one task, restored from `snapshot` or a standby's state. */
@@ -753,6 +767,7 @@ export class Executor implements RecoveryRuntime {
       features: this.strategy.features,
       clock: () => this.clock(),
       markRunnable: (task) => this.scheduler.markRunnable(task),
+      resume: (task) => this.scheduler.runNow(task),
       wakeAt: (task, at) => this.scheduler.wakeAt(task, at),
       acknowledge: (task, id, snapshot) => this.coordinator?.acknowledge(task.taskId, id, snapshot),
       checkpointPending: (id) => this.coordinator !== null && this.coordinator.inFlight === id,

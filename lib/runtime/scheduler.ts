@@ -55,6 +55,32 @@ export class Scheduler {
     this.wake();
   }
 
+  /**
+   * Runs `task` now, outside the loop, when called between slices (from a microtask: an async operator's
+   * promise settled); queues it otherwise. Saves an async operator a turn of the event loop per record.
+   */
+  runNow(task: Task): void {
+    if (!this.running || this.inSlice) {
+      this.markRunnable(task);
+      return;
+    }
+    if (task.queued) return;
+    this.inSlice = true;
+    let more = false;
+    try {
+      this.activations++;
+      more = task.run(this.budget);
+    } catch (error) {
+      this.onTaskError(task, error);
+    } finally {
+      this.inSlice = false;
+    }
+    if (more) this.markRunnable(task);
+  }
+
+  /** Set while a slice (or a {@link runNow} activation) runs. */
+  private inSlice = false;
+
   /** Runs `task` at job-clock time `at` (or soon after). */
   wakeAt(task: Task, at: number): void {
     for (const w of this.wakeups) {
@@ -104,6 +130,7 @@ export class Scheduler {
       this.dueWakeups(now);
       this.runDeadlines(now);
       for (const ticker of this.tickers) ticker(now);
+      this.inSlice = true;
       while (this.running && this.head < this.queue.length && now < sliceEnd) {
         const task = this.queue[this.head++];
         if (this.head > 1024 && this.head * 2 > this.queue.length) {
@@ -123,6 +150,7 @@ export class Scheduler {
         now = this.clock();
         if (this.deadlines.length > 0 && this.deadlines[0]!.at <= now) this.runDeadlines(now);
       }
+      this.inSlice = false;
       if (!this.running) break;
       if (this.head < this.queue.length) {
         await new Promise<void>((resolve) => realSetImmediate(resolve));

@@ -131,6 +131,12 @@ export class SourceDriver {
     let idlePolls = 0;
     const n = this.readers.length;
     while (emitted < budget && idlePolls < n && !this.finished) {
+      if (!this.task.outputsWritable()) {
+        // Credit: a source reads no further than its consumers take (a barrier it injects queues behind
+        // no more than a channel's credit). It is woken when credit frees up.
+        this.task.backpressured = true;
+        break;
+      }
       const i = this.next;
       this.next = (this.next + 1) % n;
       if (this.ended[i]) {
@@ -143,7 +149,7 @@ export class SourceDriver {
       emitted += got;
     }
     if (emitted > 0) this.countInput(emitted);
-    if (this.finished) return false;
+    if (this.finished || this.task.backpressured) return false;
     if (emitted >= budget) return true;
     this.scheduleNextPoll(now);
     return false;

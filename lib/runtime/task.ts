@@ -52,6 +52,8 @@ export interface TaskEnvironment {
   clock(): number;
   /** Asks the scheduler to run `task` soon. */
   markRunnable(task: Task): void;
+  /** Runs `task` now if the scheduler is between slices (an async operator's promise settled), else soon. */
+  resume(task: Task): void;
   /** Asks the scheduler to run `task` at job-clock time `jobMs`. */
   wakeAt(task: Task, jobMs: number): void;
   /** The task took its snapshot for `checkpointId`. */
@@ -788,7 +790,10 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
       () => {
         if (this.suspended !== settled) return;
         this.suspended = null;
-        this.env.markRunnable(this);
+        // Go on at once, in this microtask, rather than wait for the scheduler's next slice: an async
+        // operator pays a turn of the event loop per record otherwise, and a checkpoint barrier queued
+        // behind its input waits for all of them.
+        this.env.resume(this);
       },
       (error: unknown) => {
         if (this.suspended !== settled) return;
