@@ -64,12 +64,16 @@ export class JobGraph {
     });
   }
 
-  /** Adds a sink node fed by `stream`. */
+  /**
+   * Adds a sink node fed by `stream`. Unnamed, it is named after its connector (`collect-1`, `file-1`):
+   * a name of its own, so that `<name>[<subtask>]` targets its task whether or not it is chained.
+   */
   addSink(stream: DataStream<any>, connector: Sink<unknown>, options: OperatorOptions): void {
     const parallelism = this.parallelismOf('sink', options);
     const input: LogicalEdge = stream.edgeTo(parallelism, 0);
+    const kind = typeof connector.name === 'string' && /^[\w.-]{1,60}$/.test(connector.name) ? connector.name : 'sink';
     this.addNode({
-      name: this.uniqueName(options.name, 'sink'),
+      name: this.uniqueName(options.name, kind),
       parallelism,
       inputs: [input],
       twoInput: false,

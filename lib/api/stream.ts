@@ -31,6 +31,7 @@ import type {
   Window,
 } from './functions.js';
 import type { JobGraph } from './graph.js';
+import { isFactory, perSubtask, type PerSubtask } from './instances.js';
 
 /** Per-operator options. */
 export interface OperatorOptions {
@@ -51,8 +52,20 @@ function checkFunction(field: string, fn: unknown): void {
 }
 
 function checkProcessFunction(field: string, fn: unknown, methods: string[]): void {
-  if (fn === null || typeof fn !== 'object') throw new ConfigError(field, `an object with ${methods.join(' and ')}`, fn);
+  // A factory is checked on the instance it makes, once per subtask, when the task is built.
+  if (isFactory(fn)) return;
+  if (fn === null || typeof fn !== 'object') throw new ConfigError(field, `an object with ${methods.join(' and ')}, or a factory of one`, fn);
   for (const method of methods) checkFunction(`${field}.${method}`, (fn as Record<string, unknown>)[method]);
+}
+
+/** One instance of `fn` per subtask (see `instances.ts`), each checked like `fn` itself. */
+function instancesOf<T extends object>(field: string, fn: PerSubtask<T>, methods: string[]): () => T {
+  const make = perSubtask(fn);
+  return () => {
+    const instance = make();
+    checkProcessFunction(field, instance, methods);
+    return instance;
+  };
 }
 
 /** A stream of records of type T. */
@@ -91,10 +104,14 @@ export class DataStream<T> {
     return this.oneInput('flatMap', options, (name) => new FlatMapOperator(name, fn));
   }
 
-  /** A process function with per-instance state, timers and causal services. */
-  process<R>(fn: ProcessFunction<T, R>, options: ProcessOptions = {}): DataStream<R> {
+  /**
+   * A process function with per-instance state, timers and causal services. Each subtask gets its own
+   * copy of `fn` (or calls `fn` if it is a factory), so fields are per subtask, as in Flink.
+   */
+  process<R>(fn: PerSubtask<ProcessFunction<T, R>>, options: ProcessOptions = {}): DataStream<R> {
     checkProcessFunction('process', fn, ['processElement']);
-    return this.oneInput('process', options, (name) => new KeyedProcessOperator(name, () => 0, fn as KeyedProcessFunction<StateKey, T, R>, options.async === true), !options.async, options.async === true);
+    const make = instancesOf('process', fn, ['processElement']);
+    return this.oneInput('process', options, (name) => new KeyedProcessOperator(name, () => 0, make() as KeyedProcessFunction<StateKey, T, R>, options.async === true), !options.async, options.async === true);
   }
 
   /** Partitions by key: records with equal keys go to the same instance of the next operator. */
@@ -118,12 +135,21 @@ export class DataStream<T> {
     return new DataStream<T>(this.graph, this.nodeId, { type: 'forward' });
   }
 
-  /** Merges streams of the same type. */
-  union(...others: DataStream<T>[]): DataStream<T> {
-    for (const other of others) if (other.graph !== this.graph) throw new ConfigError('union', 'streams of the same job', 'a stream of another job');
-    const parallelism = this.graph.defaultParallelism();
-    const streams = [this, ...others];
-    const name = this.graph.uniqueName(undefined, 'union');
+  /** Merges streams of the same type; options (`{ name, parallelism }`) may come last. */
+  union(...others: DataStream<T>[] | [...DataStream<T>[], OperatorOptions]): DataStream<T> {
+    const args = others as readonly (DataStream<T> | OperatorOptions)[];
+    const last = args[args.length - 1];
+    const hasOptions = last !== undefined && !(last instanceof DataStream);
+    const options: OperatorOptions = hasOptions ? (last as OperatorOptions) : {};
+    const inputs: DataStream<T>[] = [];
+    for (const arg of hasOptions ? args.slice(0, -1) : args) {
+      if (!(arg instanceof DataStream)) throw new ConfigError('union', 'streams, then optionally { name, parallelism } last', arg);
+      inputs.push(arg);
+    }
+    for (const other of inputs) if (other.graph !== this.graph) throw new ConfigError('union', 'streams of the same job', 'a stream of another job');
+    const parallelism = this.graph.parallelismOf('union', options);
+    const streams = [this, ...inputs];
+    const name = this.graph.uniqueName(options.name, 'union');
     const id = this.graph.addNode({
       name,
       parallelism,
@@ -203,11 +229,12 @@ export class KeyedStream<T, K extends StateKey> extends DataStream<T> {
     super(graph, nodeId, { type: 'hash', keyOf });
   }
 
-  /** A keyed process function: keyed state and timers per key. */
-  override process<R>(fn: KeyedProcessFunction<K, T, R>, options: ProcessOptions = {}): DataStream<R> {
+  /** A keyed process function: keyed state and timers per key; one copy of `fn` per subtask (see `DataStream.process`). */
+  override process<R>(fn: PerSubtask<KeyedProcessFunction<K, T, R>>, options: ProcessOptions = {}): DataStream<R> {
     checkProcessFunction('process', fn, ['processElement']);
     const keyOf = this.keyOf;
-    return this.oneInput('process', options, (name) => new KeyedProcessOperator(name, keyOf, fn, options.async === true), !options.async, options.async === true);
+    const make = instancesOf('process', fn, ['processElement']);
+    return this.oneInput('process', options, (name) => new KeyedProcessOperator(name, keyOf, make(), options.async === true), !options.async, options.async === true);
   }
 
   /** Keeps a running reduction per key and emits it after every record. */
@@ -283,10 +310,11 @@ export class ConnectedStreams<A, B> {
     return new KeyedConnectedStreams(this.first.keyBy(keyOfFirst), this.second.keyBy(keyOfSecond));
   }
 
-  /** A two-input process function without keys (state is per instance). */
-  process<R>(fn: CoProcessFunction<A, B, R>, options: OperatorOptions = {}): DataStream<R> {
+  /** A two-input process function without keys (state is per instance); one copy of `fn` per subtask. */
+  process<R>(fn: PerSubtask<CoProcessFunction<A, B, R>>, options: OperatorOptions = {}): DataStream<R> {
     checkProcessFunction('process', fn, ['processElement1', 'processElement2']);
-    return twoInput(this.first, this.second, 'co-process', options, (name) => new CoProcessOperator(name, () => 0, () => 0, fn));
+    const make = instancesOf('process', fn, ['processElement1', 'processElement2']);
+    return twoInput(this.first, this.second, 'co-process', options, (name) => new CoProcessOperator(name, () => 0, () => 0, make()));
   }
 }
 
@@ -298,12 +326,13 @@ export class KeyedConnectedStreams<A, B, K extends StateKey> {
     private readonly second: KeyedStream<B, K>,
   ) {}
 
-  /** A keyed two-input process function. */
-  process<R>(fn: CoProcessFunction<A, B, R>, options: OperatorOptions = {}): DataStream<R> {
+  /** A keyed two-input process function; one copy of `fn` per subtask. */
+  process<R>(fn: PerSubtask<CoProcessFunction<A, B, R>>, options: OperatorOptions = {}): DataStream<R> {
     checkProcessFunction('process', fn, ['processElement1', 'processElement2']);
     const k1 = this.first.keyOf;
     const k2 = this.second.keyOf;
-    return twoInput(this.first, this.second, 'co-process', options, (name) => new CoProcessOperator(name, k1, k2, fn));
+    const make = instancesOf('process', fn, ['processElement1', 'processElement2']);
+    return twoInput(this.first, this.second, 'co-process', options, (name) => new CoProcessOperator(name, k1, k2, make()));
   }
 }
 

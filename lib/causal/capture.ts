@@ -66,7 +66,9 @@ export function causal(target: unknown): unknown {
     for (const key of Reflect.ownKeys(target)) (wrapped as any)[key] = (target as any)[key];
     for (const method of ['open', 'processElement', 'processElement1', 'processElement2', 'onTimer', 'close']) {
       const original = (target as Record<string, unknown>)[method];
-      if (typeof original === 'function') wrapped[method] = wrap((original as (...args: unknown[]) => unknown).bind(target));
+      // Not bound to `target`: the method runs on the object it is called on, so a per-subtask copy of the
+      // wrapper (see lib/api/instances.ts) keeps its fields to itself.
+      if (typeof original === 'function') wrapped[method] = wrap(original as (...args: unknown[]) => unknown);
     }
     return wrapped;
   }

@@ -1,5 +1,5 @@
 /**
- * Windows on keyed streams: tumbling, sliding and session windows, on event time (fired by the
+ * Windows on keyed streams: tumbling, sliding and session windows, each on event time (fired by the
  * watermark) or processing time (fired by the wall clock, assigned with the task's cached clock).
  *
  * Per key, open windows live in keyed state with their accumulators; a timer at `end - 1` fires each
@@ -35,10 +35,13 @@ export function sliding(sizeMs: number, slideMs: number, options: { offsetMs?: n
   return { type: 'sliding', size: sizeMs, slide: slideMs, offset: options.offsetMs ?? 0, time: checkDomain(options.time) };
 }
 
-/** Session windows: a key's window closes after `gapMs` without records. Event time only. */
-export function session(gapMs: number): WindowAssigner {
+/**
+ * Session windows: a key's window closes after `gapMs` without records. On event time by default; with
+ * `time: 'processing'`, on the wall clock (records are assigned with the task's cached clock).
+ */
+export function session(gapMs: number, options: { time?: TimeDomain } = {}): WindowAssigner {
   checkDuration('session.gap', gapMs);
-  return { type: 'session', gap: gapMs, time: 'event' };
+  return { type: 'session', gap: gapMs, time: checkDomain(options.time) };
 }
 
 function checkDuration(field: string, value: number): void {
@@ -206,7 +209,8 @@ export class WindowOperator extends WindowedOperatorBase {
     const kept: Session[] = [];
     for (const s of state.get()) {
       if (s.start < merged.end && merged.start < s.end) {
-        this.deleteEventTime(s.end - 1);
+        if (eventTime) this.deleteEventTime(s.end - 1);
+        else this.deleteProcessingTime(s.end - 1);
         merged = {
           start: Math.min(s.start, merged.start),
           end: Math.max(s.end, merged.end),
@@ -218,7 +222,8 @@ export class WindowOperator extends WindowedOperatorBase {
     }
     kept.push(merged);
     state.update(kept);
-    this.registerEventTime(merged.end - 1);
+    if (eventTime) this.registerEventTime(merged.end - 1);
+    else this.registerProcessingTime(merged.end - 1);
   }
 
   private fireSession(timestamp: number): void {

@@ -118,6 +118,11 @@ export interface TaskPlan {
   readonly subtask: number;
   /** Display name: the chain head's name and the subtask, e.g. `window-1[2]`. */
   readonly name: string;
+  /**
+   * Every operator chained into the task. Each names the task as `<operator>[<subtask>]` too, so a
+   * fault-injection target stays the same whatever the chaining.
+   */
+  readonly operators: readonly string[];
   /** Input channel indexes, in consumer-input order. */
   readonly inputs: readonly number[];
   /** Per output edge of the vertex: channel indexes in consumer-subtask order. */
@@ -243,7 +248,7 @@ export function buildPlan(nodes: readonly LogicalNode[]): PhysicalPlan {
     const shortName = nodes[vertex.nodes[0]!]!.name;
     for (let s = 0; s < vertex.parallelism; s++) {
       const id = vertex.firstTask + s;
-      tasks.push({ id, vertex: vertex.index, subtask: s, name: `${shortName}[${s}]`, inputs: inputsOf[id]!, outputs: outputsOf[id]! });
+      tasks.push({ id, vertex: vertex.index, subtask: s, name: `${shortName}[${s}]`, operators: vertex.nodes.map((n) => nodes[n]!.name), inputs: inputsOf[id]!, outputs: outputsOf[id]! });
     }
   }
   return { nodes, vertices, edges, channels, tasks };

@@ -29,7 +29,7 @@ test('forward-connected operators of equal parallelism are chained into one task
   const plan = job.plan();
   t.deepEqual(
     plan.vertices.map((v) => v.name),
-    ['source-1 -> map-1 -> filter-1', 'reduce-1 -> sink-1'],
+    ['source-1 -> map-1 -> filter-1', 'reduce-1 -> collect-1'],
   );
   t.is(plan.tasks.length, 4);
   t.is(plan.channels.length, 4, 'hash partitioning connects every producer with every consumer');
