@@ -10,8 +10,8 @@
  *
  * Configuration, by -D on the spin command line:
  *   DSD_FULL                 full determinant sharing (dsd = -1); default dsd = 1
- *   SINK_STORES_HELD         with dsd = 1, the sink also persists the replica it holds of C's log
- *                            (what docs/protocol.md says; the code persists only the sink's own log)
+ *   SINK_STORES_OWN_ONLY     with dsd = 1, the sink persists only its own log, not the replica it holds
+ *                            of C's log (the code's behaviour before it stored every log it holds)
  *   NO_CKPT                  no checkpoint completes during a run (recovery always from the start)
  *   NREC=n, MAXF=n           records per run (default 2, at most 7), failures per run (default 2)
  *   BROKEN_NO_ORPHAN_CHECK   the orphan check (I14) removed: replacements go live unchecked

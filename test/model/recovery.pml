@@ -94,7 +94,7 @@ inline sink_consume() {
      ingest(slen[B], smask[B], rlen[R(S, B)], rmask[R(S, B)]);
      ingest(slen[C], smask[C], rlen[R(S, C)], rmask[R(S, C)]);
 #else
-#ifdef SINK_STORES_HELD
+#ifndef SINK_STORES_OWN_ONLY
      ingest(slen[C], smask[C], rlen[R(S, C)], rmask[R(S, C)]);
 #endif
 #endif

@@ -43,8 +43,8 @@ const CHECKS: Check[] = [
     expect: 'holds',
   },
   {
-    title: 'I12: dsd 1 with the sink also persisting the replica of its upstream it holds: no orphan, no duplicate output',
-    defines: ['-DSINK_STORES_HELD'],
+    title: 'I12: dsd 1 with the sink persisting only its own log (the former behaviour): no orphan, no duplicate output',
+    defines: ['-DSINK_STORES_OWN_ONLY'],
     expect: 'holds',
   },
   {
