@@ -33,7 +33,7 @@ export interface RunSpec {
   /** Measured window after the warm-up (ms). */
   measureMs: number;
   /** Called once the job started; the function it returns is called just before the job stops. */
-  observe?: (handle: JobHandle) => () => void;
+  observe?: (handle: JobHandle) => () => void | Promise<void>;
   /** The dataflow after the source, when not the query's (sweeps). */
   pipeline?: (events: DataStream<NexmarkEvent>) => DataStream<any>;
 }
@@ -77,7 +77,7 @@ export async function measureRun(spec: RunSpec): Promise<RunFigures> {
     const handle: JobHandle = await job.start();
     const beforeStop = spec.observe?.(handle);
     await sleep(spec.warmupMs + spec.measureMs);
-    beforeStop?.();
+    await beforeStop?.();
     const from = spec.warmupMs;
     const to = spec.warmupMs + spec.measureMs;
     const timeline = handle.executor.timeline;

@@ -53,11 +53,13 @@ export async function runMemoryBench(options: MemoryOptions): Promise<MemoryResu
   let maxTaskStateBytes = 0;
   const observe = (handle: JobHandle) => {
     const sampler = setInterval(() => {
-      for (const task of handle.executor.memoryFigures(false)) maxCausalLogBytes = Math.max(maxCausalLogBytes, task.causalBytes);
+      void handle.executor.memoryFigures(false).then((figures) => {
+        for (const task of figures) maxCausalLogBytes = Math.max(maxCausalLogBytes, task.causalBytes);
+      });
     }, 200);
-    return () => {
+    return async () => {
       clearInterval(sampler);
-      for (const task of handle.executor.memoryFigures(true)) {
+      for (const task of await handle.executor.memoryFigures(true)) {
         maxCausalLogBytes = Math.max(maxCausalLogBytes, task.causalBytes);
         maxTaskStateBytes = Math.max(maxTaskStateBytes, task.stateBytes);
         // Ratios of tiny states say nothing (a standby one checkpoint behind a task holding 3 keys).

@@ -14,6 +14,7 @@ import type { Sink, SinkPartition } from '../connectors/sink.js';
 import { GrowableBytes } from '../../determinants/bytes.js';
 import { readEnvelope } from '../../determinants/envelope.js';
 import { Operator } from '../runtime/operator.js';
+import { runUncaptured } from '../causal/capture.js';
 import type { OperatorSnapshot } from '../state/snapshot.js';
 
 /** How a sink makes output visible. */
@@ -86,10 +87,18 @@ export class SinkOperator extends Operator {
     if (this.buffer.length >= 1024) this.flush();
   }
 
-  /** Hands buffered records to the partition. */
+  /**
+   * Hands buffered records to the partition. The partition is the connector's code, not the operator's:
+   * it runs with nothing captured, even when a full buffer is flushed from inside operator code that
+   * `causal()` captures (a client library's clock reads are not the job's determinants).
+   */
   override flush(): void {
+    if (this.buffer.length === 0) return;
+    runUncaptured(this.flushBuffer);
+  }
+
+  private readonly flushBuffer = (): void => {
     const buffer = this.buffer;
-    if (buffer.length === 0) return;
     const runs = this.runs;
     this.runs = [];
     switch (this.mode) {
@@ -128,7 +137,7 @@ export class SinkOperator extends Operator {
     }
     this.outputIndex += buffer.length;
     buffer.length = 0;
-  }
+  };
 
   override snapshot(checkpointId: number): OperatorSnapshot {
     this.flush();

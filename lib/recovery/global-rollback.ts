@@ -4,21 +4,21 @@
  * completed checkpoint covers is ever visible. Exactly-once for deterministic jobs, at the price of
  * stopping the whole job and of output that trails by a checkpoint interval.
  */
-import type { Task } from '../runtime/task.js';
-import type { RecoveryRuntime, RecoveryStrategy, StrategyFeatures } from './strategy.js';
+import type { JobControl } from './job-control.js';
+import type { RecoveryStrategy, StrategyFeatures } from './strategy.js';
 
 /** Restart everything from the latest checkpoint. */
 export class GlobalRollback implements RecoveryStrategy {
   readonly mode = 'global-rollback' as const;
   readonly features: StrategyFeatures;
 
-  constructor(standbys: number, retainAll = false) {
+  constructor(retainAll = false) {
     // Determinants are recorded only when the verifier asks for the trace (never shipped: dsd 0).
     const causal = retainAll ? { dsd: 0, retainAll } : null;
-    this.features = { checkpoints: true, inflightLog: false, dedup: false, sinkMode: 'transactional', standbys, causal, local: false };
+    this.features = { checkpoints: true, inflightLog: false, dedup: false, sinkMode: 'transactional', standbys: 0, causal, local: false };
   }
 
-  async recover(runtime: RecoveryRuntime, failed: readonly Task[]): Promise<void> {
-    await runtime.rollbackToLatestCheckpoint(`task ${failed.map((t) => t.taskName).join(', ')} failed`);
+  async recover(control: JobControl, failed: readonly number[]): Promise<void> {
+    await control.rollback(`task ${failed.map((id) => control.plan.tasks[id]!.name).join(', ')} failed`, null);
   }
 }

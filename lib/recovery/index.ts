@@ -23,7 +23,7 @@ export function strategyFor(options: ResolvedJobOptions, plan: PhysicalPlan, dom
     case 'none':
       return new NoRecovery();
     case 'global-rollback':
-      return new GlobalRollback(standbys, options.retainDeterminants);
+      return new GlobalRollback(options.retainDeterminants);
     case 'at-least-once':
     case 'exactly-once':
       return new LocalRecoveryStrategy(mode, standbys, dsd, options.retainDeterminants);

@@ -1,18 +1,16 @@
 /** Mode `none`: no checkpoints; a failed task fails the job with a clear error. */
 import { JobFailedError } from '../errors.js';
-import type { Task } from '../runtime/task.js';
-import type { RecoveryRuntime, RecoveryStrategy, StrategyFeatures } from './strategy.js';
+import type { JobControl } from './job-control.js';
+import type { RecoveryStrategy, StrategyFeatures } from './strategy.js';
 
 /** No fault tolerance. */
 export class NoRecovery implements RecoveryStrategy {
   readonly mode = 'none' as const;
   readonly features: StrategyFeatures = { checkpoints: false, inflightLog: false, dedup: false, sinkMode: 'immediate', standbys: 0, causal: null, local: false };
 
-  async recover(runtime: RecoveryRuntime, failed: readonly Task[], cause: unknown): Promise<void> {
-    const names = failed.map((t) => t.taskName).join(', ');
+  async recover(control: JobControl, failed: readonly number[], cause: unknown): Promise<void> {
+    const names = failed.map((id) => control.plan.tasks[id]!.name).join(', ');
     const reason = cause instanceof Error ? cause.message : String(cause);
-    runtime.failJob(
-      new JobFailedError(`task ${names} failed and recovery mode is "none": ${reason}. Set recovery.mode to recover from failures.`, cause, { tasks: names }),
-    );
+    control.failJob(new JobFailedError(`task ${names} failed and recovery mode is "none": ${reason}. Set recovery.mode to recover from failures.`, cause, { tasks: names }));
   }
 }

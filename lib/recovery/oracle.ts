@@ -4,8 +4,8 @@
  * have produced; the verifier compares it with the output of the real, failure-ridden run.
  */
 import { JobFailedError } from '../errors.js';
-import type { Task } from '../runtime/task.js';
-import type { RecoveryRuntime, RecoveryStrategy, StrategyFeatures } from './strategy.js';
+import type { JobControl } from './job-control.js';
+import type { RecoveryStrategy, StrategyFeatures } from './strategy.js';
 
 /** Replays traces; a failure is an error of the verifier's own making. */
 export class OracleReplay implements RecoveryStrategy {
@@ -20,7 +20,7 @@ export class OracleReplay implements RecoveryStrategy {
     local: false,
   };
 
-  async recover(runtime: RecoveryRuntime, failed: readonly Task[], cause: unknown): Promise<void> {
-    runtime.failJob(new JobFailedError(`oracle replay failed in ${failed.map((t) => t.taskName).join(', ')}: ${cause instanceof Error ? cause.message : String(cause)}`, cause));
+  async recover(control: JobControl, failed: readonly number[], cause: unknown): Promise<void> {
+    control.failJob(new JobFailedError(`oracle replay failed in ${failed.map((id) => control.plan.tasks[id]!.name).join(', ')}: ${cause instanceof Error ? cause.message : String(cause)}`, cause));
   }
 }

@@ -32,7 +32,6 @@ export interface CheckpointParticipants {
 interface Pending {
   id: number;
   startedAt: number;
-  snapshots: Map<number, TaskSnapshot>;
   frames: Map<number, Uint8Array>;
   writes: Promise<void>[];
   /** Set once every snapshot arrived: from then on the checkpoint completes even if a task fails. */
@@ -103,26 +102,23 @@ export class CheckpointCoordinator {
   /** Starts a checkpoint now. */
   trigger(now = this.clock()): number {
     const id = ++this.lastId;
-    this.pending = { id, startedAt: now, snapshots: new Map(), frames: new Map(), writes: [], completing: null };
+    this.pending = { id, startedAt: now, frames: new Map(), writes: [], completing: null };
     this.nextTriggerAt = now + this.intervalMs;
     this.stats.lastBytes = 0;
     this.participants.triggered(id);
-    for (const [taskId, snapshot] of this.finalSnapshots) this.acknowledge(taskId, id, snapshot);
+    for (const [taskId, snapshot] of this.finalSnapshots) this.acknowledge(taskId, id, encodeSnapshot({ ...snapshot, checkpointId: id }));
     this.participants.triggerSources(id);
     return id;
   }
 
-  /** A task's snapshot for `checkpointId`. */
-  acknowledge(taskId: number, checkpointId: number, snapshot: TaskSnapshot): void {
+  /** A task's snapshot for `checkpointId`, encoded by its worker when it took it. */
+  acknowledge(taskId: number, checkpointId: number, frame: Uint8Array): void {
     const pending = this.pending;
-    if (pending === null || pending.id !== checkpointId || pending.snapshots.has(taskId)) return;
-    pending.snapshots.set(taskId, snapshot);
-    // Encoded now, while the snapshot's objects still hold the state at the barrier.
-    const frame = encodeSnapshot(snapshot);
+    if (pending === null || pending.id !== checkpointId || pending.frames.has(taskId)) return;
     pending.frames.set(taskId, frame);
     this.stats.lastBytes += frame.length;
     pending.writes.push(this.store.put(checkpointId, frame, taskId));
-    if (pending.snapshots.size === this.participants.taskIds().length) {
+    if (pending.frames.size === this.participants.taskIds().length) {
       this.participants.acknowledged(checkpointId, this.stats.lastBytes);
       pending.completing = this.finish(pending);
     }
@@ -131,7 +127,7 @@ export class CheckpointCoordinator {
   /** A task finished: its final snapshot stands for it in this and every later checkpoint. */
   taskFinished(taskId: number, finalSnapshot: TaskSnapshot): void {
     this.finalSnapshots.set(taskId, finalSnapshot);
-    if (this.pending) this.acknowledge(taskId, this.pending.id, { ...finalSnapshot, checkpointId: this.pending.id });
+    if (this.pending) this.acknowledge(taskId, this.pending.id, encodeSnapshot({ ...finalSnapshot, checkpointId: this.pending.id }));
   }
 
   /**
@@ -173,7 +169,7 @@ export class CheckpointCoordinator {
   private async finish(pending: Pending): Promise<void> {
     try {
       await Promise.all(pending.writes);
-      await this.store.complete(pending.id, [...pending.snapshots.keys()]);
+      await this.store.complete(pending.id, [...pending.frames.keys()]);
       this.pending = null;
       this.stats.completed++;
       this.stats.latest = pending.id;

@@ -1,47 +1,42 @@
 /**
- * The executor of the embedded runtime: builds tasks and channels from the physical plan, runs them
- * on the scheduler, drives checkpoints, keeps standbys, injects faults, and hands failures to the
- * recovery strategy. One job per executor, all in this process.
+ * The coordinator of one job: it owns the plan and the placement of tasks on workers, drives checkpoints
+ * (and keeps the checkpoint store), hears what workers report, injects faults, and hands failures to the
+ * recovery strategy, which acts on the job through the {@link JobControl} this class implements. In the
+ * embedded runtime its one worker lives in this process (`WorkerHost`); with workers, each is a process
+ * reached over its control connection, and nothing here changes but the links.
  */
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { open as openLmdb, type RootDatabase } from 'lmdb';
-import type { DeadLetter, ResolvedJobOptions } from '../api/config.js';
-import { LiveServices } from '../causal/live.js';
-import { monotonicClock } from '../util/clock.js';
-import { RecordingServices } from '../causal/recording.js';
-import { CausalTaskLog } from '../causal/task-log.js';
-import type { EpochSegment } from '../../determinants/replica.js';
-import { LocalRecovery } from './local-recovery.js';
-import { CausalflowError, ConfigError, ExactlyOnceLostError, JobFailedError, JobStalledError, OperatorError, TaskKilledError } from '../errors.js';
-import { InflightSpillStore } from '../inflight/spill.js';
-import { SinkOperator } from '../operators/sink.js';
-import type { RecoveryRuntime, RecoveryStrategy } from '../recovery/strategy.js';
-import { HeapStateBackend, LmdbStateBackend, type StateBackend } from '../state/backend.js';
+import type { ResolvedJobOptions } from '../api/config.js';
+import { longestCopy, ReplicaStore, type EpochSegment } from '../../determinants/replica.js';
+import { CausalflowError, ConfigError, JobFailedError, JobStalledError, OperatorError, TaskKilledError } from '../errors.js';
+import type { JobControl, ReplacementSpec } from '../recovery/job-control.js';
+import type { RecoveryStrategy } from '../recovery/strategy.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
-import { decodeSnapshot, encodeSnapshot, type TaskSnapshot } from '../state/snapshot.js';
-import { encodedStateBytes, type TaskMemoryFigures } from './memory-figures.js';
-import { LocalChannel } from '../transport/channel.js';
+import { decodeSnapshot, encodeSnapshot } from '../state/snapshot.js';
+import { monotonicClock } from '../util/clock.js';
 import { CheckpointCoordinator } from './coordinator.js';
-import { Histogram, OutputTimes, Timeline } from './metrics.js';
-import { ChainedOutput, DISCARDING_OUTPUT, FanOutput, type Operator, type Output } from './operator.js';
-import { buildPlan, type LogicalNode, type PhysicalPlan, type TaskPlan } from './plan.js';
-import { Scheduler } from './scheduler.js';
-import { SourceDriver, SourceOperator } from './source-driver.js';
-import { Standby } from './standby.js';
-import { Task, type TaskEnvironment } from './task.js';
+import { taintedTasks, type ShownSinceCheckpoint } from './escalation.js';
 import type { JobEvent, JobEventDetails, JobEventType, TaskWait } from './events.js';
-import { StallDetector, type StallProbe } from './stall-detector.js';
 import { EXACTLY_ONCE, degraded, type Guarantee } from './guarantee.js';
-import { describeExposure, taintedTasks, type ShownSinceCheckpoint } from './escalation.js';
+import type { TaskMemoryFigures } from './memory-figures.js';
+import { Histogram, OutputTimes, Timeline } from './metrics.js';
+import { buildPlan, type LogicalNode, type PhysicalPlan, type TaskPlan } from './plan.js';
+import { deployAll, rollBack } from './rollback.js';
+import type { Standby } from './standby.js';
+import { StallDetector } from './stall-detector.js';
+import type { Task } from './task.js';
+import type { FailureReport, ReplacementReport, RoundSpec, SinkProgress, WorkerCommands, WorkerReports } from './worker-api.js';
+import { WorkerHost } from './worker-host.js';
+import { LocalTransport } from '../transport/transport.js';
+import type { LocalChannelOptions } from '../transport/channel.js';
 
 export type { JobEvent } from './events.js';
-import { BroadcastPartitioner, ForwardPartitioner, HashPartitioner, RebalancePartitioner, type ChannelWriter } from './writer.js';
 
 /** An operator failure repeating this often with no checkpoint in between fails the job (a poison record). */
 const MAX_REPEATED_FAILURES = 3;
-/** Data batches a channel into an async operator's task holds (see `newChannel`). */
+/** Data batches a channel into an async operator's task holds (see `channelOptions`). */
 const ASYNC_INPUT_CAPACITY = 2;
 
 /** When to kill a task (fault injection). */
@@ -50,12 +45,6 @@ export interface KillSchedule {
   afterMs?: number;
   /** Kill once the task has processed this many more input elements (mid-batch if need be). */
   afterRecords?: number;
-}
-
-/** What a task that survived an escalation replays of its own log (I16), and its whole trace if retained. */
-interface SurvivingLog {
-  replay: EpochSegment[];
-  history: EpochSegment[] | null;
 }
 
 /** Live figures of a running job. */
@@ -100,8 +89,11 @@ export interface JobResult extends JobProgress {
   events: JobEvent[];
 }
 
+/** The coordinator's view of a task. */
+type TaskState = 'running' | 'finished' | 'dead';
+
 /** Runs one job. */
-export class Executor implements RecoveryRuntime {
+export class Executor implements WorkerReports {
   /** Recovery and lifecycle events, as they happen (`event` carries a {@link JobEvent}). */
   readonly events = new EventEmitter();
   /** Sink output and source input per 100 ms. */
@@ -112,40 +104,39 @@ export class Executor implements RecoveryRuntime {
   readonly outputTimes = new OutputTimes();
   /** The plan. */
   readonly plan: PhysicalPlan;
+  /** Resolves when every task finished (and sinks committed); rejects when the job fails. */
+  readonly done: Promise<JobResult>;
 
   private readonly log: JobEvent[] = [];
-  private readonly scheduler: Scheduler;
   private readonly startedAt = monotonicClock();
-  private tasks: Task[] = [];
-  private channels: LocalChannel[] = [];
-  private readonly standbys = new Map<number, Standby[]>();
+  /** The workers, by index; null where one is gone. */
+  private readonly links: (WorkerCommands | null)[];
+  /** The embedded runtime's one worker (tests and tools read it). */
+  private readonly localHost: WorkerHost;
+  private placement: number[];
+  private readonly standbyHomes = new Map<number, number>();
+  private readonly incarnations: number[];
+  private readonly taskState: TaskState[];
   private coordinator: CheckpointCoordinator | null = null;
   private checkpointStore: CheckpointStore | null = null;
-  private stateRoot: RootDatabase | null = null;
-  private inflightSpill: InflightSpillStore | null = null;
+  private readonly control: JobControl;
   private recordsIn = 0;
   private recordsOut = 0;
-  private late = 0;
-  private deadLetters = 0;
   private recoveries = 0;
   private finishedTasks = 0;
   private recovering: Promise<void> | null = null;
   private settled = false;
-  /** Scheduled kills by job-clock time: the tasks due at each instant. */
   private readonly killsDue = new Map<number, number[]>();
   private resolveDone!: (result: JobResult) => void;
   private rejectDone!: (error: unknown) => void;
-  /** Resolves when every task finished (and sinks committed); rejects when the job fails. */
-  readonly done: Promise<JobResult>;
-  private backendCounter = 0;
   private lastFailure: { signature: string; checkpoint: number; count: number } | null = null;
-  private readonly local: LocalRecovery | null;
-  private pendingFailures: { task: Task; cause: unknown }[] = [];
+  private pendingFailures: { taskId: number; cause: unknown }[] = [];
   private escalations = 0;
   /** Failures noticed in one instant form a group, recovered together (numbered from 1). */
   private failureGroups = 0;
   /** What the job has kept of its exactly-once promise so far. */
   private guarantee: Guarantee = EXACTLY_ONCE;
+  private finalTraces: Map<number, EpochSegment[]> | null = null;
 
   constructor(
     readonly nodes: readonly LogicalNode[],
@@ -155,15 +146,29 @@ export class Executor implements RecoveryRuntime {
     private readonly replayTraces: ReadonlyMap<number, EpochSegment[]> | null = null,
   ) {
     this.plan = buildPlan(nodes);
-    this.scheduler = new Scheduler(() => this.clock());
-    this.scheduler.onTaskError = (task, error) => this.taskFailed(task, error);
     this.done = new Promise<JobResult>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
     });
     // A rejection nobody awaits yet must not crash the process; `done` still rejects for whoever awaits it.
     this.done.catch(() => {});
-    this.local = strategy.features.local ? new LocalRecovery(this.localRecoveryHost()) : null;
+    this.placement = this.plan.tasks.map(() => 0);
+    this.incarnations = this.plan.channels.map(() => 0);
+    this.taskState = this.plan.tasks.map(() => 'running');
+    this.localHost = new WorkerHost({
+      index: 0,
+      nodes,
+      plan: this.plan,
+      options,
+      features: strategy.features,
+      reports: this,
+      transport: new LocalTransport(0, (channel) => this.channelOptions(channel)),
+      clock: () => this.clock(),
+      directory: join(options.directory, 'worker-0'),
+    });
+    this.links = [this.localHost];
+    if (strategy.features.standbys > 0) for (const task of this.plan.tasks) this.standbyHomes.set(task.id, 0);
+    this.control = this.controlOf();
   }
 
   /** Milliseconds since the job started (the job clock). */
@@ -171,16 +176,12 @@ export class Executor implements RecoveryRuntime {
     return monotonicClock() - this.startedAt;
   }
 
-  /** Prepares storage, builds the tasks, schedules `faults` and starts running. */
+  /** Prepares storage, deploys the tasks, schedules `faults` and starts running. */
   async start(faults: readonly ({ task: string | number | readonly (string | number)[] } & KillSchedule)[] = []): Promise<void> {
     const { directory } = this.options;
     mkdirSync(directory, { recursive: true });
-    const features = this.strategy.features;
-    if (this.options.stateBackend === 'lmdb' || features.standbys > 0) {
-      this.stateRoot = openLmdb({ path: join(directory, 'state'), maxDbs: 10_000 });
-    }
-    if (features.inflightLog) this.inflightSpill = InflightSpillStore.open(join(directory, 'inflight'));
-    if (features.checkpoints) {
+    const scheduler = this.localHost.scheduler;
+    if (this.strategy.features.checkpoints) {
       this.checkpointStore = CheckpointStore.open({ path: join(directory, 'checkpoints') });
       // A new run starts from scratch; checkpoints of an earlier run of this directory do not apply.
       await this.checkpointStore.clear();
@@ -188,26 +189,23 @@ export class Executor implements RecoveryRuntime {
         this.checkpointStore,
         {
           taskIds: () => this.plan.tasks.map((t) => t.id),
-          triggerSources: (id) => this.triggerSources(id),
+          triggerSources: (id) => this.broadcast((link) => link.triggerSources(id)),
           triggered: (id) => this.event('checkpoint-triggered', { id }),
           acknowledged: (id, bytes) => this.event('checkpoint-acknowledged', { id, bytes }),
-          completed: (id, snapshots) => this.checkpointCompleted(id, snapshots),
-          aborted: (id) => this.checkpointAborted(id),
+          completed: (id, frames) => this.checkpointCompleted(id, frames),
+          aborted: (id) => {
+            this.broadcast((link) => link.checkpointAborted(id));
+            this.event('checkpoint-aborted', { id });
+          },
         },
         this.options.recovery.checkpointIntervalMs,
         () => this.clock(),
       );
       this.coordinator.onError = (error) => this.failJob(error);
-      this.scheduler.addTicker((now) => this.coordinator!.tick(now));
+      scheduler.addTicker((now) => this.coordinator!.tick(now));
     }
-    if (this.options.stallTimeoutMs > 0) {
-      const detector = new StallDetector(this.stallProbe(), this.options.stallTimeoutMs);
-      this.scheduler.addTicker((now) => {
-        const stall = detector.check(now);
-        if (stall) this.stalled(stall.idleMs, stall.waiting);
-      });
-    }
-    this.buildTasks(null);
+    if (this.options.stallTimeoutMs > 0) this.watchForStalls();
+    await deployAll(this.rollbackHost(), null, new Map(), new Map(), new Set(), this.replayTraces);
     this.event('started', { tasks: this.plan.tasks.length, mode: this.strategy.mode, dsd: this.strategy.features.causal && this.strategy.mode === 'exactly-once' ? this.strategy.features.causal.dsd : null });
     // Faults are armed before the first activation, so that "after N records" counts from the start, and
     // from one clock reading, so that faults given the same `afterMs` die in the same instant.
@@ -221,15 +219,15 @@ export class Executor implements RecoveryRuntime {
         this.kill(fault.task, fault);
       }
     }
-    void this.scheduler.start();
+    this.broadcast((link) => link.run());
   }
 
   /** Stops the job now (Ctrl-C): tasks stop where they are; nothing more becomes visible. */
   async stop(reason = 'stopped'): Promise<JobResult> {
     if (!this.settled) {
       this.settled = true;
-      this.scheduler.stop();
-      for (const task of this.tasks) task.kill();
+      await this.collectTraces();
+      for (const link of this.links) await link?.stopTasks();
       this.event('stopped', { reason });
       await this.closeStores();
       this.resolveDone(this.result());
@@ -248,7 +246,7 @@ export class Executor implements RecoveryRuntime {
     if (when.afterRecords !== undefined) {
       if (targets.length !== 1) throw new ConfigError('kill.afterRecords', 'one task (each task counts its own records; use afterMs to kill several at one moment)', tasks);
       const target = targets[0]!;
-      this.tasks[target.id]!.killCountdown = Math.max(1, when.afterRecords);
+      this.links[this.placement[target.id]!]?.armKill(target.id, when.afterRecords);
       this.event('kill-scheduled', { task: target.name, afterRecords: when.afterRecords });
       return;
     }
@@ -270,7 +268,7 @@ export class Executor implements RecoveryRuntime {
     }
     const group = [...taskIds];
     this.killsDue.set(at, group);
-    this.scheduler.addDeadline(at, () => {
+    this.localHost.scheduler.addDeadline(at, () => {
       this.killsDue.delete(at);
       this.killGroup(group);
     });
@@ -278,16 +276,32 @@ export class Executor implements RecoveryRuntime {
 
   /** Kills every task of `taskIds` in one go: one failure group, one recovery. */
   private killGroup(taskIds: readonly number[]): void {
+    if (this.settled) return;
+    const byWorker = new Map<number, number[]>();
     for (const id of taskIds) {
-      const task = this.tasks[id];
-      if (task) this.killNow(task);
+      const worker = this.placement[id]!;
+      if (!byWorker.has(worker)) byWorker.set(worker, []);
+      byWorker.get(worker)!.push(id);
     }
+    for (const [worker, ids] of byWorker) this.links[worker]?.killTasks(ids);
   }
 
   /** Live figures. */
   progress(): JobProgress {
     const stats = this.coordinator?.stats;
     const nan = (v: number): number | null => (Number.isNaN(v) ? null : Math.round(v * 1000) / 1000);
+    let late = 0;
+    let deadLetters = 0;
+    const inflightSpill = { chunks: 0, bytes: 0, chunksReadBack: 0 };
+    for (const link of this.links) {
+      if (!link) continue;
+      const figures = link.figures();
+      late += figures.late;
+      deadLetters += figures.deadLetters;
+      inflightSpill.chunks += figures.inflightSpill.chunks;
+      inflightSpill.bytes += figures.inflightSpill.bytes;
+      inflightSpill.chunksReadBack += figures.inflightSpill.chunksReadBack;
+    }
     return {
       elapsedMs: this.clock(),
       recordsIn: this.recordsIn,
@@ -298,14 +312,10 @@ export class Executor implements RecoveryRuntime {
       latestCheckpoint: stats?.latest ?? 0,
       lastCheckpointMs: stats?.lastDurationMs ?? 0,
       recoveries: this.recoveries,
-      lateRecordsDropped: this.late,
-      deadLetters: this.deadLetters,
+      lateRecordsDropped: late,
+      deadLetters,
       escalations: this.escalations,
-      inflightSpill: {
-        chunks: this.inflightSpill?.spilledChunks ?? 0,
-        bytes: this.inflightSpill?.spilledBytes ?? 0,
-        chunksReadBack: this.inflightSpill?.chunksReadBack ?? 0,
-      },
+      inflightSpill,
       tasksFinished: this.finishedTasks,
       tasks: this.plan.tasks.length,
     };
@@ -316,627 +326,200 @@ export class Executor implements RecoveryRuntime {
     return this.log;
   }
 
-  /** The live task with id `taskId` (for tests and tools). */
+  /** The live task with id `taskId`, in the embedded runtime (tests and tools). */
   taskById(taskId: number): Task | undefined {
-    return this.tasks[taskId];
+    return this.localHost.tasks.get(taskId);
   }
 
   /** Per task: determinant log and replica bytes, keyed-state size and its standby's (benchmarks). */
-  memoryFigures(withState = true): TaskMemoryFigures[] {
-    return this.tasks.map((task) => {
-      const standby = this.standbys.get(task.taskId)?.[0];
-      return {
-        task: task.taskName,
-        causalBytes: task.causal ? task.causal.log.memoryBytes + task.causal.replicas.memoryBytes : 0,
-        // Encoding every entry is slow for big states: only when asked.
-        stateBytes: withState ? encodedStateBytes(task.stateBackends.values()) : 0,
-        standbyStateBytes: withState && standby ? encodedStateBytes(standby.backends.values()) : null,
-      };
-    });
+  async memoryFigures(withState = true): Promise<TaskMemoryFigures[]> {
+    const all: TaskMemoryFigures[] = [];
+    for (const link of this.links) if (link) all.push(...(await link.memoryFigures(withState)));
+    return all;
   }
 
   /** Every task's whole determinant trace (verification: needs `retainDeterminants`). */
   traces(): Map<number, EpochSegment[]> {
+    if (this.finalTraces) return this.finalTraces;
     const traces = new Map<number, EpochSegment[]>();
-    for (const task of this.tasks) if (task.causal) traces.set(task.taskId, task.causal.ownSegments(0));
+    for (const task of this.localHost.tasks.values()) if (task.causal) traces.set(task.taskId, task.causal.ownSegments(0));
     return traces;
   }
 
-  /** Standbys of a task (for tests and tools). */
+  /** Standbys of a task in the embedded runtime (tests and tools). */
   standbysOf(taskId: number): readonly Standby[] {
-    return this.standbys.get(taskId) ?? [];
+    return this.localHost.standbysOf(taskId);
   }
 
-  // ------------------------------------------------------------------ RecoveryRuntime
-
-  private stallProbe(): StallProbe {
-    return {
-      progress: () => {
-        let moved = this.recordsIn + this.recordsOut + this.finishedTasks + this.recoveries + (this.coordinator?.stats.completed ?? 0);
-        for (const task of this.tasks) moved += task.elementsIn;
-        return moved;
-      },
-      holdsWork: () => this.tasks.some((task) => task.holdsWork),
-      waits: () => this.tasks.map((task) => ({ task: task.taskName, status: task.status, waitingFor: task.describeWait((id) => this.plan.tasks[id]!.name) })),
-    };
+  /** What the job has kept of its exactly-once promise so far. */
+  get keptGuarantee(): Guarantee {
+    return this.guarantee;
   }
 
-  /** The job made no progress while holding work: report what every task waits for, and fail. */
-  private stalled(idleMs: number, waiting: TaskWait[]): void {
-    this.event('stalled', { idleMs, waiting });
-    const lines = waiting.filter((w) => w.status === 'running').map((w) => `  ${w.task}: ${w.waitingFor}`);
-    this.failJob(new JobStalledError(`the job made no progress for ${Math.round(idleMs)} ms while its tasks held work; what each waits for:\n${lines.join('\n')}`, waiting));
-  }
+  // ------------------------------------------------------------------ events and the end
 
-  /** {@inheritDoc RecoveryRuntime.failJob} */
-  failJob(error: unknown): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.scheduler.stop();
-    for (const task of this.tasks) task.kill();
-    const failure = error instanceof CausalflowError ? error : new JobFailedError(`job failed: ${error instanceof Error ? error.message : String(error)}`, error);
-    this.event('failed', { error: failure.message, code: failure.code });
-    void this.closeStores().finally(() => this.rejectDone(failure));
-  }
-
-  /** {@inheritDoc RecoveryRuntime.event} */
+  /** Records an event and tells listeners. */
   event<K extends JobEventType>(type: K, details: JobEventDetails[K]): void {
     const event = { t: Math.round(this.clock() * 1000) / 1000, type, ...details } as JobEvent;
     this.log.push(event);
     this.events.emit('event', event);
   }
 
-  /** {@inheritDoc RecoveryRuntime.rollbackToLatestCheckpoint} */
-  async rollbackToLatestCheckpoint(reason: string, lost: ReadonlySet<number> | null = null): Promise<void> {
-    const started = this.clock();
-    const coordinator = this.coordinator!;
-    coordinator.pause();
-    const aborted = coordinator.abortPending();
-    await coordinator.settle();
-    const fromEpoch = Math.max(0, this.checkpointStore!.latest);
-    const tainted = lost ? taintedTasks(this.plan, lost) : null;
-    // Sinks downstream of a lost log that already showed output since the checkpoint: the rollback
-    // regenerates it, perhaps differently. Exactly-once is gone there; say so, or fail if asked to.
-    const exposed = tainted ? await this.shownSinceCheckpoint(tainted) : [];
-    if (exposed.length > 0) {
-      // Checkpoint 0 is the start of the job (no checkpoint completed yet).
-      const since = Math.max(0, this.checkpointStore!.latest);
-      const detail = describeExposure(exposed, this.plan, since);
-      if (this.options.recovery.onEscalation === 'fail') {
-        coordinator.resume();
-        this.failJob(new ExactlyOnceLostError(`${reason}; rolling back would show records again that sinks already showed (${detail})`, [...new Set(exposed.map((e) => e.sink))], since));
-        return;
-      }
-      this.guarantee = degraded(this.guarantee, since, exposed.map((e) => e.sink), `escalation: ${detail}`);
-      this.event('guarantee-degraded', { guarantee: this.guarantee });
-    }
-    const ownLogs = tainted ? this.survivingLogs(tainted, fromEpoch) : null;
-    const histories = this.retainedHistories(fromEpoch, ownLogs);
-    for (const task of this.tasks) {
-      task.kill();
-      this.scheduler.forget(task);
-    }
-    for (const channel of this.channels) channel.close();
-    await this.checkpointStore!.discardIncomplete();
-    coordinator.resetFinished();
-    this.finishedTasks = 0;
-    const checkpoint = this.checkpointStore!.latest;
-    this.event('rollback-started', {
-      reason,
-      checkpoint,
-      abortedCheckpoint: aborted,
-      ...(ownLogs ? { replayingOwnLogs: [...ownLogs.keys()].map((id) => this.plan.tasks[id]!.name) } : {}),
-    });
-    const restored = this.buildTasks(checkpoint >= 0 ? checkpoint : null, ownLogs, histories, new Set(exposed.map((e) => e.taskId)));
-    coordinator.resume();
-    this.event('rollback-finished', { checkpoint, tasks: restored, durationMs: this.clock() - started });
-  }
-
-  /** Sink tasks among `tainted` whose partitions show more than the latest checkpoint covers. */
-  private async shownSinceCheckpoint(tainted: ReadonlySet<number>): Promise<ShownSinceCheckpoint[]> {
-    const exposed: ShownSinceCheckpoint[] = [];
-    for (const vertex of this.plan.vertices) {
-      const chainIndex = vertex.nodes.findIndex((id) => this.nodes[id]!.sink);
-      if (chainIndex < 0) continue;
-      const node = this.nodes[vertex.nodes[chainIndex]!]!;
-      for (let s = 0; s < vertex.parallelism; s++) {
-        const taskId = vertex.firstTask + s;
-        if (!tainted.has(taskId)) continue;
-        const restored = this.checkpointStore!.latest >= 0 ? this.checkpointStore!.restore(taskId) : null;
-        const atCheckpoint = (restored?.operators[chainIndex]?.state as { outputIndex?: number } | undefined)?.outputIndex ?? 0;
-        const task = this.tasks[taskId]!;
-        let visible: number;
-        if (task.status !== 'dead') {
-          visible = (task.operators[chainIndex] as SinkOperator).sinkPartition.visibleCount();
-        } else {
-          const partition = node.sinkConnector!.open({ subtask: s, parallelism: vertex.parallelism, jobDirectory: this.options.directory, restoredEpoch: Math.max(0, this.checkpointStore!.latest) });
-          try {
-            await partition.ready?.();
-            visible = partition.visibleCount();
-          } finally {
-            void partition.close?.();
-          }
-        }
-        if (visible > atCheckpoint) exposed.push({ taskId, sink: node.name, visible, atCheckpoint });
-      }
-    }
-    return exposed;
-  }
-
-  /**
-   * With retained traces (verification), what each task that does not replay did before the checkpoint it
-   * restarts from: its trace goes on from there, so that the final trace is that of one execution.
-   */
-  private retainedHistories(fromEpoch: number, replaying: ReadonlyMap<number, SurvivingLog> | null): Map<number, EpochSegment[]> | null {
-    if (!this.strategy.features.causal?.retainAll) return null;
-    const histories = new Map<number, EpochSegment[]>();
-    for (const task of this.tasks) {
-      if (task.causal === null || replaying?.has(task.taskId)) continue;
-      histories.set(task.taskId, task.causal.ownSegments(0).filter((segment) => segment.epoch < fromEpoch));
-    }
-    return histories;
-  }
-
-  /**
-   * I16: on escalation, every task that neither lost its determinants nor consumes (transitively) from
-   * one that did (the `tainted` tasks) replays its own log from the checkpoint, so that the rolled-back execution repeats
-   * theirs: sources re-read the same polls, merges the same order, and sinks deduplicate what they
-   * already showed. Only tasks downstream of the lost logs decide anew. Returns their logs by task id.
-   */
-  private survivingLogs(tainted: ReadonlySet<number>, fromEpoch: number): Map<number, SurvivingLog> {
-    const logs = new Map<number, SurvivingLog>();
-    for (const task of this.tasks) {
-      if (tainted.has(task.taskId) || task.status === 'dead' || task.causal === null || task.causal.replaying) continue;
-      const replay = task.causal.ownSegments(fromEpoch);
-      // Retained traces (verification) continue the task's whole trace, not just the replayed tail.
-      if (replay.length > 0) logs.set(task.taskId, { replay, history: task.causal.retainAll ? task.causal.ownSegments(0) : null });
-    }
-    return logs;
-  }
-
-  /** {@inheritDoc RecoveryRuntime.recoverLocally} */
-  async recoverLocally(failed: readonly Task[], cause: unknown): Promise<void> {
-    await this.local!.recover(failed, cause);
-  }
-
-  private localRecoveryHost(): import('./local-recovery.js').LocalRecoveryHost {
-    const o = this.options;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the host reads arrays the executor replaces
-    const executor = this;
-    return {
-      plan: this.plan,
-      get tasks() {
-        return executor.tasks;
-      },
-      get channels() {
-        return executor.channels;
-      },
-      causal: this.strategy.features.causal !== null && this.strategy.features.causal.dsd !== 0,
-      clock: () => this.clock(),
-      event: (type, details) => this.event(type, details),
-      newChannel: (index) => {
-        const c = this.plan.channels[index]!;
-        return this.newChannel(index);
-      },
-      createTask: (plan, snapshot, backends, replay, history) => this.createTask(plan, snapshot, backends, replay, history),
-      retainAll: this.strategy.features.causal?.retainAll ?? false,
-      startTask: (task) => this.startTask(task),
-      takeStandby: (taskId, checkpoint) => {
-        const list = this.standbys.get(taskId) ?? [];
-        const index = list.findIndex((s) => s.checkpointId === checkpoint);
-        return index < 0 ? null : list.splice(index, 1)[0]!;
-      },
-      addStandbyFromStore: (taskId) => this.addStandbyFromStore(taskId),
-      latestCheckpoint: () => (this.checkpointStore ? this.checkpointStore.latest : -1),
-      restoreFromStore: (taskId) => this.checkpointStore!.restore(taskId),
-      sinkDeterminants: (fromEpoch) => this.sinkDeterminants(fromEpoch),
-      pauseCheckpoints: async () => {
-        this.coordinator!.pause();
-        this.coordinator!.abortPending();
-        await this.coordinator!.settle();
-      },
-      resumeCheckpoints: () => this.coordinator!.resume(),
-      regenerated: async (failed, checkpoint) => {
-        // Without determinants (at-least-once) a replacement may regenerate different records than those
-        // sinks downstream already showed since the checkpoint: exactly-once is not kept there.
-        const exposed = await this.shownSinceCheckpoint(taintedTasks(this.plan, failed));
-        if (exposed.length === 0) return;
-        this.guarantee = degraded(this.guarantee, checkpoint, exposed.map((e) => e.sink), `at-least-once recovery of ${[...failed].map((id) => this.plan.tasks[id]!.name).join(', ')}`);
-        this.event('guarantee-degraded', { guarantee: this.guarantee });
-      },
-      escalate: async (reason, lost) => {
-        this.escalations++;
-        await this.rollbackToLatestCheckpoint(`escalation: ${reason}`, lost);
-      },
-    };
-  }
-
-  /** An empty standby for `taskId`; its backends are named `<label>:<task>:<operator>`. */
-  private newStandby(taskId: number, label: string): Standby {
-    const names = this.tasks[taskId]!.operators.map((op) => op.name);
-    return new Standby(taskId, names, (name) => this.newBackend(`${label}:${taskId}:${name}`));
-  }
-
-  /** A new standby for `taskId`, holding its state at the latest completed checkpoint (from the store). */
-  private addStandbyFromStore(taskId: number): void {
-    if (this.strategy.features.standbys === 0) return;
-    let list = this.standbys.get(taskId);
-    if (!list) {
-      list = [];
-      this.standbys.set(taskId, list);
-    }
-    const standby = this.newStandby(taskId, `standby-r${this.backendCounter}`);
-    const latest = this.checkpointStore?.latest ?? -1;
-    if (latest >= 0) {
-      const merged = this.checkpointStore!.restore(taskId);
-      if (merged) standby.apply(merged);
-    }
-    list.push(standby);
-  }
-
-  /** Every determinant envelope stored by the job's sink partitions (a sink task's determinants live there). */
-  private async sinkDeterminants(fromEpoch: number): Promise<Uint8Array[]> {
-    const out: Uint8Array[] = [];
-    for (const task of this.tasks) {
-      for (const op of task.operators) {
-        if (op instanceof SinkOperator && task.status !== 'dead') {
-          const stored = op.sinkPartition.determinants?.();
-          if (stored) out.push(...stored);
-        }
-      }
-    }
-    for (const vertex of this.plan.vertices) {
-      const node = this.nodes[vertex.nodes[vertex.nodes.length - 1]!]!;
-      if (!node.sink) continue;
-      for (let s = 0; s < vertex.parallelism; s++) {
-        const task = this.tasks[vertex.firstTask + s]!;
-        if (task.status !== 'dead') continue;
-        // The dead sink task's partition lives on in the external system: open it to read what it stored.
-        const partition = node.sinkConnector!.open({ subtask: s, parallelism: vertex.parallelism, jobDirectory: this.options.directory, restoredEpoch: fromEpoch });
-        try {
-          await partition.ready?.();
-          const stored = partition.determinants?.();
-          if (stored) out.push(...stored);
-        } finally {
-          void partition.close?.();
-        }
-      }
-    }
-    return out;
-  }
-
-  // ------------------------------------------------------------------ building
-
-  /**
-   * Creates every task and channel. With `checkpoint`, each task is restored from the store;
-   * otherwise the job starts from scratch. Returns the number of tasks restored.
-   */
-  private buildTasks(
-    checkpoint: number | null,
-    ownLogs: ReadonlyMap<number, SurvivingLog> | null = null,
-    histories: ReadonlyMap<number, EpochSegment[]> | null = null,
-    showAfterVisible: ReadonlySet<number> = new Set(),
-  ): number {
-    const o = this.options;
-    this.channels = this.plan.channels.map((c) => this.newChannel(c.index));
-    let restored = 0;
-    this.tasks = this.plan.tasks.map((plan) => {
-      const snapshot = checkpoint !== null ? this.checkpointStore!.restore(plan.id) : null;
-      if (snapshot) restored++;
-      const own = ownLogs?.get(plan.id);
-      if (own) return this.createTask(plan, snapshot, null, own.replay, own.history);
-      return this.createTask(plan, snapshot, null, this.replayTraces?.get(plan.id) ?? null, histories?.get(plan.id) ?? null);
-    });
-    // Sinks that showed output the rollback regenerates show the regenerated records after it (at-least-once).
-    for (const id of showAfterVisible) for (const op of this.tasks[id]!.operators) if (op instanceof SinkOperator) op.showAfterVisible();
-    for (const task of this.tasks) this.startTask(task);
-    return restored;
-  }
-
-  /**
-   * A channel of the plan. Into a task whose head operator is async the credit is smaller: such a task
-   * takes its records one promise at a time, and a checkpoint barrier queued behind a full channel would
-   * wait for every record ahead of it (aligned checkpoints).
-   */
-  private newChannel(index: number): LocalChannel {
-    const o = this.options;
-    const c = this.plan.channels[index]!;
-    const consumer = this.plan.tasks[c.to]!;
-    const head = this.nodes[this.plan.vertices[consumer.vertex]!.nodes[0]!]!;
-    const capacity = head.async === true ? Math.min(o.channelCapacity, ASYNC_INPUT_CAPACITY) : o.channelCapacity;
-    return new LocalChannel({ index: c.index, from: c.from, to: c.to }, { capacity, batchSize: o.batchSize, serialize: o.serializeChannels });
-  }
-
-  /** Creates one task, restored from `snapshot` or a standby's state. */
-  createTask(
-    plan: TaskPlan,
-    snapshot: TaskSnapshot | null,
-    backends: Map<string, StateBackend> | null,
-    replay: EpochSegment[] | null = null,
-    history: EpochSegment[] | null = null,
-  ): Task {
-    const vertex = this.plan.vertices[plan.vertex]!;
-    const chain: Operator[] = vertex.nodes.map((id) => this.createOperator(this.nodes[id]!, plan.subtask));
-    const operators = [...chain];
-    let deadLetterSink: SinkOperator | null = null;
-    if (this.options.errors.policy === 'dead-letter') {
-      deadLetterSink = new SinkOperator(`dead-letters[${plan.id}]`, this.deadLetterRouter(), this.strategy.features.sinkMode, this.options.directory, () => {});
-      operators.push(deadLetterSink);
-    }
-    const env = this.environment(backends);
-    const task = new Task(plan, vertex.parallelism, operators, env);
-    task.buffering = operators.some((op) => op instanceof SinkOperator);
-    task.allowsCalls = this.nodes[vertex.nodes[0]!]!.async === true;
-    const causal = this.strategy.features.causal;
-    if (causal) {
-      task.causal = new CausalTaskLog({
-        taskId: plan.id,
-        dsd: causal.dsd,
-        epoch: snapshot?.checkpointId ?? 0,
-        retainAll: causal.retainAll,
-        replay,
-        history,
-        onReplayEnd: () => task.noteLogEnd(),
-      });
-    }
-    task.services = causal ? new RecordingServices(task) : new LiveServices();
-    task.failAsync = (error) => this.taskFailed(task, error);
-    for (const channelIndex of plan.inputs) task.addInput(this.channels[channelIndex]!, this.plan.channels[channelIndex]!.logicalInput);
-    if (snapshot) task.restore(snapshot);
-    let seqIndex = 0;
-    plan.outputs.forEach((channelIndexes, edge) => {
-      for (const channelIndex of channelIndexes) {
-        task.addWriter(edge, this.channels[channelIndex]!, snapshot?.outputSeqs[seqIndex] ?? 0, task.causal);
-        seqIndex++;
-      }
-    });
-    // Each operator feeds the operators chained into it and the partitioners of its own output edges.
-    const rebalancers: RebalancePartitioner[] = [];
-    chain.forEach((op, i) => {
-      const nodeId = vertex.nodes[i]!;
-      const outputs: Output[] = [];
-      for (let j = i + 1; j < chain.length; j++) {
-        const consumer = this.nodes[vertex.nodes[j]!]!;
-        if (consumer.inputs[0]!.from === nodeId) outputs.push(new ChainedOutput(chain[j]!));
-      }
-      vertex.outputs.forEach((edge, k) => {
-        if (edge.edge.from === nodeId) outputs.push(this.edgeOutput(plan, edge.edge, task.writers[k]!, rebalancers));
-      });
-      op.output = outputs.length === 0 ? DISCARDING_OUTPUT : outputs.length === 1 ? outputs[0]! : new FanOutput(outputs);
-    });
-    task.applyRouting(rebalancers);
-    if (deadLetterSink) deadLetterSink.output = DISCARDING_OUTPUT;
-    const head = this.nodes[vertex.nodes[0]!]!;
-    if (head.source) {
-      task.source = new SourceDriver(
-        task,
-        chain[0] as SourceOperator,
-        head.source.connector,
-        { pollSize: this.options.batchSize, watermarks: head.source.watermarks },
-        (count) => this.countInput(count),
-        () => this.clock(),
-        (at) => this.scheduler.wakeAt(task, at),
-      );
-    }
-    if (snapshot?.finished) task.status = 'finished';
-    return task;
-  }
-
-  /** Opens a created task and lets it run. */
-  startTask(task: Task): void {
-    if (task.status === 'finished') {
-      this.finishedTasks++;
-      this.coordinator?.taskFinished(task.taskId, this.finalSnapshot(task));
-      this.checkAllFinished();
-      return;
-    }
-    task.open();
-    task.source?.open();
-    this.scheduler.markRunnable(task);
-  }
-
-  private createOperator(node: LogicalNode, subtask: number): Operator {
-    if (node.source) return new SourceOperator(node.name);
-    if (node.sink) {
-      return new SinkOperator(node.name, node.sinkConnector!, this.strategy.features.sinkMode, this.options.directory, (count, ingestTime) =>
-        this.sinkOutput(count, ingestTime),
-      );
-    }
-    return node.createOperator!(subtask);
-  }
-
-  /** The partitioner of one output edge over its writers. */
-  private edgeOutput(plan: TaskPlan, edge: { partitioning: string; keyOf?: (r: any) => unknown }, writers: ChannelWriter[], rebalancers: RebalancePartitioner[]): Output {
-    switch (edge.partitioning) {
-      case 'forward':
-        return new ForwardPartitioner(writers[0]!);
-      case 'hash':
-        return new HashPartitioner(writers, edge.keyOf!);
-      case 'broadcast':
-        return new BroadcastPartitioner(writers);
-      default: {
-        const partitioner = new RebalancePartitioner(writers, plan.subtask);
-        rebalancers.push(partitioner);
-        return partitioner;
-      }
-    }
-  }
-
-  private environment(backends: Map<string, StateBackend> | null): TaskEnvironment {
-    return {
-      features: this.strategy.features,
-      clock: () => this.clock(),
-      markRunnable: (task) => this.scheduler.markRunnable(task),
-      resume: (task) => this.scheduler.runNow(task),
-      wakeAt: (task, at) => this.scheduler.wakeAt(task, at),
-      acknowledge: (task, id, snapshot) => this.coordinator?.acknowledge(task.taskId, id, snapshot),
-      checkpointPending: (id) => this.coordinator !== null && this.coordinator.inFlight === id,
-      abortedAfter: (epoch) => this.coordinator?.abortedAfter(epoch) ?? [],
-      replayFinished: (task) => (this.local ? this.local.replayFinished(task) : true),
-      replayLogEnded: (task) => this.local?.logEnded(task),
-      finished: (task) => this.taskFinished(task),
-      timersCancelled: (task, intervals) => {
-        this.event('timers-cancelled', { task: task.taskName, intervals });
-        process.emitWarning(`${task.taskName}: ${intervals} setInterval callback(s) registered inside causal() were still active when its input ended; they were stopped`, {
-          code: 'CAUSALFLOW_INTERVALS_STOPPED',
-        });
-      },
-      createStateBackend: (task, name) => {
-        const ready = backends?.get(name);
-        if (ready) return ready;
-        return this.newBackend(`${task.taskId}:${name}`);
-      },
-      countLate: (_task, _name, count) => {
-        this.late += count;
-      },
-      countInput: (count) => this.countInput(count),
-      operatorFailed: (task, name, record, error) => this.operatorFailed(task, name, record, error),
-      inflightSpill: this.inflightSpill,
-      inflightMaxRecords: this.options.inflightMaxRecords,
-    };
-  }
-
-  private newBackend(id: string): StateBackend {
-    if (this.options.stateBackend === 'lmdb') return new LmdbStateBackend(this.stateRoot!, `kv:${id}:${this.backendCounter++}`);
-    return new HeapStateBackend(this.strategy.features.checkpoints);
-  }
-
-  // ------------------------------------------------------------------ running
-
-  private countInput(count: number): void {
-    this.recordsIn += count;
-    this.timeline.input(this.clock(), count);
-  }
-
-  private sinkOutput(count: number, ingestTime: number): void {
-    const now = this.clock();
-    const latency = now - ingestTime;
-    this.recordsOut += count;
-    this.outputTimes.record(now);
-    this.latency.record(latency, count);
-    this.timeline.output(now, count, latency);
-  }
-
-  private operatorFailed(task: Task, operatorName: string, record: unknown, error: unknown): void {
-    if (this.options.errors.policy === 'fail') throw Task.wrapFailure(task, operatorName, error);
-    const deadLetter = task.operators[task.operators.length - 1] as SinkOperator;
-    const letter: DeadLetter = { operator: operatorName, subtask: task.subtask, record, error: error instanceof Error ? error.message : String(error) };
-    this.deadLetters++;
-    deadLetter.processElement(letter);
-  }
-
-  /** The dead-letter sink, with one partition per task (task ids are unique). */
-  private deadLetterRouter(): import('../connectors/sink.js').Sink<unknown> {
-    const sink = this.options.errors.deadLetter!;
-    const total = this.plan.tasks.length;
-    return { name: sink.name, open: (context) => sink.open({ ...context, parallelism: total }) };
-  }
-
-  private triggerSources(checkpointId: number): void {
-    for (const task of this.tasks) {
-      if (task.status === 'running' && task.source) {
-        task.source.triggerCheckpoint(checkpointId);
-        this.scheduler.markRunnable(task);
-      }
-    }
-  }
-
-  private checkpointCompleted(checkpointId: number, frames: ReadonlyMap<number, Uint8Array>): void {
-    for (const task of this.tasks) if (task.status !== 'dead') task.checkpointCompleted(checkpointId);
-    if (this.strategy.features.standbys > 0) this.feedStandbys(frames);
-    const stats = this.coordinator!.stats;
-    this.event('checkpoint', { id: checkpointId, durationMs: Math.round(stats.lastDurationMs * 1000) / 1000, bytes: stats.lastCompletedBytes });
-  }
-
-  private checkpointAborted(checkpointId: number): void {
-    for (const task of this.tasks) if (task.status === 'running') task.checkpointAborted(checkpointId);
-    this.event('checkpoint-aborted', { id: checkpointId });
-  }
-
-  /** Gives every standby its task's snapshot of the completed checkpoint, decoded from bytes (no shared objects). */
-  private feedStandbys(frames: ReadonlyMap<number, Uint8Array>): void {
-    for (const [taskId, frame] of frames) {
-      let list = this.standbys.get(taskId);
-      if (!list) {
-        list = [];
-        this.standbys.set(taskId, list);
-        for (let i = 0; i < this.strategy.features.standbys; i++) list.push(this.newStandby(taskId, `standby${i}`));
-      }
-      for (const standby of list) standby.apply(decodeSnapshot(frame), frame.length);
-    }
-  }
-
-  private taskFinished(task: Task): void {
-    this.finishedTasks++;
-    this.coordinator?.taskFinished(task.taskId, this.finalSnapshot(task));
-    this.event('task-finished', { task: task.taskName });
-    this.checkAllFinished();
-  }
-
-  /** A finished task's state: it stands for the task in every later checkpoint. */
-  private finalSnapshot(task: Task): TaskSnapshot {
-    const epoch = task.epoch;
-    return {
-      checkpointId: epoch,
-      taskId: task.taskId,
-      inputSeqs: task.inputs.map((i) => i.lastSeq),
-      outputSeqs: task.allWriters.map((w) => w.seq),
-      inputWatermarks: task.inputs.map((i) => i.watermark),
-      inputEnded: task.inputs.map(() => true),
-      operators: task.operators.map((op) => op.snapshot(epoch)),
-      routing: task.rebalancers.map((r) => r.next),
-      finished: true,
-    };
+  /** Fails the job for good. */
+  failJob(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    const failure = error instanceof CausalflowError ? error : new JobFailedError(`job failed: ${error instanceof Error ? error.message : String(error)}`, error);
+    this.event('failed', { error: failure.message, code: failure.code });
+    void (async () => {
+      for (const link of this.links) await link?.stopTasks().catch(() => {});
+      await this.closeStores();
+    })().finally(() => this.rejectDone(failure));
   }
 
   private checkAllFinished(): void {
     if (this.finishedTasks < this.plan.tasks.length || this.settled) return;
     this.settled = true;
-    this.scheduler.stop();
-    // Nothing can roll back once every task finished: transactional sinks commit the rest.
-    for (const task of this.tasks) for (const op of task.operators) if (op instanceof SinkOperator) op.finalCommit();
-    for (const task of this.tasks) task.close();
-    this.event('finished', {});
-    void this.closeStores().then(
+    void (async () => {
+      for (const link of this.links) await link?.finish();
+      this.event('finished', {});
+      await this.collectTraces();
+      await this.closeStores();
+    })().then(
       () => this.resolveDone(this.result()),
       (error) => this.rejectDone(error),
     );
   }
 
-  private taskFailed(task: Task, error: unknown): void {
-    if (this.settled) return;
-    if (!(error instanceof CausalflowError)) {
-      this.failJob(new JobFailedError(`internal error in task ${task.taskName}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, error));
-      return;
-    }
-    this.killNow(task, error);
+  /** With retained determinants, the final traces, read before the workers close (verification). */
+  private async collectTraces(): Promise<void> {
+    if (!this.strategy.features.causal?.retainAll) return;
+    const traces = new Map<number, EpochSegment[]>();
+    for (const link of this.links) if (link) for (const [id, trace] of await link.traces()) traces.set(id, trace);
+    this.finalTraces = traces;
   }
 
-  private killNow(task: Task, cause: unknown = new TaskKilledError(task.taskName)): void {
-    if (task.status === 'dead' || this.settled) return;
-    if (this.tasks[task.taskId] !== task) return;
+  private result(): JobResult {
+    return { ...this.progress(), guarantee: this.guarantee, events: [...this.log] };
+  }
+
+  private async closeStores(): Promise<void> {
+    await this.coordinator?.settle();
+    await this.checkpointStore?.close();
+    for (const link of this.links) await link?.close();
+  }
+
+  private watchForStalls(): void {
+    const detector = new StallDetector(
+      {
+        progress: () => {
+          let moved = this.recordsIn + this.recordsOut + this.finishedTasks + this.recoveries + (this.coordinator?.stats.completed ?? 0);
+          for (const link of this.links) if (link) moved += link.figures().elementsIn;
+          return moved;
+        },
+        holdsWork: () => this.links.some((link) => link !== null && link.figures().holdsWork),
+      },
+      this.options.stallTimeoutMs,
+    );
+    this.localHost.scheduler.addTicker((now) => {
+      const idleMs = detector.check(now);
+      if (idleMs !== null) void this.stalled(idleMs);
+    });
+  }
+
+  /** The job made no progress while holding work: report what every task waits for, and fail. */
+  private async stalled(idleMs: number): Promise<void> {
+    const waiting: TaskWait[] = [];
+    for (const link of this.links) if (link) waiting.push(...(await link.waits()));
+    this.event('stalled', { idleMs, waiting });
+    const lines = waiting.filter((w) => w.status === 'running').map((w) => `  ${w.task}: ${w.waitingFor}`);
+    this.failJob(new JobStalledError(`the job made no progress for ${Math.round(idleMs)} ms while its tasks held work; what each waits for:\n${lines.join('\n')}`, waiting));
+  }
+
+  // ------------------------------------------------------------------ WorkerReports
+
+  /** {@inheritDoc WorkerReports.acknowledge} */
+  acknowledge(_worker: number, taskId: number, checkpointId: number, frame: Uint8Array): void {
+    this.coordinator?.acknowledge(taskId, checkpointId, frame);
+  }
+
+  /** {@inheritDoc WorkerReports.taskFinished} */
+  taskFinished(_worker: number, taskId: number, finalSnapshot: Uint8Array): void {
+    if (this.taskState[taskId] !== 'running') return;
+    this.taskState[taskId] = 'finished';
+    this.finishedTasks++;
+    this.coordinator?.taskFinished(taskId, decodeSnapshot(finalSnapshot));
+    this.event('task-finished', { task: this.plan.tasks[taskId]!.name });
+    this.checkAllFinished();
+  }
+
+  /** {@inheritDoc WorkerReports.tasksFailed} */
+  tasksFailed(_worker: number, failures: FailureReport[]): void {
+    for (const failure of failures) this.taskDied(failure.taskId, failure.cause ?? new TaskKilledError(this.plan.tasks[failure.taskId]!.name));
+  }
+
+  /** {@inheritDoc WorkerReports.logEnded} */
+  logEnded(_worker: number, taskId: number, regenerated: number[], sinks: SinkProgress[], records: number): void {
+    if (this.settled) return;
+    this.strategy.logEnded?.(this.control, taskId, regenerated, sinks, records);
+  }
+
+  /** {@inheritDoc WorkerReports.sinkOutput} */
+  sinkOutput(_worker: number, at: number, count: number, latency: number): void {
+    this.recordsOut += count;
+    this.outputTimes.record(at);
+    this.latency.record(latency, count);
+    this.timeline.output(at, count, latency);
+  }
+
+  /** {@inheritDoc WorkerReports.sourceInput} */
+  sourceInput(_worker: number, at: number, count: number): void {
+    this.recordsIn += count;
+    this.timeline.input(at, count);
+  }
+
+  /** {@inheritDoc WorkerReports.taskEvent} */
+  taskEvent(_worker: number, event: { type: 'timers-cancelled'; task: string; intervals: number }): void {
+    this.event(event.type, { task: event.task, intervals: event.intervals });
+  }
+
+  private checkpointCompleted(checkpointId: number, frames: ReadonlyMap<number, Uint8Array>): void {
+    this.broadcast((link) => link.checkpointCompleted(checkpointId));
+    // Standbys get their task's snapshot of the completed checkpoint, as bytes (no shared objects).
+    for (const [taskId, frame] of frames) {
+      const home = this.standbyHomes.get(taskId);
+      if (home !== undefined) this.links[home]?.applyStandby(taskId, frame);
+    }
+    const stats = this.coordinator!.stats;
+    this.event('checkpoint', { id: checkpointId, durationMs: Math.round(stats.lastDurationMs * 1000) / 1000, bytes: stats.lastCompletedBytes });
+  }
+
+  private broadcast(fn: (link: WorkerCommands) => void): void {
+    for (const link of this.links) if (link) fn(link);
+  }
+
+  // ------------------------------------------------------------------ failures
+
+  private taskDied(taskId: number, cause: unknown): void {
+    if (this.settled || this.taskState[taskId] === 'dead') return;
+    if (!(cause instanceof CausalflowError)) {
+      this.failJob(new JobFailedError(`internal error in task ${this.plan.tasks[taskId]!.name}: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}`, cause));
+      return;
+    }
     if (this.repeatsWithoutProgress(cause)) {
       this.failJob(
-        new JobFailedError(
-          `the same failure happened ${MAX_REPEATED_FAILURES} times in a row without a checkpoint completing in between, so retrying cannot help: ${(cause as Error).message}`,
-          cause,
-        ),
+        new JobFailedError(`the same failure happened ${MAX_REPEATED_FAILURES} times in a row without a checkpoint completing in between, so retrying cannot help: ${cause.message}`, cause),
       );
       return;
     }
-    const wasFinished = task.status === 'finished';
-    task.kill();
-    this.scheduler.forget(task);
-    // The task's own buffers (its input queues) die with it; what it sent is the consumers' now.
-    for (const input of task.inputs) input.channel.close();
-    this.local?.forget(task.taskId);
-    if (wasFinished) this.finishedTasks--;
+    if (this.taskState[taskId] === 'finished') this.finishedTasks--;
+    this.taskState[taskId] = 'dead';
     if (this.pendingFailures.length === 0) this.failureGroups++;
-    this.event('task-failed', { task: task.taskName, cause: cause instanceof Error ? cause.message : String(cause), group: this.failureGroups });
+    this.event('task-failed', { task: this.plan.tasks[taskId]!.name, cause: cause.message, group: this.failureGroups });
     if (this.recovering && this.strategy.mode === 'global-rollback') return;
     this.recoveries++;
     // Failures noticed in one go are recovered together, so that adjacent replacements are wired to each other.
-    this.pendingFailures.push({ task, cause });
+    this.pendingFailures.push({ taskId, cause });
     if (this.pendingFailures.length === 1) queueMicrotask(() => this.recoverPending());
   }
 
@@ -944,14 +527,19 @@ export class Executor implements RecoveryRuntime {
     const batch = this.pendingFailures;
     this.pendingFailures = [];
     if (batch.length === 0 || this.settled) return;
-    const tasks = batch.map((f) => f.task);
     const cause = batch.find((f) => !(f.cause instanceof TaskKilledError))?.cause ?? batch[0]!.cause;
-    const recovery: Promise<void> = this.strategy.recover(this, tasks, cause).then(
-      () => {
-        if (this.recovering === recovery) this.recovering = null;
-      },
-      (error: unknown) => this.failJob(error),
-    );
+    const recovery: Promise<void> = this.strategy
+      .recover(
+        this.control,
+        batch.map((f) => f.taskId),
+        cause,
+      )
+      .then(
+        () => {
+          if (this.recovering === recovery) this.recovering = null;
+        },
+        (error: unknown) => this.failJob(error),
+      );
     this.recovering = recovery;
   }
 
@@ -983,22 +571,247 @@ export class Executor implements RecoveryRuntime {
     return plan;
   }
 
-  private result(): JobResult {
-    return { ...this.progress(), guarantee: this.guarantee, events: [...this.log] };
+  /**
+   * Credit and batch size of a plan channel. Into a task whose head operator is async the credit is
+   * smaller: such a task takes its records one promise at a time, and a checkpoint barrier queued behind a
+   * full channel would wait for every record ahead of it (aligned checkpoints, I24).
+   */
+  private channelOptions(channel: { to: number }): LocalChannelOptions {
+    const o = this.options;
+    const consumer = this.plan.tasks[channel.to]!;
+    const head = this.nodes[this.plan.vertices[consumer.vertex]!.nodes[0]!]!;
+    const capacity = head.async === true ? Math.min(o.channelCapacity, ASYNC_INPUT_CAPACITY) : o.channelCapacity;
+    return { capacity, batchSize: o.batchSize, serialize: o.serializeChannels };
   }
 
-  /** What the job has kept of its exactly-once promise so far. */
-  get keptGuarantee(): Guarantee {
-    return this.guarantee;
+  // ------------------------------------------------------------------ JobControl
+
+  private rollbackHost(): import('./rollback.js').RollbackHost {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the host reads state this class replaces
+    const executor = this;
+    return {
+      plan: this.plan,
+      get store() {
+        return executor.checkpointStore!;
+      },
+      get coordinator() {
+        return executor.coordinator!;
+      },
+      links: this.links,
+      get placement() {
+        return executor.placement;
+      },
+      standbyHome: (taskId) => this.standbyHomes.get(taskId) ?? null,
+      incarnations: this.incarnations,
+      onEscalation: this.options.recovery.onEscalation,
+      retainAll: this.strategy.features.causal?.retainAll ?? false,
+      recordsDeterminants: this.strategy.features.causal !== null,
+      shownSinceCheckpoint: (tainted) => this.shownSinceCheckpoint(tainted),
+      historyOf: (taskId, beforeEpoch) => this.historyOf(taskId, beforeEpoch),
+      getGuarantee: () => this.guarantee,
+      setGuarantee: (guarantee) => {
+        this.guarantee = guarantee;
+      },
+      event: (type, details) => this.event(type, details),
+      failJob: (error) => this.failJob(error),
+      clock: () => this.clock(),
+      restarted: () => {
+        this.finishedTasks = 0;
+        this.taskState.fill('running');
+      },
+    };
   }
 
-  private async closeStores(): Promise<void> {
-    await this.coordinator?.settle();
-    await this.checkpointStore?.close();
-    await this.inflightSpill?.close();
-    if (this.stateRoot) {
-      await this.stateRoot.flushed;
-      await this.stateRoot.close();
+  private controlOf(): JobControl {
+    const causal = this.strategy.features.causal;
+    return {
+      plan: this.plan,
+      causal: causal !== null && causal.dsd !== 0,
+      retainAll: causal?.retainAll ?? false,
+      clock: () => this.clock(),
+      event: (type, details) => this.event(type, details),
+      failJob: (error) => this.failJob(error),
+      pauseCheckpoints: async () => {
+        this.coordinator!.pause();
+        this.coordinator!.abortPending();
+        await this.coordinator!.settle();
+      },
+      resumeCheckpoints: () => this.coordinator!.resume(),
+      latestCheckpoint: () => (this.checkpointStore ? this.checkpointStore.latest : -1),
+      isDead: (taskId) => this.taskState[taskId] === 'dead',
+      sinkDeterminants: (fromEpoch) => this.sinkDeterminants(fromEpoch),
+      collectCopies: (taskIds, fromEpoch) => this.collectCopies(taskIds, fromEpoch),
+      historyOf: (taskId, beforeEpoch) => this.historyOf(taskId, beforeEpoch),
+      replace: (specs) => this.replace(specs),
+      incarnationOf: (index) => this.incarnations[index]!,
+      holdings: async (index, before) => {
+        const consumer = this.plan.channels[index]!.to;
+        return (await this.links[this.placement[consumer]!]?.holdings(index, before)) ?? -1;
+      },
+      goLive: (taskId) => {
+        this.taskState[taskId] = 'running';
+        this.links[this.placement[taskId]!]?.goLive(taskId);
+      },
+      addStandby: (taskId) => this.addStandby(taskId),
+      rollback: async (reason, lost) => {
+        if (lost) this.escalations++;
+        await rollBack(this.rollbackHost(), reason, lost);
+      },
+      regenerated: async (failed, checkpoint) => {
+        // Without determinants (at-least-once) a replacement may regenerate different records than those
+        // sinks downstream already showed since the checkpoint: exactly-once is not kept there (I23).
+        const exposed = await this.shownSinceCheckpoint(taintedTasks(this.plan, failed));
+        if (exposed.length === 0) return;
+        this.guarantee = degraded(this.guarantee, checkpoint, exposed.map((e) => e.sink), `at-least-once recovery of ${[...failed].map((id) => this.plan.tasks[id]!.name).join(', ')}`);
+        this.event('guarantee-degraded', { guarantee: this.guarantee });
+      },
+    };
+  }
+
+  /** One round of local recovery on every worker (see {@link JobControl.replace}). */
+  private async replace(specs: readonly ReplacementSpec[]): Promise<ReplacementReport[]> {
+    const checkpoint = this.checkpointStore ? this.checkpointStore.latest : -1;
+    const failed = new Set(specs.map((s) => s.taskId));
+    const placement = [...this.placement];
+    for (const spec of specs) placement[spec.taskId] = this.replacementWorker(spec.taskId);
+    // Every channel of a failed task is wired anew.
+    const rewired = new Set<number>();
+    for (const id of failed) {
+      const plan = this.plan.tasks[id]!;
+      for (const index of [...plan.inputs, ...plan.outputs.flat()]) rewired.add(index);
     }
+    for (const index of rewired) this.incarnations[index]!++;
+    // Producers replay what the failed consumer's checkpoint did not consume.
+    const replayAfter: { index: number; afterSeq: number }[] = [];
+    const snapshots = new Map<number, Uint8Array | null>();
+    for (const id of failed) {
+      const merged = checkpoint >= 0 ? this.checkpointStore!.restore(id) : null;
+      const plan = this.plan.tasks[id]!;
+      plan.inputs.forEach((index, i) => replayAfter.push({ index, afterSeq: merged?.inputSeqs[i] ?? -1 }));
+      snapshots.set(id, merged ? encodeSnapshot(merged) : null);
+    }
+    const channels = [...rewired].sort((a, b) => a - b).map((index) => ({ index, incarnation: this.incarnations[index]! }));
+    const reports: ReplacementReport[] = [];
+    await Promise.all(
+      this.links.map(async (link, worker) => {
+        if (!link) return;
+        const spec: RoundSpec = {
+          placement,
+          channels,
+          replayAfter,
+          replacements: specs
+            .filter((s) => placement[s.taskId] === worker)
+            .sort((a, b) => a.taskId - b.taskId)
+            .map((s) => ({ taskId: s.taskId, checkpoint, snapshot: snapshots.get(s.taskId) ?? null, replay: s.replay, history: s.history })),
+        };
+        reports.push(...(await link.round(spec)));
+      }),
+    );
+    this.placement = placement;
+    for (const id of failed) this.taskState[id] = 'running';
+    return reports.sort((a, b) => a.taskId - b.taskId);
+  }
+
+  /** Where a failed task's replacement runs: its standby's worker, else the least loaded live worker. */
+  private replacementWorker(taskId: number): number {
+    const home = this.standbyHomes.get(taskId);
+    if (home !== undefined && this.links[home]) return home;
+    const load = this.links.map((link, i) => (link ? this.placement.filter((w) => w === i).length : Infinity));
+    return load.indexOf(Math.min(...load));
+  }
+
+  /** A new standby for `taskId` from the checkpoint store, on a live worker other than the task's where there is one. */
+  private addStandby(taskId: number): void {
+    if (this.strategy.features.standbys === 0) return;
+    const primary = this.placement[taskId]!;
+    const others = this.links.map((link, i) => (link && i !== primary ? i : -1)).filter((i) => i >= 0);
+    const home = others.length > 0 ? others[taskId % others.length]! : primary;
+    const merged = this.checkpointStore && this.checkpointStore.latest >= 0 ? this.checkpointStore.restore(taskId) : null;
+    const previous = this.standbyHomes.get(taskId);
+    if (previous !== undefined && previous !== home) this.links[previous]?.dropStandbys(taskId);
+    this.standbyHomes.set(taskId, home);
+    this.links[home]?.addStandby(taskId, merged ? encodeSnapshot(merged) : null);
+  }
+
+  /** For each task: copies of its log held by live tasks, per worker. */
+  private async collectCopies(taskIds: readonly number[], fromEpoch: number): Promise<Map<number, EpochSegment[][]>> {
+    const copies = new Map<number, EpochSegment[][]>();
+    for (const link of this.links) {
+      if (!link) continue;
+      for (const [taskId, copy] of await link.replicas(taskIds, fromEpoch)) {
+        if (!copies.has(taskId)) copies.set(taskId, []);
+        copies.get(taskId)!.push(copy);
+      }
+    }
+    return copies;
+  }
+
+  /** A task's trace before `beforeEpoch`: from its own (dead) memory where this process has it, else the longest copy from epoch 0. */
+  private async historyOf(taskId: number, beforeEpoch: number): Promise<EpochSegment[]> {
+    const own = (await this.links[this.placement[taskId]!]?.ownLogs([taskId], 0, false))?.get(taskId);
+    if (own) return own.replay.filter((segment) => segment.epoch < beforeEpoch);
+    const copies = (await this.collectCopies([taskId], 0)).get(taskId) ?? [];
+    const stored = new ReplicaStore({ dsd: -1 });
+    for (const envelope of await this.sinkDeterminants(0)) stored.ingest(envelope);
+    const fromSinks = stored.logOf(taskId, 0);
+    if (fromSinks.length > 0) copies.push(fromSinks);
+    return (copies.length > 0 ? longestCopy(taskId, copies) : []).filter((segment) => segment.epoch < beforeEpoch);
+  }
+
+  /** Every sink task, as (vertex, subtask, chain position of the sink, task id). */
+  private *sinkTasks(): Generator<{ taskId: number; subtask: number; parallelism: number; chainIndex: number; node: LogicalNode }> {
+    for (const vertex of this.plan.vertices) {
+      const chainIndex = vertex.nodes.findIndex((id) => this.nodes[id]!.sink);
+      if (chainIndex < 0) continue;
+      const node = this.nodes[vertex.nodes[chainIndex]!]!;
+      for (let s = 0; s < vertex.parallelism; s++) yield { taskId: vertex.firstTask + s, subtask: s, parallelism: vertex.parallelism, chainIndex, node };
+    }
+  }
+
+  /** Every determinant envelope the job's sink partitions store (a dead sink's partition is opened to read them). */
+  private async sinkDeterminants(fromEpoch: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    for (const sink of this.sinkTasks()) {
+      if (this.taskState[sink.taskId] !== 'dead') {
+        const state = (await this.links[this.placement[sink.taskId]!]?.sinkStates([sink.taskId]))?.get(sink.taskId);
+        if (state) out.push(...state.determinants);
+        continue;
+      }
+      // The dead sink task's partition lives on in the external system: open it to read what it stored.
+      const partition = sink.node.sinkConnector!.open({ subtask: sink.subtask, parallelism: sink.parallelism, jobDirectory: this.options.directory, restoredEpoch: fromEpoch });
+      try {
+        await partition.ready?.();
+        out.push(...(partition.determinants?.() ?? []));
+      } finally {
+        void partition.close?.();
+      }
+    }
+    return out;
+  }
+
+  /** Sink tasks among `tainted` whose partitions show more than the latest checkpoint covers. */
+  private async shownSinceCheckpoint(tainted: ReadonlySet<number>): Promise<ShownSinceCheckpoint[]> {
+    const exposed: ShownSinceCheckpoint[] = [];
+    const latest = this.checkpointStore!.latest;
+    for (const sink of this.sinkTasks()) {
+      if (!tainted.has(sink.taskId)) continue;
+      const restored = latest >= 0 ? this.checkpointStore!.restore(sink.taskId) : null;
+      const atCheckpoint = (restored?.operators[sink.chainIndex]?.state as { outputIndex?: number } | undefined)?.outputIndex ?? 0;
+      let visible: number;
+      const state = this.taskState[sink.taskId] !== 'dead' ? (await this.links[this.placement[sink.taskId]!]?.sinkStates([sink.taskId]))?.get(sink.taskId) : undefined;
+      if (state) {
+        visible = state.progress.find((p) => p.sink === sink.node.name)?.visible ?? 0;
+      } else {
+        const partition = sink.node.sinkConnector!.open({ subtask: sink.subtask, parallelism: sink.parallelism, jobDirectory: this.options.directory, restoredEpoch: Math.max(0, latest) });
+        try {
+          await partition.ready?.();
+          visible = partition.visibleCount();
+        } finally {
+          void partition.close?.();
+        }
+      }
+      if (visible > atCheckpoint) exposed.push({ taskId: sink.taskId, sink: sink.node.name, visible, atCheckpoint });
+    }
+    return exposed;
   }
 }

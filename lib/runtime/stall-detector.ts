@@ -7,7 +7,6 @@
  * Kafka topic) holds no work and is not stalled: only a job with queued input, a barrier being aligned or
  * a replay in progress, and nothing moving, is.
  */
-import type { TaskWait } from './events.js';
 
 /** What the detector reads of the job. */
 export interface StallProbe {
@@ -15,8 +14,6 @@ export interface StallProbe {
   progress(): number;
   /** Whether any task holds work it has not done. */
   holdsWork(): boolean;
-  /** What each task waits for. */
-  waits(): TaskWait[];
 }
 
 /** Watches one job. */
@@ -32,10 +29,10 @@ export class StallDetector {
   ) {}
 
   /**
-   * Called from the scheduler with the job clock. Returns what each task waits for the first time the
-   * job counts as stalled, null otherwise.
+   * Called from the scheduler with the job clock. Returns how long the job has been idle the first time it
+   * counts as stalled (the caller then asks every task what it waits for), null otherwise.
    */
-  check(now: number): { idleMs: number; waiting: TaskWait[] } | null {
+  check(now: number): number | null {
     const progress = this.probe.progress();
     if (progress !== this.lastProgress || !this.probe.holdsWork()) {
       this.lastProgress = progress;
@@ -45,6 +42,6 @@ export class StallDetector {
     }
     if (this.reported || now - this.lastMoveAt < this.timeoutMs) return null;
     this.reported = true;
-    return { idleMs: now - this.lastMoveAt, waiting: this.probe.waits() };
+    return now - this.lastMoveAt;
   }
 }

@@ -18,14 +18,14 @@ import type { CausalServices } from '../causal/services.js';
 import { wallClock } from '../util/clock.js';
 import type { CausalTaskLog } from '../causal/task-log.js';
 import { CAPTURED_TIMER_BASE, CLOCK_TICK_TIMER, OPERATOR_TIMER_BASE } from '../causal/task-log.js';
-import { activeScope, runCaptured, type CaptureScope } from '../causal/capture.js';
+import { activeScope, runCaptured, runUncaptured, type CaptureScope } from '../causal/capture.js';
 import { DeterminantMismatchError, OperatorError, RecoveryEscalationError, TaskKilledError } from '../errors.js';
 import { InflightBudget, InflightLog } from '../inflight/log.js';
 import type { InflightSpillStore } from '../inflight/spill.js';
 import type { StateBackend } from '../state/backend.js';
 import type { OperatorSnapshot, TaskSnapshot } from '../state/snapshot.js';
 import { Batch, ElementType, elementTypeName } from '../transport/batch.js';
-import type { LocalChannel } from '../transport/channel.js';
+import type { LocalChannel, OutputChannel } from '../transport/channel.js';
 import { Kind } from '../../determinants/kinds.js';
 import type { Operator } from './operator.js';
 import type { TaskPlan } from './plan.js';
@@ -58,8 +58,8 @@ export interface TaskEnvironment {
   wakeAt(task: Task, jobMs: number): void;
   /** The task took its snapshot for `checkpointId`. */
   acknowledge(task: Task, checkpointId: number, snapshot: TaskSnapshot): void;
-  /** Whether checkpoint `checkpointId` is in flight (a replaying task may re-take an abandoned one). */
-  checkpointPending(checkpointId: number): boolean;
+  /** Whether checkpoint `checkpointId` was abandoned (a replaying task may re-take one; a live task may meet its barrier). */
+  checkpointAbandoned(checkpointId: number): boolean;
   /** Checkpoints after `epoch` that were abandoned, oldest first. */
   abortedAfter(epoch: number): number[];
   /** Every input ended and the task flushed its output. */
@@ -77,8 +77,6 @@ export interface TaskEnvironment {
   createStateBackend(task: Task, operatorName: string): StateBackend;
   /** Counts records dropped as late. */
   countLate(task: Task, operatorName: string, count: number): void;
-  /** Counts records read by sources. */
-  countInput(count: number): void;
   /** How to handle a record an operator threw on; returns normally to skip the record. */
   operatorFailed(task: Task, operatorName: string, record: unknown, error: unknown): void;
   /** Where in-flight logs spill; null for no spilling. */
@@ -103,6 +101,11 @@ export class TaskInput {
   pending: Batch | null = null;
   /** Index of the next element of `pending` to deliver. */
   pendingOffset = 0;
+  /**
+   * Per incarnation switched to: the last sequence number consumed from older incarnations at the switch.
+   * What a consumer holds from a producer's predecessor stays known after it moved on (I14).
+   */
+  readonly heldBefore = new Map<number, number>();
 
   constructor(
     /** The channel. */
@@ -282,14 +285,37 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     const next = input.channel.successor;
     if (next === null) return false;
     input.channel.onReadable = null;
+    input.heldBefore.set(next.id.incarnation, input.lastSeq);
     input.channel = next;
     this.listen(input);
     if (input.channel.successor !== null && input.channel.queued === 0) this.switchToSuccessor(input);
     return true;
   }
 
+  /**
+   * The last sequence number this task holds on `input` from channel incarnations before `before`: consumed,
+   * being delivered, or queued. What it got from a producer's replacement (incarnation `before` or later)
+   * does not count: the orphan check compares the replacement with its predecessor (I14).
+   */
+  heldFromBefore(input: TaskInput, before: number): number {
+    if (input.channel.id.incarnation >= before) {
+      // Already reading a newer incarnation: what it had consumed when it first switched to `before` or
+      // later (consumption only grows, so the smallest such figure).
+      let held = Number.POSITIVE_INFINITY;
+      for (const [incarnation, seq] of input.heldBefore) if (incarnation >= before && seq < held) held = seq;
+      return held === Number.POSITIVE_INFINITY ? input.lastSeq : held;
+    }
+    let held = input.lastSeq;
+    if (input.pending !== null) held = Math.max(held, input.pending.seqEnd - 1);
+    for (let channel: LocalChannel | null = input.channel; channel !== null && channel.id.incarnation < before; channel = channel.successor) {
+      const end = channel.queuedSeqEnd;
+      if (end >= 0) held = Math.max(held, end - 1);
+    }
+    return held;
+  }
+
   /** Adds a writer for output edge `edge`. `seq` continues a restored sequence. */
-  addWriter(edge: number, channel: LocalChannel, seq: number, envelopes: EnvelopeAttacher | null): ChannelWriter {
+  addWriter(edge: number, channel: OutputChannel, seq: number, envelopes: EnvelopeAttacher | null): ChannelWriter {
     const inflight = this.env.features.inflightLog
       ? new InflightLog(this.taskId, channel.id.index, this.epoch, seq, this.inflightBudget, this.env.inflightSpill)
       : null;
@@ -315,7 +341,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
    * Retargets a writer to a replacement consumer's channel and replays to it, from the in-flight log,
    * everything after `afterSeq` (what the consumer's checkpoint says it consumed).
    */
-  replayTo(writer: ChannelWriter, channel: LocalChannel, afterSeq: number): void {
+  replayTo(writer: ChannelWriter, channel: OutputChannel, afterSeq: number): void {
     if (!writer.replaying) this.replayingWriters++;
     writer.replayTo(channel, afterSeq);
     if (this.causal) this.causal.shipper.resetConsumer(writer.consumerId);
@@ -639,7 +665,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
 
   /** Whether a barrier for `checkpointId` belongs to a checkpoint abandoned without this task knowing. */
   private isStaleBarrier(checkpointId: number): boolean {
-    return checkpointId > this.epoch && !this.abortedCheckpoints.has(checkpointId) && !this.env.checkpointPending(checkpointId);
+    return checkpointId > this.epoch && !this.abortedCheckpoints.has(checkpointId) && this.env.checkpointAbandoned(checkpointId);
   }
 
   /**
@@ -1063,7 +1089,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     this.env.acknowledge(this, checkpointId, snapshot);
     // Replaying, a task re-takes checkpoints that were abandoned when its predecessor failed: treat them
     // as aborted at once, so their state changes go into the next snapshot (I9).
-    if (!this.env.checkpointPending(checkpointId)) for (const backend of this.backends.values()) backend.checkpointAborted(checkpointId);
+    if (this.env.checkpointAbandoned(checkpointId)) for (const backend of this.backends.values()) backend.checkpointAborted(checkpointId);
   }
 
   /** Checkpoint `checkpointId` completed: operators commit, logs drop older epochs (I2). */
@@ -1184,7 +1210,9 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
 
   /** The replayed log ran out (possibly mid-record): recovery judges the orphan check now (I14). */
   noteLogEnd(): void {
-    this.env.replayLogEnded(this);
+    // The log may run out inside operator code (a service asking the reader): what recovery does next is
+    // the runtime's, and must not be captured as the operator's (a clock read of its would be recorded).
+    runUncaptured(() => this.env.replayLogEnded(this));
   }
 
   /** Whether a checkpoint is held back until pending captured callbacks have run (no input meanwhile). */

@@ -19,6 +19,11 @@ export interface ChannelId {
   readonly from: number;
   /** Consumer task id. */
   readonly to: number;
+  /**
+   * How many times recovery has wired this channel anew (0 at the start). A replacement producer or
+   * consumer gets a new incarnation; a consumer tells what it holds from older ones apart (I14).
+   */
+  readonly incarnation: number;
 }
 
 /** The producer's end of a channel. */

@@ -24,10 +24,10 @@ test('memory figures of an exactly-once job: logs with replicas are small, and a
     .process<number>({ processElement: (r, ctx) => ctx.state.value<string>('pad').update('z'.repeat(2000 + r.k)) }, { name: 'pad' })
     .collect();
   const handle = await job.start();
-  let figures = handle.executor.memoryFigures();
+  let figures = await handle.executor.memoryFigures();
   for (let i = 0; i < 40 && !figures.some((f) => f.stateBytes > 0 && f.standbyStateBytes === f.stateBytes); i++) {
     await new Promise((resolve) => setTimeout(resolve, 25));
-    figures = handle.executor.memoryFigures();
+    figures = await handle.executor.memoryFigures();
   }
   await handle.done;
   const pad = figures.filter((f) => f.task.startsWith('pad'));

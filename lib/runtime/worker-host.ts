@@ -1,0 +1,621 @@
+/**
+ * A worker: the tasks placed on it (and the standbys of tasks placed elsewhere), its scheduler, its
+ * stores, and the ends of its channels. It does what the coordinator asks (`WorkerCommands`) and reports
+ * what happens (`WorkerReports`). It never reads another task's memory: everything it learns of the rest
+ * of the job arrives as a command.
+ *
+ * In the embedded runtime the one worker shares the coordinator's process; with `workers: N` each runs in
+ * its own process (`lib/cluster/worker.ts`), and only the transport and the control connection differ.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { open as openLmdb, type RootDatabase } from 'lmdb';
+import type { DeadLetter, ResolvedJobOptions } from '../api/config.js';
+import { longestCopy, type EpochSegment } from '../../determinants/replica.js';
+import { EntryDecoder } from '../../determinants/codec.js';
+import { Kind } from '../../determinants/kinds.js';
+import { CausalflowError, DeterminantMismatchError, JobFailedError } from '../errors.js';
+import { InflightSpillStore } from '../inflight/spill.js';
+import { SinkOperator } from '../operators/sink.js';
+import type { StrategyFeatures } from '../recovery/strategy.js';
+import { HeapStateBackend, LmdbStateBackend, type StateBackend } from '../state/backend.js';
+import { decodeSnapshot, encodeSnapshot, type TaskSnapshot } from '../state/snapshot.js';
+import type { LocalChannel, OutputChannel } from '../transport/channel.js';
+import type { Transport } from '../transport/transport.js';
+import type { TaskWait } from './events.js';
+import { encodedStateBytes, type TaskMemoryFigures } from './memory-figures.js';
+import type { LogicalNode, PhysicalPlan } from './plan.js';
+import { Scheduler } from './scheduler.js';
+import { Standby } from './standby.js';
+import { TaskFactory } from './task-factory.js';
+import { Task, type TaskEnvironment } from './task.js';
+import type {
+  DeploySpec,
+  FailureReport,
+  ReplacementDeploy,
+  ReplacementReport,
+  RoundSpec,
+  SinkProgress,
+  WorkerCommands,
+  WorkerFigures,
+  WorkerReports,
+} from './worker-api.js';
+
+/** What a worker is built from. */
+export interface WorkerHostOptions {
+  /** This worker's index. */
+  index: number;
+  nodes: readonly LogicalNode[];
+  plan: PhysicalPlan;
+  options: ResolvedJobOptions;
+  features: StrategyFeatures;
+  /** Where the worker reports to. */
+  reports: WorkerReports;
+  /** Creates the ends of channels. */
+  transport: Transport;
+  /** Milliseconds on the job clock. */
+  clock: () => number;
+  /** Directory of this worker's stores (lmdb state, spilled in-flight logs). */
+  directory: string;
+}
+
+/** One worker of a job. */
+export class WorkerHost implements WorkerCommands {
+  /** The scheduler of this worker's tasks. */
+  readonly scheduler: Scheduler;
+  /** Hosted tasks, by task id (a dead one stays until replaced). */
+  readonly tasks = new Map<number, Task>();
+  private readonly standbys = new Map<number, Standby[]>();
+  private readonly factory: TaskFactory;
+  private placement: number[];
+  private incarnations: number[];
+  private stateRoot: RootDatabase | null = null;
+  private inflightSpill: InflightSpillStore | null = null;
+  private backendCounter = 0;
+  /** Replacements waiting for the coordinator's go-ahead after their log ran out (I14). */
+  private readonly awaitingVerdict = new Set<number>();
+  private readonly approved = new Set<number>();
+  /** Checkpoints abandoned and not yet superseded by a completed one (I21). */
+  private readonly aborted = new Set<number>();
+  private latestCompleted = -1;
+  private recordsIn = 0;
+  private late = 0;
+  private deadLetters = 0;
+  private started = false;
+  private storesOpen = false;
+  private pendingFailures: FailureReport[] = [];
+
+  constructor(private readonly o: WorkerHostOptions) {
+    this.scheduler = new Scheduler(o.clock);
+    this.scheduler.onTaskError = (task, error) => this.taskFailed(task, error);
+    this.placement = o.plan.tasks.map(() => o.index);
+    this.incarnations = o.plan.channels.map(() => 0);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the factory reads state this host replaces
+    const host = this;
+    this.factory = new TaskFactory({
+      nodes: o.nodes,
+      plan: o.plan,
+      options: o.options,
+      features: o.features,
+      environment: (backends) => this.environment(backends),
+      inputEnd: (index) => host.inputEndOf(index),
+      outputEnd: (index) => host.outputEndOf(index),
+      sinkOutput: (count, ingestTime) => this.o.reports.sinkOutput(this.o.index, this.o.clock(), count, this.o.clock() - ingestTime),
+      countInput: (count) => {
+        this.recordsIn += count;
+        this.o.reports.sourceInput(this.o.index, this.o.clock(), count);
+      },
+      clock: o.clock,
+      wakeAt: (task, at) => this.scheduler.wakeAt(task, at),
+      taskFailed: (task, error) => this.taskFailed(task, error),
+    });
+  }
+
+  /** This worker's index. */
+  get index(): number {
+    return this.o.index;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** {@inheritDoc WorkerCommands.deploy} */
+  async deploy(spec: DeploySpec): Promise<void> {
+    await this.openStores();
+    await this.stopTasks();
+    this.placement = [...spec.placement];
+    this.incarnations = [...spec.incarnations];
+    this.latestCompleted = spec.checkpoint ?? -1;
+    this.aborted.clear();
+    const created: Task[] = [];
+    for (const deploy of spec.tasks) {
+      const plan = this.o.plan.tasks[deploy.taskId]!;
+      const snapshot = deploy.snapshot ? decodeSnapshot(deploy.snapshot) : null;
+      const task = this.factory.create({ plan, snapshot, backends: null, replay: deploy.replay, history: deploy.history });
+      this.tasks.set(plan.id, task);
+      created.push(task);
+    }
+    const showAfter = new Set(spec.showAfterVisible);
+    // Sinks that showed output the rollback regenerates show the regenerated records after it (I23).
+    for (const task of created) if (showAfter.has(task.taskId)) for (const op of task.operators) if (op instanceof SinkOperator) op.showAfterVisible();
+    // The standbys of the deployment replace the ones held before (a rollback restores every standby too).
+    for (const list of this.standbys.values()) for (const standby of list) await standby.dispose();
+    this.standbys.clear();
+    for (const standby of spec.standbys) for (let i = 0; i < this.o.features.standbys; i++) this.addStandby(standby.taskId, standby.snapshot);
+    for (const task of created) this.startTask(task);
+  }
+
+  /** {@inheritDoc WorkerCommands.run} */
+  run(): void {
+    if (this.started) return;
+    this.started = true;
+    void this.scheduler.start();
+  }
+
+  /** {@inheritDoc WorkerCommands.stopTasks} */
+  async stopTasks(): Promise<void> {
+    for (const task of this.tasks.values()) {
+      task.kill();
+      this.scheduler.forget(task);
+      task.disposeState();
+    }
+    for (const task of this.tasks.values()) for (const input of task.inputs) input.channel.close();
+    this.tasks.clear();
+    this.awaitingVerdict.clear();
+    this.approved.clear();
+  }
+
+  /** {@inheritDoc WorkerCommands.finish} */
+  async finish(): Promise<void> {
+    // Nothing can roll back once every task finished: transactional sinks commit the rest.
+    for (const task of this.tasks.values()) for (const op of task.operators) if (op instanceof SinkOperator) op.finalCommit();
+    for (const task of this.tasks.values()) task.close();
+    this.scheduler.stop();
+  }
+
+  /** {@inheritDoc WorkerCommands.close} */
+  async close(): Promise<void> {
+    this.scheduler.stop();
+    for (const task of this.tasks.values()) task.kill();
+    await this.o.transport.close();
+    // The spill store object stays: its counters are part of the job's final figures.
+    await this.inflightSpill?.close();
+    if (this.stateRoot) {
+      await this.stateRoot.flushed;
+      await this.stateRoot.close();
+      this.stateRoot = null;
+    }
+  }
+
+  private async openStores(): Promise<void> {
+    if (this.storesOpen) return;
+    this.storesOpen = true;
+    mkdirSync(this.o.directory, { recursive: true });
+    if (this.o.options.stateBackend === 'lmdb' || this.o.features.standbys > 0) {
+      this.stateRoot = openLmdb({ path: join(this.o.directory, 'state'), maxDbs: 10_000 });
+    }
+    if (this.o.features.inflightLog) this.inflightSpill = InflightSpillStore.open(join(this.o.directory, 'inflight'));
+  }
+
+  private startTask(task: Task): void {
+    if (task.status === 'finished') {
+      this.o.reports.taskFinished(this.o.index, task.taskId, encodeSnapshot(this.finalSnapshot(task)));
+      return;
+    }
+    task.open();
+    task.source?.open();
+    this.scheduler.markRunnable(task);
+  }
+
+  // ------------------------------------------------------------------ channel ends
+
+  private inputEndOf(index: number): LocalChannel {
+    const channel = this.o.plan.channels[index]!;
+    return this.o.transport.inputEnd(channel, this.incarnations[index]!, this.placement[channel.from]!);
+  }
+
+  private outputEndOf(index: number): OutputChannel {
+    const channel = this.o.plan.channels[index]!;
+    return this.o.transport.outputEnd(channel, this.incarnations[index]!, this.placement[channel.to]!);
+  }
+
+  private hosts(taskId: number): Task | null {
+    const task = this.tasks.get(taskId);
+    return task && task.status !== 'dead' ? task : null;
+  }
+
+  // ------------------------------------------------------------------ local recovery
+
+  /** {@inheritDoc WorkerCommands.round} */
+  async round(spec: RoundSpec): Promise<ReplacementReport[]> {
+    this.placement = [...spec.placement];
+    const replaced = new Set(spec.replacements.map((r) => r.taskId));
+    const replayAfter = new Map(spec.replayAfter.map((r) => [r.index, r.afterSeq]));
+    // Phase 1: every rewired channel gets its new incarnation, before any replacement is built, so that
+    // replacements of adjacent failed tasks are wired to each other. A live consumer drains the old end
+    // first: what it holds there is its own, received before the failure.
+    const movedProducers: { task: Task; input: number }[] = [];
+    const movedConsumers: { task: Task; writer: number; index: number }[] = [];
+    for (const rewire of spec.channels) {
+      this.incarnations[rewire.index] = rewire.incarnation;
+      const channel = this.o.plan.channels[rewire.index]!;
+      const consumer = replaced.has(channel.to) ? null : this.hosts(channel.to);
+      if (consumer) {
+        const input = consumer.inputs[channel.consumerInput]!;
+        const fresh = this.inputEndOf(rewire.index);
+        const newest = lastOfChain(input.channel);
+        if (!newest.isClosed && newest !== fresh) newest.successor = fresh;
+        movedProducers.push({ task: consumer, input: channel.consumerInput });
+      }
+      const producer = replaced.has(channel.from) ? null : this.hosts(channel.from);
+      if (producer) {
+        const writer = producer.allWriters.findIndex((w) => w.channel.id.index === rewire.index);
+        if (writer >= 0) movedConsumers.push({ task: producer, writer, index: rewire.index });
+      }
+      this.o.transport.retire(channel, rewire.incarnation);
+    }
+    // Phase 2: replacements, upstream first (the coordinator sends them in task-id order, which is topological).
+    const reports: ReplacementReport[] = [];
+    const created: Task[] = [];
+    for (const deploy of spec.replacements) {
+      const { task, report } = this.replace(deploy);
+      created.push(task);
+      reports.push(report);
+    }
+    // Live producers replay their in-flight logs into the new ends, after what each consumer's checkpoint
+    // consumed; live consumers read the new producer once they drained the old channel.
+    for (const { task, writer, index } of movedConsumers) {
+      task.replayTo(task.allWriters[writer]!, this.outputEndOf(index), replayAfter.get(index) ?? -1);
+    }
+    for (const { task, input } of movedProducers) task.producerReplaced(task.inputs[input]!);
+    for (const task of created) this.startTask(task);
+    return reports;
+  }
+
+  private replace(deploy: ReplacementDeploy): { task: Task; report: ReplacementReport } {
+    const plan = this.o.plan.tasks[deploy.taskId]!;
+    const standby = this.takeStandby(deploy.taskId, deploy.checkpoint);
+    const snapshot = standby?.snapshot ?? (deploy.snapshot ? decodeSnapshot(deploy.snapshot) : null);
+    const previous = this.tasks.get(deploy.taskId);
+    if (previous) previous.disposeState();
+    const task = this.factory.create({ plan, snapshot, backends: standby ? standby.backends : null, replay: deploy.replay, history: deploy.history });
+    this.tasks.set(plan.id, task);
+    if (deploy.replay !== null) this.awaitingVerdict.add(plan.id);
+    const recordedConsumption = task.inputs.map((input) => input.lastSeq);
+    let replayEntries = 0;
+    if (deploy.replay) {
+      const decoder = new EntryDecoder();
+      for (const segment of deploy.replay) {
+        decoder.reset(segment.bytes);
+        while (decoder.next()) {
+          replayEntries++;
+          if (decoder.kind === Kind.Order && decoder.channel < recordedConsumption.length) recordedConsumption[decoder.channel]! += decoder.count;
+        }
+      }
+    }
+    const state = standby ? 'standby' : snapshot ? 'checkpoint store' : 'empty (no checkpoint yet)';
+    return { task, report: { taskId: plan.id, state, replayEntries, recordedConsumption } };
+  }
+
+  /** {@inheritDoc WorkerCommands.goLive} */
+  goLive(taskId: number): void {
+    if (!this.awaitingVerdict.has(taskId)) return;
+    this.approved.add(taskId);
+    const task = this.hosts(taskId);
+    if (task) this.scheduler.markRunnable(task);
+  }
+
+  private takeStandby(taskId: number, checkpoint: number): Standby | null {
+    const list = this.standbys.get(taskId) ?? [];
+    const index = list.findIndex((s) => s.checkpointId === checkpoint);
+    return index < 0 ? null : list.splice(index, 1)[0]!;
+  }
+
+  // ------------------------------------------------------------------ checkpoints and standbys
+
+  /** {@inheritDoc WorkerCommands.triggerSources} */
+  triggerSources(checkpointId: number): void {
+    for (const task of this.tasks.values()) {
+      if (task.status === 'running' && task.source) {
+        task.source.triggerCheckpoint(checkpointId);
+        this.scheduler.markRunnable(task);
+      }
+    }
+  }
+
+  /** {@inheritDoc WorkerCommands.checkpointCompleted} */
+  checkpointCompleted(checkpointId: number): void {
+    this.latestCompleted = Math.max(this.latestCompleted, checkpointId);
+    for (const id of this.aborted) if (id < checkpointId) this.aborted.delete(id);
+    for (const task of this.tasks.values()) if (task.status !== 'dead') task.checkpointCompleted(checkpointId);
+  }
+
+  /** {@inheritDoc WorkerCommands.checkpointAborted} */
+  checkpointAborted(checkpointId: number): void {
+    this.aborted.add(checkpointId);
+    for (const task of this.tasks.values()) if (task.status === 'running') task.checkpointAborted(checkpointId);
+  }
+
+  /** {@inheritDoc WorkerCommands.applyStandby} */
+  applyStandby(taskId: number, frame: Uint8Array): void {
+    const list = this.standbys.get(taskId);
+    if (!list) return;
+    for (const standby of list) standby.apply(decodeSnapshot(frame), frame.length);
+  }
+
+  /** {@inheritDoc WorkerCommands.addStandby} */
+  addStandby(taskId: number, snapshot: Uint8Array | null): void {
+    if (this.o.features.standbys === 0) return;
+    let list = this.standbys.get(taskId);
+    if (!list) {
+      list = [];
+      this.standbys.set(taskId, list);
+    }
+    const names = this.operatorNames(taskId);
+    const label = `standby-${this.backendCounter++}`;
+    const standby = new Standby(taskId, names, (name) => this.newBackend(`${label}:${taskId}:${name}`));
+    if (snapshot) standby.apply(decodeSnapshot(snapshot), snapshot.length);
+    list.push(standby);
+  }
+
+  /** {@inheritDoc WorkerCommands.dropStandbys} */
+  dropStandbys(taskId: number): void {
+    const list = this.standbys.get(taskId);
+    if (!list) return;
+    this.standbys.delete(taskId);
+    for (const standby of list) void standby.dispose();
+  }
+
+  /** Standbys hosted here for a task (tests and tools). */
+  standbysOf(taskId: number): readonly Standby[] {
+    return this.standbys.get(taskId) ?? [];
+  }
+
+  private operatorNames(taskId: number): string[] {
+    const vertex = this.o.plan.vertices[this.o.plan.tasks[taskId]!.vertex]!;
+    const names = vertex.nodes.map((id) => this.o.nodes[id]!.name);
+    if (this.o.options.errors.policy === 'dead-letter') names.push(`dead-letters[${taskId}]`);
+    return names;
+  }
+
+  // ------------------------------------------------------------------ failures
+
+  /** {@inheritDoc WorkerCommands.killTasks} */
+  killTasks(taskIds: readonly number[]): void {
+    for (const id of taskIds) {
+      const task = this.tasks.get(id);
+      if (task && task.status !== 'dead') this.stopTask(task);
+    }
+    const failures = taskIds.filter((id) => this.tasks.has(id)).map((taskId) => ({ taskId, cause: undefined as unknown }));
+    if (failures.length > 0) this.o.reports.tasksFailed(this.o.index, failures);
+  }
+
+  /** {@inheritDoc WorkerCommands.armKill} */
+  armKill(taskId: number, records: number): void {
+    const task = this.hosts(taskId);
+    if (task) task.killCountdown = Math.max(1, records);
+  }
+
+  /** A task's activation threw, or its async operator rejected: it dies; the coordinator recovers it. */
+  private taskFailed(task: Task, error: unknown): void {
+    if (task.status === 'dead' || this.tasks.get(task.taskId) !== task) return;
+    if (!(error instanceof CausalflowError)) {
+      error = new JobFailedError(`internal error in task ${task.taskName}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, error);
+    }
+    this.stopTask(task);
+    // Failures noticed in one turn of the event loop are reported together.
+    this.pendingFailures.push({ taskId: task.taskId, cause: error });
+    if (this.pendingFailures.length === 1) {
+      queueMicrotask(() => {
+        const failures = this.pendingFailures;
+        this.pendingFailures = [];
+        this.o.reports.tasksFailed(this.o.index, failures);
+      });
+    }
+  }
+
+  /** Kills a task here: everything in its memory is gone; its input queues die with it. */
+  private stopTask(task: Task): void {
+    task.kill();
+    this.scheduler.forget(task);
+    for (const input of task.inputs) input.channel.close();
+    this.awaitingVerdict.delete(task.taskId);
+    this.approved.delete(task.taskId);
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  /** {@inheritDoc WorkerCommands.replicas} */
+  async replicas(taskIds: readonly number[], fromEpoch: number): Promise<Map<number, EpochSegment[]>> {
+    const out = new Map<number, EpochSegment[]>();
+    for (const taskId of taskIds) {
+      const copies: EpochSegment[][] = [];
+      for (const task of this.tasks.values()) {
+        if (task.status === 'dead' || task.causal === null || task.taskId === taskId) continue;
+        const copy = task.causal.replicas.logOf(taskId, fromEpoch);
+        if (copy.length > 0) copies.push(copy);
+      }
+      if (copies.length > 0) out.set(taskId, longestCopy(taskId, copies));
+    }
+    return out;
+  }
+
+  /** {@inheritDoc WorkerCommands.ownLogs} */
+  async ownLogs(taskIds: readonly number[] | null, fromEpoch: number, whole: boolean): Promise<Map<number, { replay: EpochSegment[]; history: EpochSegment[] | null }>> {
+    const out = new Map<number, { replay: EpochSegment[]; history: EpochSegment[] | null }>();
+    const wanted = taskIds ? new Set(taskIds) : null;
+    for (const task of this.tasks.values()) {
+      if (task.causal === null || (wanted && !wanted.has(task.taskId))) continue;
+      // A dead task's log is the coordinator's to ask for only in this process (its memory is gone elsewhere).
+      out.set(task.taskId, { replay: task.causal.ownSegments(fromEpoch), history: whole ? task.causal.ownSegments(0) : null });
+    }
+    return out;
+  }
+
+  /** Whether the hosted task `taskId` is dead, replaying, or live (the coordinator's view comes from reports). */
+  statusOf(taskId: number): 'dead' | 'replaying' | 'running' | 'finished' | 'absent' {
+    const task = this.tasks.get(taskId);
+    if (!task) return 'absent';
+    if (task.status === 'running' && task.replaying) return 'replaying';
+    return task.status;
+  }
+
+  /** {@inheritDoc WorkerCommands.holdings} */
+  async holdings(index: number, before: number): Promise<number> {
+    const channel = this.o.plan.channels[index]!;
+    const consumer = this.hosts(channel.to);
+    if (!consumer) return -1;
+    return consumer.heldFromBefore(consumer.inputs[channel.consumerInput]!, before);
+  }
+
+  /** {@inheritDoc WorkerCommands.sinkStates} */
+  async sinkStates(taskIds: readonly number[]): Promise<Map<number, { progress: SinkProgress[]; determinants: Uint8Array[] }>> {
+    const out = new Map<number, { progress: SinkProgress[]; determinants: Uint8Array[] }>();
+    for (const taskId of taskIds) {
+      const task = this.hosts(taskId);
+      if (!task) continue;
+      const progress: SinkProgress[] = [];
+      const determinants: Uint8Array[] = [];
+      for (const op of task.operators) {
+        if (!(op instanceof SinkOperator) || op.name.startsWith('dead-letters[')) continue;
+        progress.push({ sink: op.name, visible: op.sinkPartition.visibleCount(), regenerated: op.nextOutputIndex });
+        determinants.push(...(op.sinkPartition.determinants?.() ?? []));
+      }
+      out.set(taskId, { progress, determinants });
+    }
+    return out;
+  }
+
+  /** {@inheritDoc WorkerCommands.traces} */
+  async traces(): Promise<Map<number, EpochSegment[]>> {
+    const traces = new Map<number, EpochSegment[]>();
+    for (const task of this.tasks.values()) if (task.causal) traces.set(task.taskId, task.causal.ownSegments(0));
+    return traces;
+  }
+
+  /** {@inheritDoc WorkerCommands.waits} */
+  async waits(): Promise<TaskWait[]> {
+    return [...this.tasks.values()].map((task) => ({ task: task.taskName, status: task.status, waitingFor: task.describeWait((id) => this.o.plan.tasks[id]!.name) }));
+  }
+
+  /** {@inheritDoc WorkerCommands.figures} */
+  figures(): WorkerFigures {
+    let elementsIn = 0;
+    let holdsWork = false;
+    for (const task of this.tasks.values()) {
+      elementsIn += task.elementsIn;
+      if (task.holdsWork) holdsWork = true;
+    }
+    return {
+      recordsIn: this.recordsIn,
+      late: this.late,
+      deadLetters: this.deadLetters,
+      inflightSpill: {
+        chunks: this.inflightSpill?.spilledChunks ?? 0,
+        bytes: this.inflightSpill?.spilledBytes ?? 0,
+        chunksReadBack: this.inflightSpill?.chunksReadBack ?? 0,
+      },
+      elementsIn,
+      holdsWork,
+    };
+  }
+
+  /** {@inheritDoc WorkerCommands.memoryFigures} */
+  async memoryFigures(withState: boolean): Promise<TaskMemoryFigures[]> {
+    return [...this.tasks.values()].map((task) => {
+      const standby = [...this.standbys.get(task.taskId) ?? []][0];
+      return {
+        task: task.taskName,
+        causalBytes: task.causal ? task.causal.log.memoryBytes + task.causal.replicas.memoryBytes : 0,
+        stateBytes: withState ? encodedStateBytes(task.stateBackends.values()) : 0,
+        standbyStateBytes: withState && standby ? encodedStateBytes(standby.backends.values()) : null,
+      };
+    });
+  }
+
+  // ------------------------------------------------------------------ the tasks' environment
+
+  private environment(backends: Map<string, StateBackend> | null): TaskEnvironment {
+    return {
+      features: this.o.features,
+      clock: this.o.clock,
+      markRunnable: (task) => this.scheduler.markRunnable(task),
+      resume: (task) => this.scheduler.runNow(task),
+      wakeAt: (task, at) => this.scheduler.wakeAt(task, at),
+      // Encoded now, while the snapshot's objects still hold the state at the barrier.
+      acknowledge: (task, id, snapshot) => this.o.reports.acknowledge(this.o.index, task.taskId, id, encodeSnapshot(snapshot)),
+      checkpointAbandoned: (id) => this.aborted.has(id),
+      abortedAfter: (epoch) => [...this.aborted].filter((id) => id > epoch).sort((a, b) => a - b),
+      replayFinished: (task) => {
+        if (!this.awaitingVerdict.has(task.taskId)) return true;
+        if (!this.approved.has(task.taskId)) return false;
+        this.awaitingVerdict.delete(task.taskId);
+        this.approved.delete(task.taskId);
+        task.flushOutputs();
+        return true;
+      },
+      replayLogEnded: (task) => {
+        if (!this.awaitingVerdict.has(task.taskId)) return;
+        const sinks: SinkProgress[] = [];
+        for (const op of task.operators) {
+          if (op instanceof SinkOperator && !op.name.startsWith('dead-letters[')) sinks.push({ sink: op.name, visible: op.sinkPartition.visibleCount(), regenerated: op.nextOutputIndex });
+        }
+        this.o.reports.logEnded(this.o.index, task.taskId, task.allWriters.map((w) => w.nextSeq - 1), sinks, task.elementsIn);
+      },
+      finished: (task) => this.o.reports.taskFinished(this.o.index, task.taskId, encodeSnapshot(this.finalSnapshot(task))),
+      timersCancelled: (task, intervals) => {
+        this.o.reports.taskEvent(this.o.index, { type: 'timers-cancelled', task: task.taskName, intervals });
+        process.emitWarning(`${task.taskName}: ${intervals} setInterval callback(s) registered inside causal() were still active when its input ended; they were stopped`, {
+          code: 'CAUSALFLOW_INTERVALS_STOPPED',
+        });
+      },
+      createStateBackend: (task, name) => backends?.get(name) ?? this.newBackend(`${task.taskId}:${name}`),
+      countLate: (_task, _name, count) => {
+        this.late += count;
+      },
+      operatorFailed: (task, name, record, error) => this.operatorFailed(task, name, record, error),
+      inflightSpill: this.inflightSpill,
+      inflightMaxRecords: this.o.options.inflightMaxRecords,
+    };
+  }
+
+  private newBackend(id: string): StateBackend {
+    if (this.o.options.stateBackend === 'lmdb') return new LmdbStateBackend(this.stateRoot!, `kv:${id}:${this.backendCounter++}`);
+    return new HeapStateBackend(this.o.features.checkpoints);
+  }
+
+  private operatorFailed(task: Task, operatorName: string, record: unknown, error: unknown): void {
+    if (this.o.options.errors.policy === 'fail') throw Task.wrapFailure(task, operatorName, error);
+    const deadLetter = task.operators[task.operators.length - 1] as SinkOperator;
+    const letter: DeadLetter = { operator: operatorName, subtask: task.subtask, record, error: error instanceof Error ? error.message : String(error) };
+    this.deadLetters++;
+    deadLetter.processElement(letter);
+  }
+
+  /** A finished task's state: it stands for the task in every later checkpoint. */
+  private finalSnapshot(task: Task): TaskSnapshot {
+    const epoch = task.epoch;
+    return {
+      checkpointId: epoch,
+      taskId: task.taskId,
+      inputSeqs: task.inputs.map((i) => i.lastSeq),
+      outputSeqs: task.allWriters.map((w) => w.seq),
+      inputWatermarks: task.inputs.map((i) => i.watermark),
+      inputEnded: task.inputs.map(() => true),
+      operators: task.operators.map((op) => op.snapshot(epoch)),
+      routing: task.rebalancers.map((r) => r.next),
+      finished: true,
+    };
+  }
+
+  /** Fails an operation whose replay cannot go on (not reachable in a consistent run). */
+  static mismatch(what: string): never {
+    throw new DeterminantMismatchError(what, 'nothing', -1, -1);
+  }
+}
+
+/** The newest end of a chain of successors. */
+function lastOfChain(channel: LocalChannel): LocalChannel {
+  let end = channel;
+  while (end.successor !== null) end = end.successor;
+  return end;
+}
