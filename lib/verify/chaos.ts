@@ -43,7 +43,9 @@ export interface VerifyOptions {
 
 /** A run whose sink declared at-least-once, as it asked to. */
 export interface DegradedRun {
+  /** The run's seed. */
   seed: number;
+  /** Its job. */
   job: string;
   /** The guarantee it kept, in words. */
   guarantee: string;
@@ -52,20 +54,27 @@ export interface DegradedRun {
 /** The JSON result, as fixed by `../shared/contracts.md` (`verify` … `failedSeeds`), and more. */
 export interface VerifyResult {
   verify: 'chaos';
+  /** Runs made. */
   runs: number;
   /** Kills scheduled. */
   failuresInjected: number;
+  /** Runs that broke exactly-once (or the promise they made instead). */
   violations: number;
   /** Escalations to a global rollback, over all runs. */
   escalations: number;
+  /** Seeds of the violating runs, to run again with `--seed`. */
   failedSeeds: number[];
+  /** Recovery mode of the runs. */
   mode: RecoveryMode;
+  /** Sharing depth of the runs. */
   dsd: number | 'auto';
+  /** What the runs' jobs did on an escalation over shown output. */
   onEscalation: 'fail' | 'rollback';
   /** The job file verified (`--job`), or null for the built-in jobs. */
   jobFile: string | null;
   /** Tasks that actually failed. */
   tasksFailed: number;
+  /** Recoveries over all runs. */
   recoveries: number;
   /** Records the sinks showed. */
   records: number;

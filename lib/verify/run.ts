@@ -78,7 +78,9 @@ export interface RunReport {
   kills: string[];
   /** Tasks that actually failed (`task-failed` events). */
   tasksFailed: number;
+  /** Recoveries (standby activations and rollbacks). */
   recoveries: number;
+  /** Escalations to a global rollback (I16). */
   escalations: number;
   /** Records the sink showed. */
   records: number;
@@ -94,9 +96,11 @@ export interface RunReport {
   comparison: Comparison;
   /** The witness's findings (null for a user's job). */
   witness: WitnessReport | null;
+  /** The run broke exactly-once (or the promise it made instead). */
   violation: boolean;
   /** Readable reasons when `violation`. */
   reason?: string;
+  /** Every event of the run. */
   events: JobEvent[];
 }
 
