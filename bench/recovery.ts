@@ -18,6 +18,7 @@ import { CollectSink } from '../lib/connectors/collect.js';
 import { buildPlan, type PhysicalPlan } from '../lib/runtime/plan.js';
 import { recoveryFigures } from '../lib/runtime/recovery-metrics.js';
 import type { TimelineSlot } from '../lib/runtime/metrics.js';
+import { compareOutputs, outputOf, type Comparison } from '../lib/verify/compare.js';
 import { BENCH_EVENT_RATE, measureRun, round } from './harness.js';
 import { nexmarkSource } from './nexmark/source.js';
 import { QUERIES, type QueryId } from './nexmark/queries.js';
@@ -101,9 +102,9 @@ export interface RecoveryModeFigures {
   outputGapMs: number | null;
   /** Highest per-slot p99 latency after the kill. */
   peakLatencyMs: number | null;
-  /** Records shown more often than the oracle shows them. */
+  /** Copies of records beyond what the oracle shows (`compareOutputs`, records as identities); null: no oracle. */
   duplicates: number | null;
-  /** Records the oracle shows that the run does not. */
+  /** Oracle records the run does not show (`compareOutputs`); null: no oracle, a violation. */
   lost: number | null;
   /** Whether every sink partition equals the oracle's, record by record. */
   oracleIdentical: boolean | null;
@@ -265,18 +266,21 @@ async function runOneMode(spec: OneModeSpec): Promise<RecoveryModeFigures> {
   const outputTimes = executor.outputTimes.toArray();
   const traces = spec.verify ? executor.traces() : new Map<number, { epoch: number; bytes: Uint8Array }[]>();
 
-  let check: { duplicates: number; lost: number; identical: boolean } | null = null;
+  // duplicates and lost as `compareOutputs` counts them, records as identities (their JSON); an oracle
+  // that cannot follow the trace leaves both null: the check could not run, a violation.
+  let check: Comparison | null = null;
   if (spec.verify) {
     spec.progress(`${spec.mode}: checking the output against an oracle replay`);
     const oracleBuild = spec.build({ ...jobOptions, directory: join(spec.directory, 'oracle') });
-    const oracle = await oracleBuild.job.replay(traces);
-    let oracleFailed = false;
+    let oracleOutput: unknown[][] | null = null;
     try {
+      const oracle = await oracleBuild.job.replay(traces);
       await oracle.done;
+      oracleOutput = outputOf(oracleBuild.sink);
     } catch {
-      oracleFailed = true;
+      oracleOutput = null;
     }
-    check = oracleFailed ? null : compareWithOracle(sink, oracleBuild.sink);
+    check = compareOutputs(outputOf(sink), oracleOutput);
   }
 
   const killTimes = failureTimes(outcome.events, spec.killAtMs);
@@ -320,25 +324,6 @@ async function runOneMode(spec: OneModeSpec): Promise<RecoveryModeFigures> {
       .filter((e) => ['task-failed', 'standby-activated', 'live', 'rollback-started', 'rollback-finished', 'escalated'].includes(e.type))
       .map((e) => ({ t: round(e.t), type: e.type, ...('task' in e ? { task: e.task } : {}) })),
   };
-}
-
-/** Duplicates and losses of a run against its oracle, counted as multisets of records, and whether each partition is identical. */
-export function compareWithOracle(run: CollectSink<unknown>, oracle: CollectSink<unknown>): { duplicates: number; lost: number; identical: boolean } {
-  const seen = new Map<string, number>();
-  const expected = new Map<string, number>();
-  let identical = run.partitionCount === oracle.partitionCount;
-  for (let p = 0; p < Math.max(run.partitionCount, oracle.partitionCount); p++) {
-    const a = p < run.partitionCount ? run.partition(p).map((r) => JSON.stringify(r)) : [];
-    const b = p < oracle.partitionCount ? oracle.partition(p).map((r) => JSON.stringify(r)) : [];
-    for (const line of a) seen.set(line, (seen.get(line) ?? 0) + 1);
-    for (const line of b) expected.set(line, (expected.get(line) ?? 0) + 1);
-    if (identical && (a.length !== b.length || a.some((line, i) => line !== b[i]))) identical = false;
-  }
-  let duplicates = 0;
-  let lost = 0;
-  for (const [line, n] of seen) duplicates += Math.max(0, n - Math.max(1, expected.get(line) ?? 0));
-  for (const [line, n] of expected) lost += Math.max(0, n - (seen.get(line) ?? 0));
-  return { duplicates, lost, identical };
 }
 
 /**

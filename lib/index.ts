@@ -66,3 +66,10 @@ export { recorded, onEventTimer, onProcessingTimer } from './causal/decorators.j
 export type { CausalServices } from './causal/services.js';
 export { verifyRuns } from './verify/chaos.js';
 export type { VerifyOptions, VerifyResult, RunReport } from './verify/chaos.js';
+
+// --- `causalflow verify --job`: verifying your own job (lib/verify/) ---
+export { verifiableJob, verifyJobFile } from './verify/job-file.js';
+export type { VerifiableJob, BuiltJob, JobFileExport } from './verify/job-file.js';
+export { compareOutputs } from './verify/compare.js';
+export type { Comparison, CompareOptions, FirstDifference, PartitionedOutput } from './verify/compare.js';
+export type { DegradedRun } from './verify/chaos.js';

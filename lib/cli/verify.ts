@@ -1,76 +1,120 @@
 /**
- * `causalflow verify`: chaos verification of exactly-once output against oracle replays
- * (`lib/verify/chaos.ts`). Exits 0 only when no run violated exactly-once.
+ * `causalflow verify`: chaos verification of exactly-once output (`lib/verify/`). Runs the built-in
+ * jobs, checked by the oracle and the independent witness, or a user's job file (`--job`), checked by
+ * the oracle and duplicates by identity. Exits 0 only when no run violated exactly-once.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { RECOVERY_MODES, type RecoveryMode } from '../api/config.js';
-import { verifyRuns } from '../verify/chaos.js';
+import { describeGuarantee } from '../runtime/guarantee.js';
+import { verifyRuns, type RunReport, type VerifyOptions, type VerifyResult } from '../verify/chaos.js';
+import { verifyJobFile } from '../verify/job-file.js';
 import { VERIFY_JOBS } from '../verify/jobs.js';
 import { nonNegativeInteger, oneOf, positiveInteger } from './args.js';
-import { InvalidArgumentError } from 'commander';
 import { Progress, printJsonResult } from './output.js';
+
+interface VerifyFlags {
+  runs: number;
+  seed: number;
+  failures: number;
+  mode: RecoveryMode;
+  dsd: number | 'auto';
+  onEscalation: 'fail' | 'rollback';
+  jobs?: string[];
+  job?: string;
+  checkpointInterval: number;
+  verbose?: boolean;
+  json?: boolean;
+}
 
 /** Adds `verify` to `program`. */
 export function registerVerifyCommand(program: Command): void {
   program
     .command('verify')
-    .description('kill tasks of nondeterministic jobs at random moments and check the output equals an oracle replay of the final determinant trace')
+    .description(
+      'kill tasks of nondeterministic jobs at seeded moments; check the output against an oracle replay of the final determinant trace and, ' +
+        'for the built-in jobs, against an independent witness',
+    )
     .option('--runs <n>', 'runs (the built-in jobs take turns)', positiveInteger, 20)
     .option('--seed <s>', 'seed of the first run; run i uses seed + i', nonNegativeInteger, 1)
-    .option('--failures <k>', 'tasks killed per run (some at once, some during a recovery)', nonNegativeInteger, 2)
+    .option('--failures <k>', 'tasks killed per run (some in one instant, some during a recovery)', nonNegativeInteger, 2)
+    .option('--job <file>', "verify your own job: a module whose default export is { build(options), identity?(record) } or a build function (see docs/verify.md)")
     .option(
       '--mode <mode>',
-      `recovery mode: exactly-once; global-rollback (transactional sinks); or at-least-once, to see the verifier fail`,
+      'recovery mode: exactly-once; global-rollback (transactional sinks); or at-least-once, to see the verifier fail',
       oneOf(RECOVERY_MODES.filter((m) => m !== 'none')),
       'exactly-once' as RecoveryMode,
     )
-    .option('--dsd <d>', 'determinant sharing depth (-1: full)', parseDsd, -1)
-    .option('--jobs <names>', `comma-separated subset of: ${VERIFY_JOBS.map((j) => j.name).join(', ')}`, parseJobs)
+    .option('--dsd <d>', 'determinant sharing depth: 1, 2, …, -1 (full) or auto (0 only in at-least-once mode)', parseDsd, -1)
+    .option(
+      '--on-escalation <what>',
+      "fail: an escalation over shown output stops the job, a violation; rollback: the job goes on at-least-once, reported, and checked for losses only",
+      oneOf(['fail', 'rollback'] as const),
+      'fail' as const,
+    )
+    .option('--jobs <names>', `comma-separated subset of the built-in jobs: ${VERIFY_JOBS.map((j) => j.name).join(', ')}`, parseJobs)
     .option('--checkpoint-interval <ms>', 'checkpoint interval in ms', positiveInteger, 40)
     .option('--verbose', 'print the recovery events of every violating run')
     .option('--json', 'print the result as one JSON object on the last line of stdout')
-    .action(
-      async (options: { runs: number; seed: number; failures: number; mode: RecoveryMode; dsd: number; jobs?: string[]; checkpointInterval: number; verbose?: boolean; json?: boolean }) => {
-        const progress = new Progress();
-        const out = options.json ? process.stderr : process.stdout;
-        const started = Date.now();
-        const result = await verifyRuns({
-          runs: options.runs,
-          seed: options.seed,
-          failures: options.failures,
-          mode: options.mode,
-          dsd: options.dsd,
-          checkpointIntervalMs: options.checkpointInterval,
-          jobs: options.jobs,
-          onRun: (report, done, total) => {
-            const eta = Math.round(((Date.now() - started) / done) * (total - done) / 1000);
-            const line =
-              `run ${done}/${total} ${report.job} seed ${report.seed}: killed ${report.kills.join(', ') || 'nothing'}; ` +
-              `${report.recoveries} recoveries, ${report.escalations} escalations, ${report.records} records: ` +
-              (report.violation ? `VIOLATION (${report.reason})` : 'exactly-once') +
-              (done < total ? ` — about ${eta}s left` : '');
-            if (report.violation) {
-              progress.log(line);
-              if (options.verbose) for (const e of report.events) progress.log(`    ${e.t.toFixed(1)} ms ${e.type} ${JSON.stringify({ ...e, t: undefined, type: undefined })}`);
-            } else {
-              progress.update(line, true);
-            }
-          },
-        });
-        progress.done();
-        out.write(
-          `${result.runs} runs, ${result.failuresInjected} tasks killed, ${result.recoveries} recoveries, ${result.escalations} escalations, ${result.records} records checked: ` +
-            `${result.violations} violations${result.failedSeeds.length > 0 ? ` (seeds ${result.failedSeeds.join(', ')})` : ''}\n`,
-        );
-        if (options.json) printJsonResult(result);
-        if (result.violations > 0) process.exitCode = 1;
-      },
-    );
+    .action(async (flags: VerifyFlags, command: Command) => {
+      if (flags.job !== undefined && flags.jobs !== undefined) command.error('error: --job and --jobs exclude each other: verify either your job file or built-in jobs');
+      const progress = new Progress();
+      const out = flags.json ? process.stderr : process.stdout;
+      const started = Date.now();
+      const options: VerifyOptions = {
+        runs: flags.runs,
+        seed: flags.seed,
+        failures: flags.failures,
+        mode: flags.mode,
+        dsd: flags.dsd,
+        checkpointIntervalMs: flags.checkpointInterval,
+        onEscalation: flags.onEscalation,
+        jobs: flags.jobs,
+        onRun: (report, done, total) => {
+          const eta = Math.round((((Date.now() - started) / done) * (total - done)) / 1000);
+          const line = `run ${done}/${total} ${describeRun(report)}${done < total ? ` — about ${eta}s left` : ''}`;
+          if (report.violation || report.degraded) {
+            progress.log(line);
+            if (flags.verbose && report.violation) for (const e of report.events) progress.log(`    ${e.t.toFixed(1)} ms ${e.type} ${JSON.stringify({ ...e, t: undefined, type: undefined })}`);
+          } else {
+            progress.update(line, true);
+          }
+        },
+      };
+      const result = flags.job !== undefined ? await verifyJobFile(flags.job, options, (line) => progress.log(line)) : await verifyRuns(options);
+      progress.done();
+      out.write(`${summary(result)}\n`);
+      if (flags.json) printJsonResult(result);
+      if (result.violations > 0) process.exitCode = 1;
+    });
 }
 
-function parseDsd(value: string): number {
+/** One line about a run: job, seed, kills, what recovery did, and the verdict. */
+function describeRun(report: RunReport): string {
+  const verdict = report.violation
+    ? `VIOLATION (${report.reason})`
+    : report.degraded && report.guarantee
+      ? `${describeGuarantee(report.guarantee)}, as asked; nothing lost`
+      : 'exactly-once';
+  return (
+    `${report.job} seed ${report.seed}: killed ${report.kills.join(', ') || 'nothing'}; ` +
+    `${report.recoveries} recoveries, ${report.escalations} escalations, ${report.records} records: ${verdict}`
+  );
+}
+
+function summary(result: VerifyResult): string {
+  const witness = result.witness ? `, witness checked ${result.witness.records} records (${result.witness.problems} problems)` : '';
+  const degraded = result.degraded.length > 0 ? `, ${result.degraded.length} runs at-least-once as asked` : '';
+  return (
+    `${result.runs} runs, ${result.failuresInjected} kills (${result.tasksFailed} task failures), ${result.recoveries} recoveries, ${result.escalations} escalations` +
+    `${result.exactlyOnceLost > 0 ? ` (${result.exactlyOnceLost} runs stopped with ExactlyOnceLostError)` : ''}, ${result.records} records${witness}${degraded}: ` +
+    `${result.violations} violations${result.failedSeeds.length > 0 ? ` (seeds ${result.failedSeeds.join(', ')})` : ''}`
+  );
+}
+
+function parseDsd(value: string): number | 'auto' {
+  if (value === 'auto') return 'auto';
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < -1) throw new InvalidArgumentError(`expected an integer >= -1, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(parsed) || parsed < -1) throw new InvalidArgumentError(`expected an integer >= -1 (-1: full) or auto, got ${JSON.stringify(value)}`);
   return parsed;
 }
 

@@ -1,25 +1,7 @@
 import test from 'ava';
 import type { JobEvent } from '../../lib/index.js';
 import { Job, sequence } from '../../lib/index.js';
-import { CollectSink } from '../../lib/connectors/collect.js';
-import { compareWithOracle, killTargets, runRecoveryBench } from '../../bench/recovery.js';
-
-function sinkWith(partitions: unknown[][]): CollectSink<unknown> {
-  const sink = new CollectSink<unknown>();
-  partitions.forEach((records, p) => {
-    const partition = sink.open({ subtask: p });
-    partition.write!(records, 0);
-  });
-  return sink;
-}
-
-test('compareWithOracle counts a record shown twice as one duplicate and a missing one as lost', (t) => {
-  const oracle = sinkWith([[{ a: 1 }, { a: 2 }], [{ b: 1 }]]);
-  t.deepEqual(compareWithOracle(sinkWith([[{ a: 1 }, { a: 2 }], [{ b: 1 }]]), oracle), { duplicates: 0, lost: 0, identical: true });
-  t.deepEqual(compareWithOracle(sinkWith([[{ a: 1 }, { a: 1 }, { a: 2 }], [{ b: 1 }]]), oracle), { duplicates: 1, lost: 0, identical: false });
-  t.deepEqual(compareWithOracle(sinkWith([[{ a: 2 }], [{ b: 1 }]]), oracle), { duplicates: 0, lost: 1, identical: false });
-  t.deepEqual(compareWithOracle(sinkWith([[{ a: 2 }, { a: 1 }], [{ b: 1 }]]), oracle), { duplicates: 0, lost: 0, identical: false }, 'same records, other order');
-});
+import { killTargets, runRecoveryBench } from '../../bench/recovery.js';
 
 test('killTargets picks the deepest keyed operator, then tasks connected to it', (t) => {
   const job = new Job({ parallelism: 2 });
