@@ -277,8 +277,21 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
    * old channel (its own buffers), it reads the successor channel. Switches at once if nothing is held.
    */
   producerReplaced(input: TaskInput): void {
-    if (input.pending === null && input.channel.queued === 0) this.switchToSuccessor(input);
-    else this.env.markRunnable(this);
+    if (input.pending === null && input.channel.queued === 0) {
+      this.switchToSuccessor(input);
+      return;
+    }
+    // Still draining the old channel: batches of the successor are not delivered yet, but their envelopes
+    // are taken in on arrival all the same, so that whatever this task holds is covered by what its replicas
+    // hold (I1) — a later recovery of the producer reads them from here.
+    for (let next = input.channel.successor; next !== null; next = next.successor) {
+      const successor = next;
+      if (this.causal !== null) successor.forEachQueued((batch) => this.causal!.ingest(batch));
+      successor.onReadable = () => {
+        if (this.causal !== null) this.causal.ingest(successor.peekLast()!);
+      };
+    }
+    this.env.markRunnable(this);
   }
 
   private switchToSuccessor(input: TaskInput): boolean {
