@@ -32,7 +32,7 @@ export function degraded(current: Guarantee, checkpoint: number, sinks: readonly
     const all = [...new Set([...current.sinks, ...sinks])].sort();
     return { kind: 'at-least-once', sinceCheckpoint: Math.min(current.sinceCheckpoint, checkpoint), sinks: all, reason: current.reason };
   }
-  return { kind: 'at-least-once', sinceCheckpoint: checkpoint, sinks: [...sinks].sort(), reason };
+  return { kind: 'at-least-once', sinceCheckpoint: checkpoint, sinks: [...new Set(sinks)].sort(), reason };
 }
 
 /** One line for people: "exactly-once", or "at-least-once since checkpoint 4 on out, totals". */
