@@ -19,9 +19,9 @@ export type {
   AggregateFunction,
   TimerService,
   Window,
-} from './api/functions.js';
-export { RECOVERY_MODES, resolveJobOptions } from './api/config.js';
-export type { JobOptions, RecoveryOptions, RecoveryMode, ErrorPolicy, DeadLetter, ResolvedJobOptions } from './api/config.js';
+} from './operators/functions.js';
+export { RECOVERY_MODES, resolveJobOptions } from './config.js';
+export type { JobOptions, RecoveryOptions, RecoveryMode, ErrorPolicy, DeadLetter, ResolvedJobOptions } from './config.js';
 export { tumbling, sliding, session } from './operators/window.js';
 export type { WindowAssigner, TimeDomain } from './operators/window.js';
 export type { WatermarkStrategy, PhysicalPlan, Vertex, TaskPlan, ChannelPlan, Partitioning } from './runtime/plan.js';

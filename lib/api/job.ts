@@ -15,7 +15,7 @@ import { strategyFor } from '../recovery/index.js';
 import { OracleReplay } from '../recovery/oracle.js';
 import { Executor, type JobEvent, type JobProgress, type JobResult, type KillSchedule } from '../runtime/executor.js';
 import { buildPlan, type PhysicalPlan, type WatermarkStrategy } from '../runtime/plan.js';
-import { resolveJobOptions, type JobOptions, type ResolvedJobOptions } from './config.js';
+import { resolveJobOptions, type JobOptions, type ResolvedJobOptions } from '../config.js';
 import { JobGraph } from './graph.js';
 import { DataStream } from './stream.js';
 

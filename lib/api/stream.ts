@@ -29,7 +29,7 @@ import type {
   KeyedProcessFunction,
   ProcessFunction,
   Window,
-} from './functions.js';
+} from '../operators/functions.js';
 import type { JobGraph } from './graph.js';
 import { isFactory, perSubtask, type PerSubtask } from './instances.js';
 

@@ -13,8 +13,7 @@ import { DeterminantLog } from '../../determinants/log.js';
 import { ReplicaStore, type EpochSegment } from '../../determinants/replica.js';
 import { ReplayReader } from '../../determinants/replay.js';
 import type { GrowableBytes } from '../../determinants/bytes.js';
-import type { Batch } from '../transport/batch.js';
-import type { EnvelopeAttacher } from '../runtime/writer.js';
+import type { Batch, EnvelopeAttacher } from '../transport/batch.js';
 
 /** Timer id of the cached clock's tick (see `CausalServices.cachedNow`). */
 export const CLOCK_TICK_TIMER = 0;

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { runDeterminantsBench } from '../../bench/determinants.js';
 import { OVERHEAD_MODES, runOverheadBench } from '../../bench/overhead.js';
 import { runMemoryBench } from '../../bench/memory.js';
-import { RECOVERY_MODES, type RecoveryMode } from '../api/config.js';
+import { RECOVERY_MODES, type RecoveryMode } from '../config.js';
 import { QUERY_IDS, type QueryId } from '../../bench/nexmark/queries.js';
 import { oneOf, positiveInteger, positiveNumber } from './args.js';
 import { Progress, formatNumber, printJsonResult } from './output.js';

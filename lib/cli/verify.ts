@@ -4,7 +4,7 @@
  * the oracle and duplicates by identity. Exits 0 only when no run violated exactly-once.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { RECOVERY_MODES, type RecoveryMode } from '../api/config.js';
+import { RECOVERY_MODES, type RecoveryMode } from '../config.js';
 import { describeGuarantee } from '../runtime/guarantee.js';
 import { verifyRuns, type RunReport, type VerifyOptions, type VerifyResult } from '../verify/chaos.js';
 import { verifyJobFile } from '../verify/job-file.js';

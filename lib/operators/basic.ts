@@ -2,7 +2,7 @@
  * Stateless record-at-a-time operators. Each wraps the user function in its own try/catch, so that a
  * throw is attributed to the right operator and record and handed to the job's error policy.
  */
-import type { Collector } from '../api/functions.js';
+import type { Collector } from './functions.js';
 import { Operator } from '../runtime/operator.js';
 
 /** Applies a function to every record. */

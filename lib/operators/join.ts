@@ -2,7 +2,7 @@
  * Windowed join of two keyed streams: records of both sides with equal keys that fall into the same
  * window are paired when the window fires; each pair goes through the join function.
  */
-import type { Window } from '../api/functions.js';
+import type { Window } from './functions.js';
 import type { StateKey } from '../state/api.js';
 import { WindowedOperatorBase } from './windowed-base.js';
 import type { WindowAssigner } from './window.js';

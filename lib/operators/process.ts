@@ -3,7 +3,7 @@
  * stream, or over two streams sharing keyed state (`connect`). A non-keyed process function runs as a
  * keyed one whose every record has the same key, which gives it per-instance state and timers.
  */
-import type { CoProcessFunction, KeyedProcessContext, KeyedProcessFunction, TimerService } from '../api/functions.js';
+import type { CoProcessFunction, KeyedProcessContext, KeyedProcessFunction, TimerService } from './functions.js';
 import type { KeyedStateStore, StateKey } from '../state/api.js';
 import type { StateBackend } from '../state/backend.js';
 import { Operator } from '../runtime/operator.js';

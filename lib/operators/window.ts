@@ -7,7 +7,7 @@
  * watermark already passed are late: they are counted (`lateRecordsDropped`) and dropped, never
  * silently.
  */
-import type { AggregateFunction, Window } from '../api/functions.js';
+import type { AggregateFunction, Window } from './functions.js';
 import { ConfigError } from '../errors.js';
 import type { StateKey } from '../state/api.js';
 import { WindowedOperatorBase } from './windowed-base.js';

@@ -4,8 +4,8 @@
  * completed checkpoint covers is ever visible. Exactly-once for deterministic jobs, at the price of
  * stopping the whole job and of output that trails by a checkpoint interval.
  */
-import type { JobControl } from './job-control.js';
-import type { RecoveryStrategy, StrategyFeatures } from './strategy.js';
+import type { JobControl } from '../runtime/job-control.js';
+import type { RecoveryStrategy, StrategyFeatures } from '../runtime/strategy.js';
 
 /** Restart everything from the latest checkpoint. */
 export class GlobalRollback implements RecoveryStrategy {

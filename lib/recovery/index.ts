@@ -1,11 +1,11 @@
 /** Picks the recovery strategy of a job's mode. */
-import type { RecoveryMode, ResolvedJobOptions } from '../api/config.js';
+import type { RecoveryMode, ResolvedJobOptions } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { GlobalRollback } from './global-rollback.js';
 import { NoRecovery } from './none.js';
 import { LocalRecoveryStrategy } from './local.js';
-import { RECOVERY_MODES } from '../api/config.js';
-import type { RecoveryStrategy } from './strategy.js';
+import { RECOVERY_MODES } from '../config.js';
+import type { RecoveryStrategy } from '../runtime/strategy.js';
 import type { PhysicalPlan } from '../runtime/plan.js';
 import { embeddedDomains, requiredSharingDepth } from '../runtime/sharing-depth.js';
 

@@ -17,9 +17,9 @@
 import { ReplicaStore, longestCopy, type EpochSegment } from '../../determinants/replica.js';
 import { CausalflowError, DeterminantMismatchError, LogDivergenceError, RecoveryEscalationError, TaskKilledError } from '../errors.js';
 import type { SinkProgress } from '../runtime/worker-api.js';
-import type { JobControl, ReplacementSpec } from './job-control.js';
+import type { JobControl, ReplacementSpec } from '../runtime/job-control.js';
 import { judgeAtLogEnd, type Verdict } from './orphans.js';
-import type { RecoveryStrategy, StrategyFeatures } from './strategy.js';
+import type { RecoveryStrategy, StrategyFeatures } from '../runtime/strategy.js';
 
 /** Bookkeeping of one replacement of the episode. */
 interface Replacement {

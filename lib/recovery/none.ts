@@ -1,7 +1,7 @@
 /** Mode `none`: no checkpoints; a failed task fails the job with a clear error. */
 import { JobFailedError } from '../errors.js';
-import type { JobControl } from './job-control.js';
-import type { RecoveryStrategy, StrategyFeatures } from './strategy.js';
+import type { JobControl } from '../runtime/job-control.js';
+import type { RecoveryStrategy, StrategyFeatures } from '../runtime/strategy.js';
 
 /** No fault tolerance. */
 export class NoRecovery implements RecoveryStrategy {

@@ -4,8 +4,8 @@
  * have produced; the verifier compares it with the output of the real, failure-ridden run.
  */
 import { JobFailedError } from '../errors.js';
-import type { JobControl } from './job-control.js';
-import type { RecoveryStrategy, StrategyFeatures } from './strategy.js';
+import type { JobControl } from '../runtime/job-control.js';
+import type { RecoveryStrategy, StrategyFeatures } from '../runtime/strategy.js';
 
 /** Replays traces; a failure is an error of the verifier's own making. */
 export class OracleReplay implements RecoveryStrategy {

@@ -8,7 +8,7 @@
  */
 import { RecoveryEscalationError } from '../errors.js';
 import type { SinkProgress } from '../runtime/worker-api.js';
-import type { JobControl } from './job-control.js';
+import type { JobControl } from '../runtime/job-control.js';
 
 /** The outcome of the check at a replacement's log end. */
 export interface Verdict {

@@ -10,7 +10,7 @@
  * });
  * ```
  */
-import type { RecoveryMode } from '../api/config.js';
+import type { RecoveryMode } from '../config.js';
 import type { Guarantee } from './guarantee.js';
 
 /** What a task was waiting for when the job stalled (see the `stalled` event). */

@@ -8,11 +8,11 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ResolvedJobOptions } from '../api/config.js';
+import type { ResolvedJobOptions } from '../config.js';
 import { longestCopy, ReplicaStore, type EpochSegment } from '../../determinants/replica.js';
 import { CausalflowError, ConfigError, JobFailedError, JobStalledError, OperatorError, TaskKilledError } from '../errors.js';
-import type { JobControl, ReplacementSpec } from '../recovery/job-control.js';
-import type { RecoveryStrategy } from '../recovery/strategy.js';
+import type { JobControl, ReplacementSpec } from './job-control.js';
+import type { RecoveryStrategy } from './strategy.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
 import { decodeSnapshot, encodeSnapshot } from '../state/snapshot.js';
 import { monotonicClock } from '../util/clock.js';

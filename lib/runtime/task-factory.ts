@@ -4,14 +4,14 @@
  * its source driver. Restoring from a snapshot (or a standby's state) happens here too; starting is the
  * caller's business.
  */
-import type { ResolvedJobOptions, DeadLetter } from '../api/config.js';
+import type { ResolvedJobOptions, DeadLetter } from '../config.js';
 import { LiveServices } from '../causal/live.js';
 import { RecordingServices } from '../causal/recording.js';
 import { CausalTaskLog } from '../causal/task-log.js';
 import type { EpochSegment } from '../../determinants/replica.js';
 import type { Sink } from '../connectors/sink.js';
-import { SinkOperator } from '../operators/sink.js';
-import type { StrategyFeatures } from '../recovery/strategy.js';
+import { SinkOperator } from './sink-operator.js';
+import type { StrategyFeatures } from './strategy.js';
 import type { StateBackend } from '../state/backend.js';
 import type { TaskSnapshot } from '../state/snapshot.js';
 import type { LocalChannel, OutputChannel } from '../transport/channel.js';

@@ -10,14 +10,14 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open as openLmdb, type RootDatabase } from 'lmdb';
-import type { DeadLetter, ResolvedJobOptions } from '../api/config.js';
+import type { DeadLetter, ResolvedJobOptions } from '../config.js';
 import { longestCopy, type EpochSegment } from '../../determinants/replica.js';
 import { EntryDecoder } from '../../determinants/codec.js';
 import { Kind } from '../../determinants/kinds.js';
 import { CausalflowError, DeterminantMismatchError, JobFailedError } from '../errors.js';
 import { InflightSpillStore } from '../inflight/spill.js';
-import { SinkOperator } from '../operators/sink.js';
-import type { StrategyFeatures } from '../recovery/strategy.js';
+import { SinkOperator } from './sink-operator.js';
+import type { StrategyFeatures } from './strategy.js';
 import { HeapStateBackend, LmdbStateBackend, type StateBackend } from '../state/backend.js';
 import { decodeSnapshot, encodeSnapshot, type TaskSnapshot } from '../state/snapshot.js';
 import type { LocalChannel, OutputChannel } from '../transport/channel.js';

@@ -4,7 +4,7 @@
  * envelopes; and the partitioners that pick a channel for each record.
  */
 import type { InflightCursor, InflightLog } from '../inflight/log.js';
-import { Batch, ElementType } from '../transport/batch.js';
+import { Batch, ElementType, type EnvelopeAttacher } from '../transport/batch.js';
 import type { OutputChannel } from '../transport/channel.js';
 import { channelForKey } from './hash.js';
 import type { Output } from './operator.js';
@@ -15,11 +15,7 @@ export interface WriterClock {
   ingestTime: number;
 }
 
-/** Attaches the determinant delta for one consumer to an outgoing batch (causal logging). */
-export interface EnvelopeAttacher {
-  /** Writes into `batch.envelope` everything consumer `consumer` has not received. */
-  attach(batch: Batch, consumer: number): void;
-}
+export type { EnvelopeAttacher } from '../transport/batch.js';
 
 /** Batches an in-flight replay may send past the credit per call, to a consumer that replays. */
 const REPLAY_PUMP_BATCHES = 64;

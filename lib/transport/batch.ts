@@ -110,3 +110,9 @@ export class BatchPool {
     if (this.free.length < this.maxFree) this.free.push(batch);
   }
 }
+
+/** Attaches the determinant delta for one consumer to an outgoing batch (causal logging). */
+export interface EnvelopeAttacher {
+  /** Writes into `batch.envelope` everything consumer `consumer` has not received. */
+  attach(batch: Batch, consumer: number): void;
+}

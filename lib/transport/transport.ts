@@ -5,8 +5,17 @@
  * process (both ends are one `LocalChannel`, this file) and TCP between worker processes
  * (`lib/transport/tcp/`), as timely-dataflow's allocators are.
  */
-import type { ChannelPlan } from '../runtime/plan.js';
 import { LocalChannel, type LocalChannelOptions, type OutputChannel } from './channel.js';
+
+/** A channel of the plan, as the transport needs to know it. */
+export interface ChannelPlan {
+  /** Index of the channel in the job's physical plan. */
+  readonly index: number;
+  /** Producer task id. */
+  readonly from: number;
+  /** Consumer task id. */
+  readonly to: number;
+}
 
 /** Creates the ends of channels for the tasks of one worker. */
 export interface Transport {

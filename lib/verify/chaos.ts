@@ -11,7 +11,7 @@
  * the oracle's, and pass the witness, there too.
  */
 import { describeGuarantee } from '../runtime/guarantee.js';
-import type { RecoveryMode } from '../api/config.js';
+import type { RecoveryMode } from '../config.js';
 import { VERIFY_JOBS, type VerifyJob } from './jobs.js';
 import { verifyOne, witnessWith, type RunReport, type RunSettings, type RunTarget } from './run.js';
 import { WitnessServer } from './witness/server.js';

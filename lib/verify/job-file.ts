@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Job } from '../api/job.js';
-import type { JobOptions } from '../api/config.js';
+import type { JobOptions } from '../config.js';
 import type { CollectSink } from '../connectors/collect.js';
 import { ConfigError } from '../errors.js';
 import { runAll, settingsOf, type VerifyOptions, type VerifyResult } from './chaos.js';

@@ -23,11 +23,11 @@
 import { CollectSink } from '../connectors/collect.js';
 import { sequence } from '../connectors/collection.js';
 import { Job } from '../api/job.js';
-import type { JobOptions } from '../api/config.js';
+import type { JobOptions } from '../config.js';
 import { tumbling } from '../operators/window.js';
 import { causal } from '../causal/capture.js';
 import { recorded } from '../causal/decorators.js';
-import type { KeyedProcessContext } from '../api/functions.js';
+import type { KeyedProcessContext } from '../operators/functions.js';
 import { TOKEN_HEADER, type ServiceAddress } from './witness/server.js';
 import {
   ANSWER_KEYS,

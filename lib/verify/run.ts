@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Job } from '../api/job.js';
-import type { JobOptions, RecoveryMode } from '../api/config.js';
+import type { JobOptions, RecoveryMode } from '../config.js';
 import type { JobEvent } from '../runtime/events.js';
 import type { JobResult } from '../runtime/executor.js';
 import { describeGuarantee, type Guarantee } from '../runtime/guarantee.js';

@@ -5,9 +5,9 @@
  * or a worker itself, so one strategy serves both.
  */
 import type { EpochSegment } from '../../determinants/replica.js';
-import type { JobEventDetails, JobEventType } from '../runtime/events.js';
-import type { PhysicalPlan } from '../runtime/plan.js';
-import type { ReplacementReport } from '../runtime/worker-api.js';
+import type { JobEventDetails, JobEventType } from './events.js';
+import type { PhysicalPlan } from './plan.js';
+import type { ReplacementReport } from './worker-api.js';
 
 /** A replacement for a failed task, as recovery decided it. */
 export interface ReplacementSpec {

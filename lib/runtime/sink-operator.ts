@@ -13,7 +13,7 @@
 import type { Sink, SinkPartition } from '../connectors/sink.js';
 import { GrowableBytes } from '../../determinants/bytes.js';
 import { readEnvelope } from '../../determinants/envelope.js';
-import { Operator } from '../runtime/operator.js';
+import { Operator } from './operator.js';
 import { runUncaptured } from '../causal/capture.js';
 import type { OperatorSnapshot } from '../state/snapshot.js';
 

@@ -2,8 +2,8 @@
  * Job configuration: every field validated, every default documented. A bad value raises
  * {@link ConfigError} naming the field.
  */
-import { ConfigError } from '../errors.js';
-import type { Sink } from '../connectors/sink.js';
+import { ConfigError } from './errors.js';
+import type { Sink } from './connectors/sink.js';
 
 /** How a job recovers from the failure of a task. */
 export type RecoveryMode = 'none' | 'global-rollback' | 'at-least-once' | 'exactly-once';

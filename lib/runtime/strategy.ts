@@ -4,10 +4,10 @@
  * through the {@link JobControl} port. The task code asks the features, never the mode, so adding a mode
  * touches no task code.
  */
-import type { RecoveryMode } from '../api/config.js';
-import type { SinkMode } from '../operators/sink.js';
-import type { TaskFeatures } from '../runtime/task.js';
-import type { SinkProgress } from '../runtime/worker-api.js';
+import type { RecoveryMode } from '../config.js';
+import type { SinkMode } from './sink-operator.js';
+import type { TaskFeatures } from './task.js';
+import type { SinkProgress } from './worker-api.js';
 import type { JobControl } from './job-control.js';
 
 /** What a strategy asks of healthy tasks. */
