@@ -150,6 +150,11 @@ export class CheckpointCoordinator {
     this.paused++;
   }
 
+  /** The next checkpoint comes one interval from now (the job clock restarted). */
+  restartInterval(): void {
+    this.nextTriggerAt = this.clock() + this.intervalMs;
+  }
+
   /** Resumes triggering; the next checkpoint comes one interval from now. */
   resume(): void {
     if (this.paused > 0 && --this.paused === 0) this.nextTriggerAt = this.clock() + this.intervalMs;

@@ -108,7 +108,8 @@ export class Executor implements WorkerReports {
   readonly done: Promise<JobResult>;
 
   private readonly log: JobEvent[] = [];
-  private readonly startedAt = monotonicClock();
+  /** When the job clock started: when the tasks started running (deploying them takes a while). */
+  private startedAt = monotonicClock();
   /** The workers, by index; null where one is gone. */
   private readonly links: (WorkerCommands | null)[];
   /** The embedded runtime's one worker (tests and tools read it). */
@@ -206,15 +207,18 @@ export class Executor implements WorkerReports {
     }
     if (this.options.stallTimeoutMs > 0) this.watchForStalls();
     await deployAll(this.rollbackHost(), null, new Map(), new Map(), new Set(), this.replayTraces);
+    // The job clock starts now, as the tasks start: paced sources, checkpoint intervals and faults given in
+    // ms all count from here, however long deploying took.
+    this.startedAt = monotonicClock();
+    this.coordinator?.restartInterval();
     this.event('started', { tasks: this.plan.tasks.length, mode: this.strategy.mode, dsd: this.strategy.features.causal && this.strategy.mode === 'exactly-once' ? this.strategy.features.causal.dsd : null });
-    // Faults are armed before the first activation, so that "after N records" counts from the start, and
-    // from one clock reading, so that faults given the same `afterMs` die in the same instant.
-    const armedAt = this.clock();
+    // Faults are armed before the first activation, so that "after N records" counts from the start; faults
+    // given the same `afterMs` die in the same instant.
     for (const fault of faults) {
       if (fault.afterMs !== undefined && fault.afterMs > 0 && fault.afterRecords === undefined) {
         const targets = (Array.isArray(fault.task) ? fault.task : [fault.task]).map((ref) => this.findTaskPlan(ref));
         for (const target of targets) this.event('kill-scheduled', { task: target.name, afterMs: fault.afterMs });
-        this.killAt(armedAt + fault.afterMs, targets.map((t) => t.id));
+        this.killAt(fault.afterMs, targets.map((t) => t.id));
       } else {
         this.kill(fault.task, fault);
       }
