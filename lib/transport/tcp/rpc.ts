@@ -66,7 +66,8 @@ interface WireError {
   context: ErrorContext;
 }
 
-const packr = new Packr({ moreTypes: true, copyBuffers: true, useRecords: false });
+// useRecords keeps Maps as Maps (msgpackr decodes maps as objects otherwise); records are defined per message.
+const packr = new Packr({ moreTypes: true, copyBuffers: true, useRecords: true });
 
 /** One side of an RPC conversation over a {@link FramedConnection}. */
 export class RpcPeer {
