@@ -179,3 +179,14 @@ test('destroy() without an error closes at once with no error; RPC-style waiters
   const error = await closed(p.accepted);
   t.true(error === null || error instanceof ConnectionClosedError);
 });
+
+test('a client that refuses the server after WELCOME fails the server side of the connection with HANDSHAKE_FAILED', async (t) => {
+  const p = await pair();
+  t.teardown(p.close);
+  const whenClosed = closed(p.accepted);
+  // What a client sends when the server's proof does not check out (the server finished its half first).
+  p.client.socket.write(encode((e, o) => e.refuse(o, 1, 'auth')));
+  const error = await whenClosed;
+  t.like(error, { code: 'HANDSHAKE_FAILED', reason: 'auth' });
+  t.regex(error!.message, /refused by the peer \(auth\)/);
+});

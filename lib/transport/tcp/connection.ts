@@ -23,7 +23,7 @@ import type { Batch } from '../batch.js';
 import { ConnectFailedError, ConnectionClosedError, FrameTooLargeError, HandshakeError, PeerSilentError, TransportProtocolError } from './errors.js';
 import { DEFAULT_MAX_FRAME_SIZE, FrameEncoder, FrameType, frameTypeName, type Frame } from './frame.js';
 import { FrameReader } from './frame-reader.js';
-import { HANDSHAKE_MAX_FRAME_SIZE, clientHandshake, refuse, type ClientHandshakeOptions, type HandshakeResult } from './handshake.js';
+import { HANDSHAKE_MAX_FRAME_SIZE, clientHandshake, refuse, refusedByPeer, type ClientHandshakeOptions, type HandshakeResult } from './handshake.js';
 import { silentLogger, type TransportLogger } from './log.js';
 
 /** Settings of a connection once it is established. */
@@ -257,6 +257,8 @@ export class FramedConnection extends EventEmitter<ConnectionEvents> {
         if (frame === undefined) return;
         this.stats.framesIn++;
         if (frame.type === FrameType.Heartbeat) continue;
+        // The server completes its handshake first: a client that then rejects the server's proof says so here.
+        if (frame.type === FrameType.Refuse) throw refusedByPeer(frame, this.context());
         if (frame.type !== FrameType.Data && frame.type !== FrameType.Credit && frame.type !== FrameType.Control) {
           throw new TransportProtocolError(`expected DATA, CREDIT, CONTROL or HEARTBEAT after the handshake, found ${frameTypeName(frame.type)}`, this.context());
         }

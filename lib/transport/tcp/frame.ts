@@ -218,6 +218,8 @@ export class FrameEncoder {
   data(out: GrowableBytes, channel: number, incarnation: number, batch: Batch): number {
     const count = batch.type === ElementType.Data ? batch.count : 0;
     if (!Number.isSafeInteger(batch.seq) || batch.seq < 0) throw new InvalidArgumentError('batch.seq', 'a non-negative safe integer', batch.seq);
+    if (channel >>> 0 !== channel) throw new InvalidArgumentError('channel', 'an integer in 0..2^32-1', channel);
+    if (incarnation >>> 0 !== incarnation) throw new InvalidArgumentError('incarnation', 'an integer in 0..2^32-1', incarnation);
     let packed: Uint8Array | null = null;
     if (count > 0) {
       // One pack per batch; a slice only when the batch is not full (the stale tail must not be sent).

@@ -19,7 +19,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { GrowableBytes } from '../../../determinants/bytes.js';
 import { FrameCorruptionError, HandshakeError, InvalidSecretError, type HandshakeFailure } from './errors.js';
-import { FrameEncoder, FrameType, NONCE_BYTES, RefuseReason, frameTypeName, type Frame } from './frame.js';
+import { FrameEncoder, FrameType, NONCE_BYTES, RefuseReason, frameTypeName, type Frame, type RefuseFrame } from './frame.js';
 import type { FrameReader } from './frame-reader.js';
 
 /** Version of the wire protocol; both sides must speak the same. */
@@ -183,11 +183,14 @@ function write(socket: Socket, encode: (out: GrowableBytes) => number): void {
   socket.write(out.view());
 }
 
+/** The {@link HandshakeError} a REFUSE frame from the peer stands for. */
+export function refusedByPeer(frame: RefuseFrame, context: Record<string, string>): HandshakeError {
+  const reason = reasonNames[frame.reason] ?? 'protocol';
+  return new HandshakeError(reason, `refused by the peer (${frame.message})`, { ...context, refusedByPeer: true });
+}
+
 function unexpected(expected: string, frame: Frame, context: Record<string, string>): HandshakeError {
-  if (frame.type === FrameType.Refuse) {
-    const reason = reasonNames[frame.reason] ?? 'protocol';
-    return new HandshakeError(reason, `refused by the peer (${frame.message})`, { ...context, refusedByPeer: true });
-  }
+  if (frame.type === FrameType.Refuse) return refusedByPeer(frame, context);
   return new HandshakeError('protocol', `expected ${expected}, found ${frameTypeName(frame.type)}`, context);
 }
 
