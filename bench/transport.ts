@@ -32,6 +32,7 @@ import {
 
 /** Figures of one batch size. */
 export interface TransportBenchRow {
+  /** Records per batch. */
   batchSize: number;
   /** In-process encode (records/s). */
   encodeRecordsPerSec: number;
@@ -39,21 +40,27 @@ export interface TransportBenchRow {
   decodeRecordsPerSec: number;
   /** Bytes of one DATA frame. */
   frameBytes: number;
-  /** Over loopback between two processes. */
+  /** Batches per second over loopback between two processes. */
   batchesPerSec: number;
+  /** Records per second over loopback between two processes. */
   recordsPerSec: number;
+  /** Megabytes (10^6) of frames per second over loopback. */
   mbPerSec: number;
 }
 
 /** The JSON result. */
 export interface TransportBenchResult {
+  /** Which benchmark. */
   bench: 'transport';
   /** Processes involved in the loopback figures. */
   processes: 2;
+  /** Node version. */
   node: string;
+  /** Measured seconds per loopback run. */
   secondsPerRun: number;
   /** Channel capacity (credit) in data batches. */
   capacity: number;
+  /** One row per batch size. */
   rows: TransportBenchRow[];
 }
 
