@@ -81,6 +81,7 @@ interface InternalCluster {
   refreshMetadata(): Promise<void>;
   addMultipleTargetTopics(topics: string[]): Promise<void>;
   findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+  findTopicPartitionMetadata(topic: string): { partitionId: number }[];
   findBroker(options: { nodeId: string }): Promise<InternalBroker>;
   findGroupCoordinator(options: { groupId: string }): Promise<InternalBroker>;
 }
@@ -227,7 +228,15 @@ class KafkajsTransactionalProducer implements TransactionalProducer {
 class KafkajsClient implements KafkaClient {
   private readonly kafka: KafkaType;
   private readonly cluster: InternalCluster;
-  private admin: Admin | null = null;
+  private admin: Promise<Admin> | null = null;
+  /** kafkajs' pool connects a broker once per concurrent lookup and keeps one: lookups go one at a time. */
+  private brokerLookups: Promise<unknown> = Promise.resolve();
+  /**
+   * Fetches to one broker go one at a time: kafkajs gives fetches a connection of their own, which a
+   * second concurrent fetch would open again (leaking the first socket); the broker answers requests of
+   * one connection in order anyway.
+   */
+  private readonly fetchQueues = new Map<string, Promise<unknown>>();
   private readonly producers = new Set<Producer>();
   private readonly knownTopics = new Set<string>();
   private closed = false;
@@ -277,9 +286,9 @@ class KafkajsClient implements KafkaClient {
   }
 
   async listOffsets(topic: string, which: 'earliest' | 'latest', isolation: IsolationLevel): Promise<number[]> {
-    const count = await this.partitionCount(topic);
-    if (count === null) throw new ConnectorError('KAFKA_TOPIC_MISSING', `topic ${topic} does not exist`, { context: { topic } });
     await this.target(topic);
+    const count = this.cluster.findTopicPartitionMetadata(topic).length;
+    if (count === 0) throw new ConnectorError('KAFKA_TOPIC_MISSING', `topic ${topic} does not exist`, { context: { topic } });
     const leaders = this.cluster.findLeaderForPartitions(
       topic,
       Array.from({ length: count }, (_, p) => p),
@@ -287,7 +296,7 @@ class KafkajsClient implements KafkaClient {
     const out = new Array<number>(count).fill(0);
     await Promise.all(
       Object.entries(leaders).map(async ([nodeId, partitions]) => {
-        const broker = await this.cluster.findBroker({ nodeId });
+        const broker = await this.broker(nodeId);
         const response = await broker.listOffsets({
           replicaId: -1,
           isolationLevel: isolationCode(isolation),
@@ -328,15 +337,18 @@ class KafkajsClient implements KafkaClient {
         }
         let response: Awaited<ReturnType<InternalBroker['fetch']>>;
         try {
-          const broker = await this.cluster.findBroker({ nodeId });
-          response = await broker.fetch({
+          const broker = await this.broker(nodeId);
+          const queued = this.fetchQueues.get(nodeId) ?? Promise.resolve();
+          const fetching = queued.then(() => broker.fetch({
             replicaId: -1,
             isolationLevel: isolationCode(options.isolation),
             maxWaitTime: options.maxWaitMs,
             minBytes: 1,
             maxBytes: options.maxBytesPerPartition * list.length,
             topics: [...grouped].map(([topic, partitions]) => ({ topic, partitions })),
-          });
+          }));
+          this.fetchQueues.set(nodeId, fetching.catch(() => {}));
+          response = await fetching;
         } catch (error) {
           if (needsMetadataRefresh(error)) await this.cluster.refreshMetadata().catch(() => {});
           if ((error as { name?: unknown }).name === 'KafkaJSOffsetOutOfRange') {
@@ -361,7 +373,7 @@ class KafkajsClient implements KafkaClient {
   }
 
   async committedOffsets(groupId: string, topic: string, partitions: number): Promise<(number | null)[]> {
-    const coordinator = await this.cluster.findGroupCoordinator({ groupId });
+    const coordinator = await this.coordinator(groupId);
     const response = await coordinator.offsetFetch({ groupId, topics: [{ topic, partitions: Array.from({ length: partitions }, (_, partition) => ({ partition })) }] });
     const out = new Array<number | null>(partitions).fill(null);
     for (const t of response.responses) for (const p of t.partitions) out[p.partition] = Number(p.offset) >= 0 ? Number(p.offset) : null;
@@ -370,7 +382,7 @@ class KafkajsClient implements KafkaClient {
 
   async commitOffsets(groupId: string, topic: string, offsets: readonly { partition: number; offset: number }[]): Promise<void> {
     try {
-      const coordinator = await this.cluster.findGroupCoordinator({ groupId });
+      const coordinator = await this.coordinator(groupId);
       // Generation -1 and no member id: the commit of a "simple" consumer that never joins its group.
       await coordinator.offsetCommit({ groupId, groupGenerationId: -1, memberId: '', topics: [{ topic, partitions: offsets.map((o) => ({ partition: o.partition, offset: String(o.offset) })) }] });
     } catch (error) {
@@ -394,7 +406,7 @@ class KafkajsClient implements KafkaClient {
     if (this.closed) return;
     this.closed = true;
     const closing: Promise<unknown>[] = [this.cluster.disconnect()];
-    if (this.admin) closing.push(this.admin.disconnect());
+    if (this.admin) closing.push(this.admin.then((admin) => admin.disconnect()));
     for (const producer of this.producers) closing.push(producer.disconnect());
     await Promise.allSettled(closing);
   }
@@ -404,8 +416,8 @@ class KafkajsClient implements KafkaClient {
       ...options,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      // Every record names its partition; this partitioner only silences kafkajs' v2 migration warning.
-      createPartitioner: () => ({ partition }: { partition?: number | undefined }) => partition ?? 0,
+      // Every record names its partition (kafkajs' partitioner is asked anyway, and also warns when none is given).
+      createPartitioner: () => ({ message }: { message: { partition?: number | undefined } }) => message.partition ?? 0,
       // Idempotent producers retry until they succeed (kafkajs requires it for its guarantee); keep
       // each wait short so that a restarted broker is noticed within a second.
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1000 },
@@ -428,27 +440,45 @@ class KafkajsClient implements KafkaClient {
     }
   }
 
-  private async adminClient(): Promise<Admin> {
-    if (this.admin === null) {
+  private adminClient(): Promise<Admin> {
+    this.admin ??= (async () => {
       const admin = this.kafka.admin({ retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 } });
       try {
         await admin.connect();
       } catch (error) {
+        this.admin = null;
+        await admin.disconnect().catch(() => {});
         throw new ConnectorError('KAFKA_UNREACHABLE', `cannot reach Kafka at ${this.options.brokers.join(', ')}: ${describeError(error)}`, {
           retriable: true,
           context: { brokers: this.options.brokers.join(',') },
           cause: error,
         });
       }
-      this.admin = admin;
-    }
+      return admin;
+    })();
     return this.admin;
+  }
+
+  /** The broker object of `nodeId` (lookups serialized, see {@link brokerLookups}). */
+  private broker(nodeId: string): Promise<InternalBroker> {
+    const lookup = this.brokerLookups.then(() => this.cluster.findBroker({ nodeId }));
+    this.brokerLookups = lookup.catch(() => {});
+    return lookup;
+  }
+
+  /** The group coordinator of `groupId` (serialized like {@link broker}). */
+  private coordinator(groupId: string): Promise<InternalBroker> {
+    const lookup = this.brokerLookups.then(() => this.cluster.findGroupCoordinator({ groupId }));
+    this.brokerLookups = lookup.catch(() => {});
+    return lookup;
   }
 
   /** Makes the internal cluster track `topic`'s metadata. */
   private async target(topic: string): Promise<void> {
     if (this.knownTopics.has(topic)) return;
-    await this.cluster.addMultipleTargetTopics([topic]);
+    const adding = this.brokerLookups.then(() => this.cluster.addMultipleTargetTopics([topic]));
+    this.brokerLookups = adding.catch(() => {});
+    await adding;
     this.knownTopics.add(topic);
   }
 }
