@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import test, { type ExecutionContext, type ImplementationFn } from 'ava';
 import { Job, SeededRandom, collectSink, type FaultSpec, type JobHandle, type JobOptions, type JobResult, type CollectSink } from '../../lib/index.js';
-import { createKafkaClient, type FetchedRecord, type IsolationLevel, type KafkaClient, type OutgoingRecord } from '../../lib/connectors/kafka/client.js';
+import { createKafkaClient, type FetchedRecord, type IdempotentProducer, type IsolationLevel, type KafkaClient, type OutgoingRecord } from '../../lib/connectors/kafka/client.js';
 import { readRange } from '../../lib/connectors/kafka/common.js';
 import { readCausalflowHeaders } from '../../lib/connectors/kafka/headers.js';
 import { kafkaSink, type KafkaSink, type KafkaSinkOptions } from '../../lib/connectors/kafka/sink.js';
@@ -123,24 +123,41 @@ export interface Numbered {
   k: number;
 }
 
-/** Writes `perPartition` records `{ n, k }` to each partition (n unique), `batch` at a time, `everyMs` apart. */
+/**
+ * Writes `perPartition` records `{ n, k }` to each partition (n unique), `batch` at a time, `everyMs`
+ * apart. The only writer of a fresh topic, it rides out a broker restart without writing anything twice:
+ * after a failed send it asks for the partition's end offset and resends only what is not there.
+ */
 export async function writeNumbers(client: KafkaClient, topic: string, partitions: number, perPartition: number, pace: { batch: number; everyMs: number } | null = null): Promise<void> {
-  const producer = await client.idempotentProducer();
+  let producer: IdempotentProducer | null = null;
   try {
     const batch = pace?.batch ?? 1000;
     for (let from = 0; from < perPartition; from += batch) {
       for (let p = 0; p < partitions; p++) {
-        const values: OutgoingRecord[] = [];
-        for (let i = from; i < Math.min(perPartition, from + batch); i++) {
-          const n = i * partitions + p;
-          values.push({ key: null, value: JSON.stringify({ n, k: n % 7 }), headers: {} });
+        let next = from;
+        const to = Math.min(perPartition, from + batch);
+        while (next < to) {
+          const values: OutgoingRecord[] = [];
+          for (let i = next; i < to; i++) {
+            const n = i * partitions + p;
+            values.push({ key: null, value: JSON.stringify({ n, k: n % 7 }), headers: {} });
+          }
+          try {
+            producer ??= await client.idempotentProducer();
+            await producer.send(topic, p, values);
+            next = to;
+          } catch {
+            await producer?.close().catch(() => {});
+            producer = null;
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            next = await client.listOffsets(topic, 'latest', 'read_uncommitted').then((ends) => ends[p]!, () => next);
+          }
         }
-        await producer.send(topic, p, values);
       }
       if (pace) await new Promise((resolve) => setTimeout(resolve, pace.everyMs));
     }
   } finally {
-    await producer.close();
+    await producer?.close();
   }
 }
 
@@ -195,6 +212,8 @@ export interface KafkaScenario {
   source?: Partial<KafkaSourceOptions<Numbered>>;
   /** Broker (default {@link BROKERS}). */
   brokers?: string;
+  /** How the output topic is read back (default read_uncommitted). */
+  readIsolation?: IsolationLevel;
   /** Runs while the job runs (a broker restart); awaited before the job's end is awaited. */
   during?: (handle: JobHandle) => Promise<void>;
 }
@@ -207,6 +226,9 @@ export interface KafkaScenarioRun {
   /** The oracle's output per sink subtask, as JSON text. */
   oracle: string[][];
   sink: KafkaSink<unknown>;
+  /** The output topic, and a client to read it again. */
+  outputTopic: string;
+  client: KafkaClient;
 }
 
 /** Runs a {@link KafkaScenario}: the job with its kills, then the oracle replay of its traces over the same input topic. */
@@ -234,10 +256,16 @@ export async function runKafkaScenario(t: ExecutionContext, scenario: KafkaScena
   const writing = writeNumbers(client, input, scenario.partitions, scenario.perPartition, scenario.pace);
   const job = numbersJob({ ...options, directory: join(directory, 'run') }, source, sink);
   const handle = await job.start({ faults });
-  const during = scenario.during?.(handle);
-  await writing;
-  await during;
-  const result = await handle.done;
+  let result: JobResult;
+  try {
+    const during = scenario.during?.(handle);
+    await writing;
+    await during;
+    result = await handle.done;
+  } catch (error) {
+    await handle.stop('the scenario failed').catch(() => {});
+    throw error;
+  }
   await sink.flush();
   // The oracle reads the same input topic from its start, and replays the run's final traces.
   const oracleSource = await kafkaSource<Numbered>({ brokers, topic: input, end, idleTimeoutMs: Infinity, ...scenario.source, groupId: null });
@@ -247,5 +275,5 @@ export async function runKafkaScenario(t: ExecutionContext, scenario: KafkaScena
   await (await oracleJob.replay(handle.traces())).done;
   const oracle: string[][] = [];
   for (let s = 0; s < oracleSink.partitionCount; s++) oracle.push(oracleSink.partition(s).map((r) => JSON.stringify(r)));
-  return { result, faults, output: runOutput(await readTopic(client, output), sink.runId), oracle, sink };
+  return { result, faults, output: runOutput(await readTopic(client, output, scenario.readIsolation), sink.runId), oracle, sink, outputTopic: output, client };
 }

@@ -140,11 +140,47 @@ function needsMetadataRefresh(error: unknown): boolean {
   return type === 'NOT_LEADER_FOR_PARTITION' || type === 'UNKNOWN_TOPIC_OR_PARTITION' || type === 'LEADER_NOT_AVAILABLE' || type === 'FENCED_LEADER_EPOCH' || type === 'UNKNOWN_LEADER_EPOCH';
 }
 
+/** kafkajs errors that say the cluster is unreachable or busy for now, whatever their own `retriable` flag. */
+const TRANSIENT = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSTopicMetadataNotLoaded',
+  'KafkaJSStaleTopicMetadataAssignment',
+  'KafkaJSLockTimeout',
+  'KafkaJSTimeout',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSGroupCoordinatorNotFound',
+]);
+
+/**
+ * Whether trying again later may succeed: kafkajs marks a failure non-retriable once its own few
+ * retries are spent, even when the cause is a broker that is restarting.
+ */
+function transient(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== null && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { retriable?: unknown }).retriable === true) return true;
+    if (TRANSIENT.has(String((e as { name?: unknown }).name))) return true;
+  }
+  return false;
+}
+
 /** Wraps a kafkajs failure in a {@link ConnectorError} with its context. */
 function wrap(code: string, what: string, error: unknown, context: Record<string, string | number | boolean | null | undefined>): ConnectorError {
   if (error instanceof ConnectorError) return error;
-  const retriable = (error as { retriable?: unknown }).retriable !== false;
-  return new ConnectorError(code, `${what}: ${describeError(error)}`, { retriable, context, cause: error });
+  return new ConnectorError(code, `${what}: ${describeError(error)}`, { retriable: transient(error), context, cause: error });
+}
+
+/** Runs a kafkajs call, wrapping its failure (see {@link wrap}). */
+async function call<T>(code: string, what: string, context: Record<string, string | number | boolean | null | undefined>, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    throw wrap(code, what, error, context);
+  }
 }
 
 class KafkajsIdempotentProducer implements IdempotentProducer {
@@ -269,10 +305,12 @@ class KafkajsClient implements KafkaClient {
 
   async partitionCount(topic: string): Promise<number | null> {
     const admin = await this.adminClient();
-    const topics = await admin.listTopics();
-    if (!topics.includes(topic)) return null;
-    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-    return metadata.topics[0]?.partitions.length ?? null;
+    return call('KAFKA_ADMIN_FAILED', `describe topic ${topic}`, { topic }, async () => {
+      const topics = await admin.listTopics();
+      if (!topics.includes(topic)) return null;
+      const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+      return metadata.topics[0]?.partitions.length ?? null;
+    });
   }
 
   async createTopic(topic: string, partitions: number, replicationFactor: number): Promise<void> {
@@ -280,12 +318,16 @@ class KafkajsClient implements KafkaClient {
     try {
       await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor }], waitForLeaders: true });
     } catch (error) {
-      if ((error as { type?: unknown }).type === 'TOPIC_ALREADY_EXISTS') return;
+      if ((error as { type?: unknown }).type === 'TOPIC_ALREADY_EXISTS' || (error as { cause?: { type?: unknown } }).cause?.type === 'TOPIC_ALREADY_EXISTS') return;
       throw wrap('KAFKA_ADMIN_FAILED', `create topic ${topic}`, error, { topic });
     }
   }
 
-  async listOffsets(topic: string, which: 'earliest' | 'latest', isolation: IsolationLevel): Promise<number[]> {
+  listOffsets(topic: string, which: 'earliest' | 'latest', isolation: IsolationLevel): Promise<number[]> {
+    return call('KAFKA_LIST_OFFSETS_FAILED', `list the ${which} offsets of ${topic}`, { topic }, () => this.listOffsetsOnce(topic, which, isolation));
+  }
+
+  private async listOffsetsOnce(topic: string, which: 'earliest' | 'latest', isolation: IsolationLevel): Promise<number[]> {
     await this.target(topic);
     const count = this.cluster.findTopicPartitionMetadata(topic).length;
     if (count === 0) throw new ConnectorError('KAFKA_TOPIC_MISSING', `topic ${topic} does not exist`, { context: { topic } });
@@ -310,7 +352,7 @@ class KafkajsClient implements KafkaClient {
 
   async fetch(requests: readonly FetchRequest[], options: FetchOptions): Promise<FetchResult[]> {
     const topics = [...new Set(requests.map((r) => r.topic))];
-    for (const topic of topics) await this.target(topic);
+    for (const topic of topics) await call('KAFKA_FETCH_FAILED', `load the metadata of ${topic}`, { topic }, () => this.target(topic));
     // One request per leader broker, all at once; partitions of one topic grouped.
     const byLeader = new Map<string, FetchRequest[]>();
     for (const request of requests) {
@@ -373,8 +415,10 @@ class KafkajsClient implements KafkaClient {
   }
 
   async committedOffsets(groupId: string, topic: string, partitions: number): Promise<(number | null)[]> {
-    const coordinator = await this.coordinator(groupId);
-    const response = await coordinator.offsetFetch({ groupId, topics: [{ topic, partitions: Array.from({ length: partitions }, (_, partition) => ({ partition })) }] });
+    const response = await call('KAFKA_ADMIN_FAILED', `fetch the offsets of group ${groupId}`, { groupId, topic }, async () => {
+      const coordinator = await this.coordinator(groupId);
+      return coordinator.offsetFetch({ groupId, topics: [{ topic, partitions: Array.from({ length: partitions }, (_, partition) => ({ partition })) }] });
+    });
     const out = new Array<number | null>(partitions).fill(null);
     for (const t of response.responses) for (const p of t.partitions) out[p.partition] = Number(p.offset) >= 0 ? Number(p.offset) : null;
     return out;
@@ -432,6 +476,7 @@ class KafkajsClient implements KafkaClient {
       await withRetry(() => producer.connect(), { what: 'connect a producer', retries: 4, initialMs: 200, maxMs: 1500, log, retriable: () => true });
     } catch (error) {
       this.producers.delete(producer);
+      await producer.disconnect().catch(() => {});
       throw new ConnectorError('KAFKA_UNREACHABLE', `cannot reach Kafka at ${this.options.brokers.join(', ')} to produce: ${describeError(error)}`, {
         retriable: true,
         context: { brokers: this.options.brokers.join(',') },

@@ -471,14 +471,14 @@ class ExactlyOncePartition<T> implements SinkPartition<T> {
     // What an earlier task of this subtask handed over goes to Kafka first: the tail is then complete.
     await out.sender.drained();
     if (out.sender.failure) throw out.sender.failure;
-    const client = await this.sink.client();
     if (!out.opened && !this.sink.runIdGiven) {
       // A fresh run: none of its records exist; later tail reads need not look below today's end.
-      const latest = await withRetry(() => client.listOffsets(this.sink.topic, 'latest', 'read_uncommitted'), { what: `list offsets of ${this.sink.topic}`, log });
+      const latest = await withRetry(async () => (await this.sink.client()).listOffsets(this.sink.topic, 'latest', 'read_uncommitted'), { what: `list offsets of ${this.sink.topic}`, retries: Infinity, log, stopped: () => this.sink.closed });
       out.runStartOffset = latest[out.partition] ?? 0;
       this.next = 0;
     } else {
-      const tail = await withRetry(() => out.readTail(this.context.restoredEpoch), { what: `read the tail of ${this.sink.topic}[${out.partition}]`, retries: 20, log });
+      // A broker that is down makes the job wait here (recovery awaits it), not fail.
+      const tail = await withRetry(() => out.readTail(this.context.restoredEpoch), { what: `read the tail of ${this.sink.topic}[${out.partition}]`, retries: Infinity, log, stopped: () => this.sink.closed });
       this.next = tail.next;
       this.envelopes = tail.envelopes;
       log.debug(`${out.taskName}: tail read`, { next: tail.next, envelopes: tail.envelopes.length, fromEpoch: this.context.restoredEpoch });
@@ -785,10 +785,22 @@ export class KafkaSink<T> implements Sink<T> {
     }
   }
 
-  /** Flushes, then closes the producers and connections. Open partitions stop working. */
-  async close(): Promise<void> {
+  /**
+   * Flushes (waiting at most `timeoutMs`, default 30,000), then closes the producers and connections.
+   * Records not in Kafka by then are abandoned, with a warning. Open partitions stop working.
+   */
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.closed) return;
-    await this.flush();
+    let timer: NodeJS.Timeout | undefined;
+    const flushed = await Promise.race([
+      this.flush().then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), options.timeoutMs ?? 30_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    const pending = [...this.outputs.values()].reduce((n, out) => n + out.sender.pending, 0);
+    if (!flushed) log.warn(`${this.name}: closed before everything was in Kafka`, { pending, topic: this.topic });
     this.closed = true;
     await this.disconnect();
   }
