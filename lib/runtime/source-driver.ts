@@ -142,6 +142,11 @@ export class SourceDriver {
   /** Polls up to `budget` records. Returns true when more are available right away. */
   run(budget: number): boolean {
     if (this.finished) return false;
+    // Every partition ended before anything was read (empty bounded partitions): nothing will call emit.
+    if (this.ended.every(Boolean)) {
+      this.finishSource();
+      return false;
+    }
     this.injectPendingBarrier();
     const now = this.clock();
     let emitted = 0;
@@ -312,9 +317,12 @@ export class SourceDriver {
 
   /** Tells the readers that a checkpoint completed, with the offsets it stored (connector bookkeeping). */
   private checkpointCompleted(checkpointId: number): void {
-    const offsets = this.checkpointedOffsets.get(checkpointId);
-    for (const id of [...this.checkpointedOffsets.keys()]) if (id <= checkpointId) this.checkpointedOffsets.delete(id);
-    if (offsets === undefined) return;
+    // The newest offsets stored at or before it (a finished task's last snapshot stands for it in later checkpoints).
+    let newest = -1;
+    for (const id of this.checkpointedOffsets.keys()) if (id <= checkpointId && id > newest) newest = id;
+    if (newest < 0) return;
+    const offsets = this.checkpointedOffsets.get(newest)!;
+    for (const id of [...this.checkpointedOffsets.keys()]) if (id < newest) this.checkpointedOffsets.delete(id);
     for (let i = 0; i < this.readers.length; i++) this.readers[i]!.checkpointCompleted?.(checkpointId, offsets[i]!);
   }
 

@@ -93,7 +93,7 @@ function levelOf(entry: LogEntry): LogLevel {
       const error = String((entry.log as { error?: unknown }).error ?? '');
       const text = `${entry.log.message} ${error}`;
       // Retriable protocol errors, and connections a restarting broker dropped: kafkajs retries them.
-      if (RETRIABLE_TEXT.test(text) || (entry.log as { retriable?: unknown }).retriable === true) return 'debug';
+      if ((entry.log as { retriable?: unknown }).retriable === true || isRetriableText(text)) return 'debug';
       return 'error';
     }
     case logLevel.WARN:
@@ -105,9 +105,19 @@ function levelOf(entry: LogEntry): LogLevel {
   }
 }
 
-/** Messages of kafkajs' retriable protocol errors and of connection loss (see `kafkajs/src/protocol/error.js`). */
-const RETRIABLE_TEXT =
-  /coordinator is (not available|loading)|not the correct coordinator|not the leader|no leader|leadership election|Connection error|ECONNREFUSED|ECONNRESET|Closed connection|connection closed|timed out|Request .* timed out|not enough replicas|currently unavailable|fetch session|Crash: KafkaJSNumberOfRetriesExceeded|KafkaJSConnectionError/i;
+/** Messages of the protocol errors kafkajs itself retries (its error table marks them `retriable`). */
+const RETRIABLE_MESSAGES: ReadonlySet<string> = new Set(
+  (require('kafkajs/src/protocol/error.js') as { errorCodes: { message: string; retriable: boolean }[] }).errorCodes.filter((e) => e.retriable).map((e) => e.message),
+);
+
+/** Connection loss, which kafkajs reports at ERROR and then reconnects. */
+const CONNECTION_TEXT = /Connection error|ECONNREFUSED|ECONNRESET|EPIPE|Closed connection|connection closed|Connection timeout|Request .* timed out|KafkaJSConnectionError|KafkaJSNumberOfRetriesExceeded/i;
+
+function isRetriableText(text: string): boolean {
+  if (CONNECTION_TEXT.test(text)) return true;
+  for (const message of RETRIABLE_MESSAGES) if (text.includes(message)) return true;
+  return false;
+}
 
 function logCreator(): (entry: LogEntry) => void {
   return (entry) => {
