@@ -15,8 +15,9 @@ export function registerKafkaBench(bench: Command): void {
     .option('--seconds <s>', 'seconds of each paced run (the first 2 are warm-up)', positiveNumber, 8)
     .option('--parallelism <n>', 'parallelism of source, query and sink, and partitions of the topics', positiveInteger, 2)
     .option('--checkpoint-interval <ms>', 'checkpoint interval in ms', positiveNumber, 1000)
+    .option('--rate <events/s>', 'events per second of the paced runs (default: half the maximum of the pipeline, the slower of the job and the writer)', positiveNumber)
     .option('--json', 'print the result as one JSON object on the last line of stdout')
-    .action(async (options: { query: KafkaBenchQuery; brokers?: string; events: number; seconds: number; parallelism: number; checkpointInterval: number; json?: boolean }) => {
+    .action(async (options: { query: KafkaBenchQuery; brokers?: string; events: number; seconds: number; parallelism: number; checkpointInterval: number; rate?: number; json?: boolean }) => {
       const progress = new Progress();
       const started = Date.now();
       const brokers = options.brokers ?? process.env.CAUSALFLOW_KAFKA_BROKERS;
@@ -27,6 +28,7 @@ export function registerKafkaBench(bench: Command): void {
         seconds: options.seconds,
         parallelism: options.parallelism,
         checkpointIntervalMs: options.checkpointInterval,
+        ...(options.rate !== undefined ? { rate: options.rate } : {}),
         onProgress: (message) => progress.log(`[${Math.round((Date.now() - started) / 1000)}s] ${message}`),
       });
       progress.done();

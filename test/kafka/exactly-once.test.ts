@@ -47,7 +47,7 @@ kafkaTest(
   'source, operator and sink tasks killed at seeded random moments in one run: the output topic still equals the oracle',
   async (t) => {
     for (const seed of [404, 405]) {
-      const run = await runKafkaScenario(t, { seed, kill: ['in[1]', 'count[0]', 'out[0]'], killWindowMs: [100, 900], partitions: 2, perPartition: 6000, pace });
+      const run = await runKafkaScenario(t, { seed, kill: ['in[1]', 'count[0]', 'out[0]'], killWindowMs: [100, 500], partitions: 2, perPartition: 8000, pace });
       assertExactlyOnce(t, run, 3);
     }
   },

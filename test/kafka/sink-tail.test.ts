@@ -89,7 +89,7 @@ kafkaTest('after a sink failure the replacement resumes at the newest record of 
   t.is(output.bySubtask[1]!.length, 2007);
 });
 
-kafkaTest('every record carries the run, task, subtask, sequence number and epoch headers; the first record of a write carries its envelope', async (t) => {
+kafkaTest('every record carries its run, subtask, sequence number, epoch and task in the cf header; the first record of a write carries its envelope', async (t) => {
   const client = await testClient(t);
   const topic = uniqueTopic('headers');
   await client.createTopic(topic, 2, 1);
@@ -116,7 +116,7 @@ kafkaTest('every record carries the run, task, subtask, sequence number and epoc
 test('dedupeKafkaRecords keeps the first copy of each (run, subtask, sequence number), in order, and every record without causalflow headers', (t) => {
   const record = (run: string, subtask: number, seq: number, value: string) => ({
     value,
-    headers: { [HEADERS.run]: Buffer.from(run), [HEADERS.subtask]: Buffer.from(String(subtask)), [HEADERS.seq]: Buffer.from(String(seq)), [HEADERS.epoch]: Buffer.from('0') },
+    headers: { [HEADERS.id]: Buffer.from(`${run}/${subtask}/${seq}/0/out[${subtask}]`) },
   });
   const input = [
     record('r1', 0, 0, 'a'),

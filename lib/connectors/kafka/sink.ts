@@ -32,14 +32,14 @@ import { logger } from '../../util/logger.js';
 import type { Sink, SinkContext, SinkPartition } from '../sink.js';
 import type { IdempotentProducer, KafkaClient, OutgoingRecord, TransactionalProducer } from './client.js';
 import { connectClient, ensureTopic, scanBackwards, topicName, type AutoCreate, type KafkaConnectionOptions } from './common.js';
-import { HEADERS } from './headers.js';
+import { HEADERS, idHeader, idPrefix } from './headers.js';
 import { backoffMs, sleep, withRetry } from './retry.js';
 
 const log = logger('kafka-sink');
 
 /** Options of {@link kafkaSink}. */
 export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
-  /** Name shown in plans, errors and the `cf-task` header (default `kafka:<topic>`). */
+  /** Name shown in plans, errors and the task field of the `cf` header (default `kafka:<topic>`). */
   name?: string;
   /** Turns a record into the Kafka value (default `JSON.stringify`). */
   serialize?: (record: T) => Buffer | string;
@@ -60,7 +60,7 @@ export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
   /** Transaction timeout, ms (default 60,000). */
   transactionTimeoutMs?: number;
   /**
-   * Identity of this run's output (`cf-run`). Default: random per `kafkaSink()` call, which holds for
+   * Identity of this run's output (the run field of the `cf` header; no `/`). Default: random per `kafkaSink()` call, which holds for
    * the embedded runtime, whose tasks share the sink object. Set it when several processes open the
    * same sink, so that their tail reads recognise each other's records.
    */
@@ -71,8 +71,8 @@ export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
 
 /** Records a send carries at most (kafkajs groups a send's messages in time quadratic in their number). */
 const MAX_BATCH_RECORDS = 1000;
-/** Header bytes counted per record when sizing a batch. */
-const HEADER_OVERHEAD = 96;
+/** Header and framing bytes counted per record when sizing a batch. */
+const HEADER_OVERHEAD = 112;
 
 /** One subtask's side of the topic: what outlives the tasks that write it. */
 class SubtaskOutput {
@@ -93,23 +93,22 @@ class SubtaskOutput {
     readonly subtask: number,
     readonly partition: number,
   ) {
+    this.taskName = `${sink.name}[${subtask}]`;
+    this.idPrefix = idPrefix(sink.runId, subtask);
+    this.idSuffix = `/${this.taskName}`;
     this.sender = new Sender(this);
     this.txn = new TransactionalOutput(this);
   }
 
-  get taskName(): string {
-    return `${this.sink.name}[${this.subtask}]`;
-  }
+  /** The producing task, `<sink name>[<subtask>]`. */
+  readonly taskName: string;
+  /** `<run>/<subtask>/` and `/<task>`: the constant parts of this subtask's `cf` headers. */
+  readonly idPrefix: string;
+  readonly idSuffix: string;
 
   /** Headers of a record of this subtask. */
   headers(seq: number, epoch: number): Record<string, string> {
-    return {
-      [HEADERS.run]: this.sink.runId,
-      [HEADERS.task]: this.taskName,
-      [HEADERS.subtask]: String(this.subtask),
-      [HEADERS.seq]: String(seq),
-      [HEADERS.epoch]: String(epoch),
-    };
+    return { [HEADERS.id]: idHeader(this.idPrefix, seq, epoch, this.idSuffix) };
   }
 
   /**
@@ -556,21 +555,13 @@ class ExactlyOncePartition<T> implements SinkPartition<T> {
   private enqueue(records: readonly T[], epoch: number, determinants: Buffer | null): void {
     const out = this.out;
     const sender = out.sender;
-    const run = this.sink.runId;
-    const task = out.taskName;
-    const subtask = String(out.subtask);
-    const epochText = String(epoch);
+    const prefix = out.idPrefix;
+    const suffix = out.idSuffix;
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
       const key = this.sink.keyOf(record);
       const value = this.sink.valueOf(record);
-      const headers: Record<string, Buffer | string> = {
-        [HEADERS.run]: run,
-        [HEADERS.task]: task,
-        [HEADERS.subtask]: subtask,
-        [HEADERS.seq]: String(this.next + i),
-        [HEADERS.epoch]: epochText,
-      };
+      const headers: Record<string, Buffer | string> = { [HEADERS.id]: idHeader(prefix, this.next + i, epoch, suffix) };
       let bytes = recordBytes(key, value);
       if (i === 0 && determinants !== null) {
         headers[HEADERS.determinants] = determinants;
@@ -716,7 +707,7 @@ export class KafkaSink<T> implements Sink<T> {
   readonly topic: string;
   /** Its partition count. */
   readonly partitions: number;
-  /** The `cf-run` header of this sink's records. */
+  /** The run field of this sink's `cf` headers. */
   readonly runId: string;
   /** Whether `runId` was given (then even a first open reads the tail). */
   readonly runIdGiven: boolean;
@@ -895,7 +886,7 @@ export async function kafkaSink<T>(options: KafkaSinkOptions<T>): Promise<KafkaS
   for (const field of ['serialize', 'key', 'partition'] as const) {
     if (options[field] !== undefined && typeof options[field] !== 'function') throw new ConfigError(`kafkaSink.${field}`, 'a function', options[field]);
   }
-  if (options.runId !== undefined && (typeof options.runId !== 'string' || options.runId.length === 0)) throw new ConfigError('kafkaSink.runId', 'a non-empty string', options.runId);
+  if (options.runId !== undefined && (typeof options.runId !== 'string' || !/^[^/]{1,100}$/.test(options.runId))) throw new ConfigError('kafkaSink.runId', 'a non-empty string without "/" (at most 100 characters)', options.runId);
   if (options.maxBatchBytes !== undefined && !(Number.isInteger(options.maxBatchBytes) && options.maxBatchBytes >= 1024)) throw new ConfigError('kafkaSink.maxBatchBytes', 'an integer >= 1024', options.maxBatchBytes);
   const client = await connectClient(options, 'kafkaSink');
   try {
