@@ -20,7 +20,10 @@ export interface WriterOptions {
   topic: string;
   partitions: number;
   total: number;
+  /** Events per second written (the pace). */
   rate: number;
+  /** Events per second of event time (default `rate`: event times are then the write schedule). */
+  eventRate?: number;
 }
 
 /** Writes the events of `options` (see the module comment), from the wall-clock time `start()` resolves with. */
@@ -33,7 +36,7 @@ export async function writePaced(options: WriterOptions, start: () => Promise<nu
   let startWall = Date.now();
   try {
     startWall = await start();
-    const generator = new NexmarkGenerator({ eventRate: options.rate, baseTime: startWall });
+    const generator = new NexmarkGenerator({ eventRate: options.eventRate ?? options.rate, baseTime: startWall });
     while (Date.now() < startWall) await new Promise((resolve) => setTimeout(resolve, 1));
     while (written < options.total) {
       const due = Math.min(options.total, Math.floor(((Date.now() - startWall) * options.rate) / 1000) + 1, written + 2000 * options.partitions);

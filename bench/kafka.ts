@@ -5,7 +5,9 @@
  *
  * 1. **Maximum rate**: `events` events are written first; the query (exactly-once) reads them all as
  *    fast as it can; events per second = events ÷ (job start until every output record is in Kafka).
- * 2. **Latency at half that rate**, once with the exactly-once sink (records visible when written, read
+ *    Then the same with the writer (a process of its own) writing while the job reads and a consumer
+ *    reads the output: the pipeline's maximum on this machine, which shares its cores with the broker.
+ * 2. **Latency at half the lesser of the two**, once with the exactly-once sink (records visible when written, read
  *    `read_uncommitted`), once with `delivery: 'transactional'` under global rollback (visible when the
  *    checkpoint after them completes, read `read_committed`). The writer paces events on the wall clock,
  *    and the generator's event time *is* that schedule (event *n* is due at start + n ÷ rate), so an
@@ -80,9 +82,14 @@ export interface KafkaBenchResult {
   eventsPerSec: number | null;
   exactlyOnce: { p50Ms: number | null; p99Ms: number | null; recoveryMs: number | null; duplicates: number | null; lost: number | null; settledMs: number | null; outputGapMs: number | null; killed: string | null };
   transactional: { p50Ms: number | null; p99Ms: number | null };
-  /** Events per second of the paced runs: half the maximum of the pipeline, the lesser of `eventsPerSec` and {@link writerEventsPerSec}. */
+  /**
+   * Events per second through the whole pipeline: the writer (a process of its own) writing as fast as
+   * it can while the job reads, and a consumer reads the output, all beside the broker on this machine.
+   */
+  pipelineEventsPerSec: number | null;
+  /** Events per second of the paced runs: half of the lesser of `eventsPerSec` and {@link pipelineEventsPerSec}. */
   rate: number | null;
-  /** Events per second the benchmark's writer (kafkajs, in this process) sustained writing the first topic. */
+  /** Events per second the benchmark's writer sustained filling the first topic (in this process, nothing else running). */
   writerEventsPerSec: number | null;
   parallelism: number;
   checkpointIntervalMs: number;
@@ -172,7 +179,7 @@ class OutputReader {
     while (!this.stopped) {
       const results = await this.client.fetch(
         offsets.map((offset, partition) => ({ topic: this.topic, partition, offset })),
-        { isolation: this.isolation, maxWaitMs: 10, maxBytesPerPartition: 4 << 20 },
+        { isolation: this.isolation, maxWaitMs: 10, maxBytesPerPartition: 256 << 10 },
       );
       const now = Date.now();
       for (const result of results) {
@@ -351,6 +358,7 @@ export async function runKafkaBench(options: KafkaBenchOptions): Promise<KafkaBe
     eventsPerSec: null,
     exactlyOnce: { p50Ms: null, p99Ms: null, recoveryMs: null, duplicates: null, lost: null, settledMs: null, outputGapMs: null, killed: null },
     transactional: { p50Ms: null, p99Ms: null },
+    pipelineEventsPerSec: null,
     rate: null,
     writerEventsPerSec: null,
     parallelism,
@@ -383,38 +391,42 @@ export async function runKafkaBench(options: KafkaBenchOptions): Promise<KafkaBe
       progress(`${result.eventsPerSec} events/s (${events} events in ${elapsed.toFixed(2)} s)`);
       await Promise.all([source.close(), sink.close()]);
     }
-    // Half the maximum rate of the pipeline: of the slower of the job (reading a full topic) and the
-    // writer (kafkajs). Both run at once on this machine's cores, beside the broker.
-    const rate = options.rate ?? Math.max(1000, Math.round(Math.min(result.eventsPerSec, result.writerEventsPerSec) / 2));
-    result.rate = rate;
-    if (options.rate === undefined && result.writerEventsPerSec < result.eventsPerSec) progress(`the writer (${result.writerEventsPerSec} events/s) is slower than the job: pacing at half of it, ${rate} events/s`);
 
     // 2 and 3. Paced runs.
-    const paced = async (label: string, mode: RecoveryMode, delivery: 'exactly-once' | 'transactional', kill: string | null): Promise<{ figures: PacedFigures; reader: OutputReader; handle: JobHandle; sink: KafkaSink<unknown>; input: string; ends: number[]; startWall: number; killWall: number | null }> => {
+    // `rate` null: the writer writes `events` as fast as it can (the pipeline's maximum).
+    const paced = async (
+      label: string,
+      mode: RecoveryMode,
+      delivery: 'exactly-once' | 'transactional',
+      kill: string | null,
+      rate: number | null,
+    ): Promise<{ figures: PacedFigures; reader: OutputReader; handle: JobHandle; sink: KafkaSink<unknown>; input: string; ends: number[]; startWall: number; killWall: number | null; flushedWall: number; total: number }> => {
       const input = await newTopic(`${label}-in`);
       const output = await newTopic(`${label}-out`);
-      const total = Math.round(rate * seconds);
+      const total = rate === null ? events : Math.round(rate * seconds);
+      const eventRate = rate ?? BENCH_EVENT_RATE;
       const ends = Array.from({ length: parallelism }, (_, p) => (total <= p ? 0 : Math.floor((total - 1 - p) / parallelism) + 1));
       const source = await kafkaSource<NexmarkEvent>({ brokers: brokers!, topic: input, end: ends, groupId: null, timestamp: (_m, e) => e.dateTime });
       const sink = await kafkaSink<unknown>({ brokers: brokers!, topic: output, delivery });
       let known: EventWriter | null = null;
       const reader = new OutputReader(client, output, parallelism, delivery === 'transactional' ? 'read_committed' : 'read_uncommitted', (value) => (known === null ? null : causeFunction(options.query, known)(value)), () => sink.runId);
-      progress(`${options.query} at ${rate} events/s for ${seconds} s, ${delivery}${kill ? `, killing ${kill} after ${seconds / 2} s` : ''}`);
+      progress(rate === null ? `${options.query}: ${total} events written as fast as the writer can while the job reads them (${delivery})` : `${options.query} at ${rate} events/s for ${seconds} s, ${delivery}${kill ? `, killing ${kill} after ${seconds / 2} s` : ''}`);
       const job = queryJob(options.query, { directory: join(scratch, label), mode, parallelism, checkpointIntervalMs, retain: kill !== null }, source, sink);
       const handle = await job.start();
       let killWall: number | null = null;
       handle.onEvent((event) => {
         if (event.type === 'task-failed' && killWall === null) killWall = Date.now();
       });
-      const writing = await startWriterProcess({ brokers: brokers!, topic: input, partitions: parallelism, total, rate });
+      const writing = await startWriterProcess({ brokers: brokers!, topic: input, partitions: parallelism, total, rate: rate ?? Number.MAX_SAFE_INTEGER, eventRate });
       const startWall = writing.startWall;
       const killTimer = kill === null ? null : setTimeout(() => handle.kill(kill), startWall + (seconds * 1000) / 2 - Date.now());
-      known = new EventWriter(client, input, parallelism, new NexmarkGenerator({ eventRate: rate, baseTime: startWall }), true);
+      known = new EventWriter(client, input, parallelism, new NexmarkGenerator({ eventRate, baseTime: startWall }), true);
       if (options.query === 'q3') known.rememberUpTo(total);
       const { writtenPerSec } = await writing.done;
       if (killTimer !== null) clearTimeout(killTimer);
       await handle.done;
       await sink.flush();
+      const flushedWall = Date.now();
       await reader.stopWhenCaughtUp();
       await source.close();
       const figures = { ...reader.figures(startWall + WARMUP_MS), writtenPerSec };
@@ -423,22 +435,31 @@ export async function runKafkaBench(options: KafkaBenchOptions): Promise<KafkaBe
         writeFileSync(`${process.env.CAUSALFLOW_BENCH_DUMP}-${label}.json`, JSON.stringify(reader.samples.map(([at, latency]) => [at - startWall, latency])));
       }
       progress(`${label}: p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms over ${figures.samples} output records (writer ${writtenPerSec} events/s)`);
-      return { figures, reader, handle, sink, input, ends, startWall, killWall };
+      return { figures, reader, handle, sink, input, ends, startWall, killWall, flushedWall, total };
     };
 
-    const eo = await paced('exactly-once', 'exactly-once', 'exactly-once', null);
+    // The pipeline's maximum: writer, job, sink and consumer at once (they share this machine's cores
+    // with the broker); the paced runs go at half of it.
+    const full = await paced('pipeline', 'exactly-once', 'exactly-once', null, null);
+    await full.sink.close();
+    result.pipelineEventsPerSec = Math.round(full.total / ((full.flushedWall - full.startWall) / 1000));
+    progress(`pipeline: ${result.pipelineEventsPerSec} events/s from the first write to the last output in Kafka`);
+    const rate = options.rate ?? Math.max(1000, Math.round(Math.min(result.eventsPerSec, result.pipelineEventsPerSec) / 2));
+    result.rate = rate;
+
+    const eo = await paced('exactly-once', 'exactly-once', 'exactly-once', null, rate);
     await eo.sink.close();
     result.runs.exactlyOnce = eo.figures;
     result.exactlyOnce.p50Ms = eo.figures.p50Ms;
     result.exactlyOnce.p99Ms = eo.figures.p99Ms;
 
-    const txn = await paced('transactional', 'global-rollback', 'transactional', null);
+    const txn = await paced('transactional', 'global-rollback', 'transactional', null, rate);
     await txn.sink.close();
     result.runs.transactional = txn.figures;
     result.transactional = { p50Ms: txn.figures.p50Ms, p99Ms: txn.figures.p99Ms };
 
     const target = killTarget(options.query);
-    const rec = await paced('recovery', 'exactly-once', 'exactly-once', target);
+    const rec = await paced('recovery', 'exactly-once', 'exactly-once', target, rate);
     await rec.sink.close();
     result.runs.recovery = rec.figures;
     result.exactlyOnce.killed = target;

@@ -15,7 +15,7 @@ export function registerKafkaBench(bench: Command): void {
     .option('--seconds <s>', 'seconds of each paced run (the first 2 are warm-up)', positiveNumber, 8)
     .option('--parallelism <n>', 'parallelism of source, query and sink, and partitions of the topics', positiveInteger, 2)
     .option('--checkpoint-interval <ms>', 'checkpoint interval in ms', positiveNumber, 1000)
-    .option('--rate <events/s>', 'events per second of the paced runs (default: half the maximum of the pipeline, the slower of the job and the writer)', positiveNumber)
+    .option('--rate <events/s>', 'events per second of the paced runs (default: half the maximum, of the job or of the whole pipeline, whichever is less)', positiveNumber)
     .option('--json', 'print the result as one JSON object on the last line of stdout')
     .action(async (options: { query: KafkaBenchQuery; brokers?: string; events: number; seconds: number; parallelism: number; checkpointInterval: number; rate?: number; json?: boolean }) => {
       const progress = new Progress();
@@ -42,7 +42,8 @@ export function formatKafkaResult(r: KafkaBenchResult): string {
   const ms = (v: number | null) => (v === null ? 'n/a' : `${v} ms`);
   return [
     `${r.query} through Kafka ${r.kafkaVersion}, parallelism ${r.parallelism}, checkpoint every ${r.checkpointIntervalMs} ms`,
-    `maximum rate (exactly-once)        ${r.eventsPerSec === null ? 'n/a' : `${formatNumber(r.eventsPerSec)} events/s`}`,
+    `maximum rate (exactly-once)        ${r.eventsPerSec === null ? 'n/a' : `${formatNumber(r.eventsPerSec)} events/s`} from a full topic, ` +
+      `${r.pipelineEventsPerSec === null ? 'n/a' : `${formatNumber(r.pipelineEventsPerSec)} events/s`} with the writer and a consumer running`,
     `at ${r.rate === null ? 'n/a' : formatNumber(r.rate)} events/s, event to output readable:`,
     `  exactly-once (read_uncommitted)  p50 ${ms(r.exactlyOnce.p50Ms)}, p99 ${ms(r.exactlyOnce.p99Ms)}`,
     `  transactional (read_committed)   p50 ${ms(r.transactional.p50Ms)}, p99 ${ms(r.transactional.p99Ms)}`,

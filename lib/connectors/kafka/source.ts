@@ -81,7 +81,7 @@ export interface KafkaSourceOptions<T> extends KafkaConnectionOptions {
   fetchMaxWaitMs?: number;
   /** Records buffered per partition ahead of the job (default 20,000). */
   bufferRecords?: number;
-  /** Largest fetch answer per partition, bytes (default 1 MiB). */
+  /** Largest fetch answer per partition, bytes (default 256 KiB: a fetch is decoded in one go on the event loop). */
   maxBytesPerPartition?: number;
 }
 
@@ -442,7 +442,7 @@ export class KafkaSource<T> implements Source<T> {
     this.bufferRecords = options.bufferRecords ?? 20_000;
     this.isolation = options.isolation ?? 'read_committed';
     this.fetchMaxWaitMs = options.fetchMaxWaitMs ?? 50;
-    this.maxBytesPerPartition = options.maxBytesPerPartition ?? 1 << 20;
+    this.maxBytesPerPartition = options.maxBytesPerPartition ?? 256 << 10;
     this.deserializeFn = options.deserialize ?? ((message) => JSON.parse(message.value === null ? 'null' : message.value.toString('utf8')) as T);
     this.timestampFn = options.timestamp ?? null;
     this.indexes = starts.map((start, p) => new PartitionIndex(start, ends[p]!));
