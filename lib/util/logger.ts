@@ -25,9 +25,13 @@ export interface Logger {
   enabled(level: LogLevel): boolean;
   /** Prints `message` and `fields` at `level`. */
   log(level: LogLevel, message: string, fields?: LogFields): void;
+  /** Prints at `error`: something failed and was not retried. */
   error(message: string, fields?: LogFields): void;
+  /** Prints at `warn` (the default threshold): something is wrong but handled, e.g. a retry that lasts. */
   warn(message: string, fields?: LogFields): void;
+  /** Prints at `info`: progress worth knowing. */
   info(message: string, fields?: LogFields): void;
+  /** Prints at `debug`: details, including routine retries. */
   debug(message: string, fields?: LogFields): void;
 }
 

@@ -32,14 +32,19 @@ export interface FetchedRecord {
   offset: number;
   /** Its timestamp (create time or log-append time), ms since the epoch. */
   timestamp: number;
+  /** Its key, or null. */
   key: Buffer | null;
+  /** Its value, or null. */
   value: Buffer | null;
+  /** Its headers. */
   headers: ReadHeaders;
 }
 
 /** One partition to fetch from. */
 export interface FetchRequest {
+  /** The topic. */
   topic: string;
+  /** The partition. */
   partition: number;
   /** First offset wanted. */
   offset: number;
@@ -47,7 +52,9 @@ export interface FetchRequest {
 
 /** What a fetch returned for one partition. */
 export interface FetchResult {
+  /** The topic. */
   topic: string;
+  /** The partition. */
   partition: number;
   /** Data records at or after the requested offset, in offset order; control records and aborted transactions left out. */
   records: FetchedRecord[];
@@ -62,6 +69,7 @@ export interface FetchResult {
 
 /** Options of a fetch. */
 export interface FetchOptions {
+  /** Which records the fetch sees. */
   isolation: IsolationLevel;
   /** Longest the broker may wait for data before answering empty, ms. */
   maxWaitMs: number;
@@ -71,8 +79,11 @@ export interface FetchOptions {
 
 /** A record to produce. */
 export interface OutgoingRecord {
+  /** The key, or null. */
   key: Buffer | string | null;
+  /** The value, or null. */
   value: Buffer | string | null;
+  /** The headers. */
   headers: Record<string, Buffer | string>;
 }
 

@@ -40,14 +40,19 @@ const log = logger('kafka-source');
 
 /** A Kafka record as the deserializer sees it. */
 export interface KafkaMessage {
+  /** The topic. */
   topic: string;
+  /** The Kafka partition. */
   partition: number;
   /** Kafka offset. */
   offset: number;
   /** Record timestamp, ms since the epoch. */
   timestamp: number;
+  /** The key, or null. */
   key: Buffer | null;
+  /** The value, or null (a tombstone). */
   value: Buffer | null;
+  /** The headers. */
   headers: ReadHeaders;
 }
 
