@@ -63,6 +63,18 @@ export class StateCorruptionError extends CausalflowError {
   }
 }
 
+/**
+ * An external system a connector talks to (a Kafka broker, a toolchain it starts) failed, refused a
+ * request, or could not be reached. `code` says which (`KAFKA_UNREACHABLE`, `KAFKA_TOPIC_MISSING`, …);
+ * `retriable` says whether trying again may succeed; the context names the system, topic and
+ * partition involved.
+ */
+export class ConnectorError extends CausalflowError {
+  constructor(code: string, message: string, options: { retriable?: boolean; context?: Record<string, string | number | boolean | null | undefined>; cause?: unknown } = {}) {
+    super(code, message, options);
+  }
+}
+
 /** Recovery could not proceed exactly-once and escalated (see `docs/protocol.md`). */
 export class RecoveryEscalationError extends CausalflowError {
   constructor(message: string, context: Record<string, string | number> = {}) {

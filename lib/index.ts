@@ -43,6 +43,16 @@ export { fromArray, sequence } from './connectors/collection.js';
 export type { ArraySourceOptions, SequenceSourceOptions } from './connectors/collection.js';
 export { CollectSink, collectSink } from './connectors/collect.js';
 export { fileSink } from './connectors/file.js';
+// Kafka: a replayable source, an exactly-once sink without transactions (or a transactional one), and
+// the dedupe helper for consumers; see docs/kafka.md.
+export { kafkaSource, KafkaSource } from './connectors/kafka/source.js';
+export type { KafkaSourceOptions, KafkaMessage } from './connectors/kafka/source.js';
+export { kafkaSink, KafkaSink } from './connectors/kafka/sink.js';
+export type { KafkaSinkOptions } from './connectors/kafka/sink.js';
+export type { KafkaConnectionOptions, AutoCreate } from './connectors/kafka/common.js';
+export { dedupeKafkaRecords, KafkaDeduper, readCausalflowHeaders, HEADERS as KAFKA_HEADERS } from './connectors/kafka/headers.js';
+export type { CausalflowHeaders, RecordWithHeaders, AnyHeaders } from './connectors/kafka/headers.js';
+export type { ReadHeaders, IsolationLevel } from './connectors/kafka/client.js';
 export { consoleSink } from './connectors/console.js';
 export type { ConsoleSinkOptions } from './connectors/console.js';
 export type { KeyedStateStore, ValueState, MapState, ListState, StateKey } from './state/api.js';
@@ -56,6 +66,7 @@ export {
   ExactlyOnceLostError,
   JobStalledError,
   CapturedTimerLostError,
+  ConnectorError,
   LogCorruptionError,
   DeterminantMismatchError,
 } from './errors.js';

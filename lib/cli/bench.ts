@@ -12,6 +12,7 @@ import { oneOf, positiveInteger, positiveNumber } from './args.js';
 import { Progress, formatNumber, printJsonResult } from './output.js';
 import { registerRecoveryBench } from './bench-recovery.js';
 import { registerReportBench } from './bench-report.js';
+import { registerKafkaBench } from './bench-kafka.js';
 
 /** Adds the `bench` command group to `program`. */
 export function registerBenchCommands(program: Command): void {
@@ -83,6 +84,7 @@ export function registerBenchCommands(program: Command): void {
 
   registerRecoveryBench(bench);
   registerReportBench(bench);
+  registerKafkaBench(bench);
 
   bench
     .command('memory')

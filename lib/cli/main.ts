@@ -9,6 +9,7 @@ import { registerLogCommands } from './log.js';
 import { registerRunCommand } from './run.js';
 import { registerVerifyCommand } from './verify.js';
 import { registerDemoCommand } from './demo.js';
+import { registerKafkaCommands } from './kafka.js';
 import { CausalflowError } from '../../determinants/errors.js';
 
 // Streams allocate fast and keep little: let V8 grow the old generation by 50% of the live heap
@@ -26,6 +27,7 @@ registerRunCommand(program);
 registerVerifyCommand(program);
 registerLogCommands(program);
 registerBenchCommands(program);
+registerKafkaCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -27,6 +27,12 @@ export interface SinkContext {
    * must read them back (`determinants`) may stop at the first record of an earlier epoch.
    */
   restoredEpoch: number;
+  /**
+   * Which calls the opening task will make: `write` (`immediate`, `deduplicating`) or `stage`/`commit`
+   * (`transactional`), following the job's recovery mode. Absent when the runtime opens a dead task's
+   * partition only to read what it stored. A sink that supports one of them can refuse the other here.
+   */
+  mode?: 'immediate' | 'transactional' | 'deduplicating';
 }
 
 /** One partition of a sink. */
@@ -43,9 +49,11 @@ export interface SinkPartition<T> {
    * `visibleCount()` (the runtime drops indexes already visible before calling). Under exactly-once,
    * `determinants` is an envelope of the writing task's determinants that must be stored no later than
    * the records become visible (atomically with them where the system allows), see
-   * {@link SinkPartition.determinants}.
+   * {@link SinkPartition.determinants}. `epoch` is the epoch the records were produced in (the id of
+   * the last checkpoint the writing task took, 0 before the first): a partition that stores it beside
+   * the records can tell later which of them a recovery from checkpoint *c* may regenerate.
    */
-  write(records: readonly T[], firstIndex: number, determinants?: Uint8Array): void;
+  write(records: readonly T[], firstIndex: number, determinants?: Uint8Array, epoch?: number): void;
   /**
    * Envelopes stored by `write`, oldest first. A sink task is the last hop: nobody downstream holds its
    * determinants, so its replacement reads them here. Partitions without it cannot recover a failed sink

@@ -18,6 +18,13 @@ export interface SourceContext {
   parallelism: number;
   /** Total partitions of the source. */
   partitions: number;
+  /**
+   * Hands a record the source cannot turn into a stream element (its deserializer rejected it) to the
+   * job's error policy: under `errors.policy: 'dead-letter'` it goes to the dead-letter sink and the
+   * call returns; under `fail` the call throws and the task fails. Call it only from `read`, for
+   * records tied to the offsets read, so that a replay of the same reads makes the same calls.
+   */
+  reject?(record: unknown, error: unknown): void;
 }
 
 /** Reads one partition. */
@@ -42,6 +49,19 @@ export interface PartitionReader<T> {
   arrivalTime?(offset: number): number;
   /** When more records will be available, on the job clock, if `available` returned 0. */
   nextAvailableAt?(offset: number, now: number): number;
+  /**
+   * Asked when `available(offset)` is 0: whether the partition has been quiet long enough to stop
+   * holding back event time. When true, the driver records the decision (an empty SOURCE_POLL, so a
+   * replay makes it at the same place) and leaves the partition out of the watermark until it yields
+   * records again. Default: never idle.
+   */
+  idle?(offset: number, now: number): boolean;
+  /**
+   * Checkpoint `checkpointId`, which stored `offset` as this partition's position, completed: nothing
+   * before `offset` will be read again. For bookkeeping outside the job (a Kafka source commits it to a
+   * consumer group so that lag tools show progress); the job does not depend on it.
+   */
+  checkpointCompleted?(checkpointId: number, offset: number): void;
   /** Releases resources. */
   close?(): void;
 }

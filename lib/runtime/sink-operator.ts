@@ -60,7 +60,7 @@ export class SinkOperator extends Operator {
 
   override open(): void {
     const restored = this.restoredState;
-    this.partition = this.sink.open({ subtask: this.task.subtask, parallelism: this.task.parallelism, jobDirectory: this.jobDirectory, restoredEpoch: restored?.epoch ?? 0 });
+    this.partition = this.sink.open({ subtask: this.task.subtask, parallelism: this.task.parallelism, jobDirectory: this.jobDirectory, restoredEpoch: restored?.epoch ?? 0, mode: this.mode });
     if (restored) {
       this.outputIndex = restored.outputIndex;
       this.epoch = restored.epoch;
@@ -103,7 +103,7 @@ export class SinkOperator extends Operator {
     this.runs = [];
     switch (this.mode) {
       case 'immediate':
-        this.partition.write(buffer, this.outputIndex);
+        this.partition.write(buffer, this.outputIndex, undefined, this.epoch);
         this.reportRuns(runs);
         break;
       case 'deduplicating': {
@@ -122,7 +122,7 @@ export class SinkOperator extends Operator {
             const length = causal.deltaForSink(this.envelope);
             if (length > 0) determinants = this.envelope.view(0, length);
           }
-          this.partition.write(skip === 0 ? buffer : buffer.slice(skip), this.outputIndex + skip, determinants);
+          this.partition.write(skip === 0 ? buffer : buffer.slice(skip), this.outputIndex + skip, determinants, this.epoch);
         }
         this.reportRuns(dropLeading(runs, skip));
         break;

@@ -24,6 +24,8 @@ interface SourceState {
   watermark: number;
   /** Full polls since the last watermark check (see {@link WATERMARK_EVERY_POLLS}). */
   pollsSinceWatermark?: number;
+  /** Per assigned partition, whether it was declared idle (left out of the watermark). */
+  idle?: boolean[];
 }
 
 /**
@@ -39,8 +41,10 @@ const WATERMARK_EVERY_POLLS = 8;
  * carries the source's offsets in snapshots.
  */
 export class SourceOperator extends Operator {
-  /** Set by the driver: produces the operator's snapshot state. */
-  stateProvider: (() => SourceState) | null = null;
+  /** Set by the driver: produces the operator's snapshot state for a checkpoint. */
+  stateProvider: ((checkpointId: number) => SourceState) | null = null;
+  /** Set by the driver: told when a checkpoint completed (connector bookkeeping, see `PartitionReader.checkpointCompleted`). */
+  completionListener: ((checkpointId: number) => void) | null = null;
   /** Restored state, consumed by the driver when it opens. */
   restored: SourceState | null = null;
 
@@ -48,8 +52,12 @@ export class SourceOperator extends Operator {
     throw new Error(`source ${this.name} has no input`);
   }
 
-  override snapshot(): OperatorSnapshot {
-    return { state: this.stateProvider!() };
+  override snapshot(checkpointId: number): OperatorSnapshot {
+    return { state: this.stateProvider!(checkpointId) };
+  }
+
+  override checkpointCompleted(checkpointId: number): void {
+    this.completionListener?.(checkpointId);
   }
 
   override restore(snapshot: OperatorSnapshot): void {
@@ -72,6 +80,10 @@ export class SourceDriver {
   private offsets: number[] = [];
   private maxTimestamps: number[] = [];
   private ended: boolean[] = [];
+  /** Partitions declared idle (connector hook `PartitionReader.idle`): left out of the watermark. */
+  private idle: boolean[] = [];
+  /** Offsets stored by checkpoints not completed yet, for `PartitionReader.checkpointCompleted`. */
+  private readonly checkpointedOffsets = new Map<number, number[]>();
   private watermark = -Infinity;
   private pollsSinceWatermark = 0;
   private next = 0;
@@ -91,12 +103,18 @@ export class SourceDriver {
   ) {
     this.scratch = new Array(options.pollSize);
     this.scratchTimestamps = new Float64Array(options.pollSize);
-    head.stateProvider = () => ({
-      offsets: [...this.offsets],
-      maxTimestamps: [...this.maxTimestamps],
-      watermark: this.watermark,
-      pollsSinceWatermark: this.pollsSinceWatermark,
-    });
+    head.stateProvider = (checkpointId) => {
+      const offsets = [...this.offsets];
+      if (this.readers.some((r) => r.checkpointCompleted !== undefined)) this.checkpointedOffsets.set(checkpointId, offsets);
+      return {
+        offsets,
+        maxTimestamps: [...this.maxTimestamps],
+        watermark: this.watermark,
+        pollsSinceWatermark: this.pollsSinceWatermark,
+        ...(this.idle.some(Boolean) ? { idle: [...this.idle] } : {}),
+      };
+    };
+    head.completionListener = (checkpointId) => this.checkpointCompleted(checkpointId);
   }
 
   /** Opens the readers of the partitions assigned to this task (partition p goes to task p mod parallelism). */
@@ -105,13 +123,14 @@ export class SourceDriver {
     const { subtask, parallelism } = this.task;
     for (let p = subtask; p < total; p += parallelism) {
       this.partitions.push(p);
-      this.readers.push(this.source.open(p, { subtask, parallelism, partitions: total }));
+      this.readers.push(this.source.open(p, { subtask, parallelism, partitions: total, reject: (record, error) => this.task.operatorFailed(this.head.name, record, error) }));
     }
     const restored = this.head.restored;
     this.offsets = restored ? [...restored.offsets] : this.partitions.map(() => 0);
     this.maxTimestamps = restored ? [...restored.maxTimestamps] : this.partitions.map(() => -Infinity);
     this.watermark = restored ? restored.watermark : -Infinity;
     this.pollsSinceWatermark = restored?.pollsSinceWatermark ?? 0;
+    this.idle = restored?.idle ? [...restored.idle] : this.partitions.map(() => false);
     this.ended = this.readers.map((r, i) => r.endsAt(this.offsets[i]!));
   }
 
@@ -123,6 +142,11 @@ export class SourceDriver {
   /** Polls up to `budget` records. Returns true when more are available right away. */
   run(budget: number): boolean {
     if (this.finished) return false;
+    // Every partition ended before anything was read (empty bounded partitions): nothing will call emit.
+    if (this.ended.every(Boolean)) {
+      this.finishSource();
+      return false;
+    }
     this.injectPendingBarrier();
     // The barrier's snapshot waits for captured callbacks to run: no poll until it is taken.
     if (this.task.checkpointHeld) return false;
@@ -190,7 +214,17 @@ export class SourceDriver {
     const reader = this.readers[i]!;
     const offset = this.offsets[i]!;
     const killAt = this.task.killCountdown;
-    const count = Math.min(max, reader.available(offset, now), killAt);
+    const available = reader.available(offset, now);
+    if (available <= 0) {
+      // A quiet partition may stop holding back event time: a decision of the clock's, recorded as an
+      // empty poll (I1), which `emit` turns into the idle mark, live and in replay alike.
+      if (!this.idle[i] && reader.idle?.(offset, now) === true) {
+        if (this.task.causal !== null) this.task.causal.log.sourcePoll(i, 0);
+        this.emit(i, 0, now);
+      }
+      return 0;
+    }
+    const count = Math.min(max, available, killAt);
     if (count <= 0) return 0;
     if (this.task.causal !== null) this.task.causal.log.sourcePoll(i, count);
     this.emit(i, count, now);
@@ -226,6 +260,7 @@ export class SourceDriver {
       records[k] = undefined;
     }
     this.maxTimestamps[i] = max;
+    this.idle[i] = count === 0;
     this.offsets[i] = offset + count;
     this.task.position += count;
     if (reader.endsAt(offset + count)) this.ended[i] = true;
@@ -246,7 +281,7 @@ export class SourceDriver {
     if (!strategy) return;
     let min = Infinity;
     for (let i = 0; i < this.readers.length; i++) {
-      if (this.ended[i]) continue;
+      if (this.ended[i] || this.idle[i]) continue;
       if (this.maxTimestamps[i]! < min) min = this.maxTimestamps[i]!;
     }
     if (min === Infinity || min === -Infinity) return;
@@ -286,6 +321,17 @@ export class SourceDriver {
     }
     for (const reader of this.readers) reader.close?.();
     this.task.finish();
+  }
+
+  /** Tells the readers that a checkpoint completed, with the offsets it stored (connector bookkeeping). */
+  private checkpointCompleted(checkpointId: number): void {
+    // The newest offsets stored at or before it (a finished task's last snapshot stands for it in later checkpoints).
+    let newest = -1;
+    for (const id of this.checkpointedOffsets.keys()) if (id <= checkpointId && id > newest) newest = id;
+    if (newest < 0) return;
+    const offsets = this.checkpointedOffsets.get(newest)!;
+    for (const id of [...this.checkpointedOffsets.keys()]) if (id < newest) this.checkpointedOffsets.delete(id);
+    for (let i = 0; i < this.readers.length; i++) this.readers[i]!.checkpointCompleted?.(checkpointId, offsets[i]!);
   }
 
   /** Whether a barrier waits to be injected. */

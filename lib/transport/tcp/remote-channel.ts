@@ -16,6 +16,9 @@
 import { InvalidArgumentError } from '../../../determinants/errors.js';
 import { Batch, BatchPool, ElementType } from '../batch.js';
 import { LocalChannel, type ChannelId, type LocalChannelOptions, type OutputChannel } from '../channel.js';
+
+/** A channel of the plan, before an incarnation is given to it. */
+export type ChannelRef = Omit<ChannelId, 'incarnation'>;
 import type { FramedConnection } from './connection.js';
 import { TransportProtocolError } from './errors.js';
 import { BatchDecoder } from './frame-decode.js';
@@ -262,7 +265,8 @@ export class ChannelMux {
   }
 
   /** The producer's end of channel `id`, incarnation `incarnation`. Replaces (closes) an older incarnation's end. */
-  output(id: ChannelId, incarnation: number, options: { batchSize?: number } = {}): RemoteOutputChannel {
+  output(plan: ChannelRef, incarnation: number, options: { batchSize?: number } = {}): RemoteOutputChannel {
+    const id: ChannelId = { index: plan.index, from: plan.from, to: plan.to, incarnation };
     const current = this.outputs.get(id.index);
     if (current !== undefined && current.incarnation >= incarnation) {
       throw new InvalidArgumentError('incarnation', `above ${current.incarnation} (channel ${id.index} already has a producer end)`, incarnation);
@@ -285,7 +289,8 @@ export class ChannelMux {
    * The consumer's end of channel `id`, incarnation `incarnation`: grants the producer its capacity and
    * delivers the frames held for it. From now on frames of older incarnations of the channel are dropped.
    */
-  input(id: ChannelId, incarnation: number, options: RemoteInputOptions = {}): RemoteInputChannel {
+  input(plan: ChannelRef, incarnation: number, options: RemoteInputOptions = {}): RemoteInputChannel {
+    const id: ChannelId = { index: plan.index, from: plan.from, to: plan.to, incarnation };
     const slot = this.inputs.get(id.index);
     if (slot !== undefined && slot.incarnation >= incarnation) {
       throw new InvalidArgumentError('incarnation', `above ${slot.incarnation} (channel ${id.index} already had a consumer end)`, incarnation);
