@@ -93,6 +93,57 @@ export interface JobOptions {
    * Test and verification only: memory grows with the run. Default false.
    */
   retainDeterminants?: boolean;
+  /**
+   * Run the tasks in this many worker processes on this host (default 0: every task in this process, the
+   * embedded runtime). The launching process becomes the coordinator; each worker loads the job's module
+   * and rebuilds the graph. A number, or {@link WorkerOptions} for the module and the failure detector.
+   */
+  workers?: number | WorkerOptions;
+  /**
+   * Continue from the latest completed checkpoint in `directory` instead of starting afresh (the
+   * coordinator died; `causalflow run --resume`). Default false: a new run clears the checkpoint store.
+   */
+  resume?: boolean;
+}
+
+/** Worker processes of a job. */
+export interface WorkerOptions {
+  /** Number of worker processes (1 to 64). */
+  count: number;
+  /**
+   * The module each worker loads to build the job: a path or file URL of a `.ts` or `.js` file. Default:
+   * the file that called `new Job(...)`. Its export `export` is the job, a function building it from `args`,
+   * or an object with such a `build` function; or the module builds and starts the job at its top level.
+   */
+  module?: string;
+  /** The export that builds the job (default `default`). */
+  export?: string;
+  /** JSON-serialisable arguments given to the export when it is a function (default none). */
+  args?: unknown;
+  /** A worker that sends nothing for this long is declared hung and killed (ms, default 2000). */
+  heartbeatTimeoutMs?: number;
+  /** Interval of heartbeats on idle control connections (ms, default a quarter of the timeout, at most 100). */
+  heartbeatIntervalMs?: number;
+  /** Address the coordinator's and the workers' servers bind to (default 127.0.0.1). */
+  bindHost?: string;
+  /** Address peers dial (default: the bound one). */
+  advertisedHost?: string;
+  /** Milliseconds a worker may take to start, load the module and connect (default 30,000). */
+  startTimeoutMs?: number;
+}
+
+/** Worker options after validation. */
+export interface ResolvedWorkerOptions {
+  readonly count: number;
+  /** Module path or URL, or null: the coordinator infers it. */
+  readonly module: string | null;
+  readonly export: string;
+  readonly args: unknown;
+  readonly heartbeatTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly bindHost: string;
+  readonly advertisedHost: string | null;
+  readonly startTimeoutMs: number;
 }
 
 /** Options after validation, every default filled in. */
@@ -109,12 +160,15 @@ export interface ResolvedJobOptions {
   readonly serializeChannels: boolean;
   readonly retainDeterminants: boolean;
   readonly stallTimeoutMs: number;
+  /** Worker processes, or null for the embedded runtime. */
+  readonly workers: ResolvedWorkerOptions | null;
+  readonly resume: boolean;
 }
 
 /** Validates options and fills defaults. */
 export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object', options);
-  const known = ['name', 'parallelism', 'recovery', 'stateBackend', 'directory', 'batchSize', 'channelCapacity', 'inflightMaxRecords', 'errors', 'serializeChannels', 'retainDeterminants', 'stallTimeoutMs'];
+  const known = ['name', 'parallelism', 'recovery', 'stateBackend', 'directory', 'batchSize', 'channelCapacity', 'inflightMaxRecords', 'errors', 'serializeChannels', 'retainDeterminants', 'stallTimeoutMs', 'workers', 'resume'];
   for (const key of Object.keys(options)) if (!known.includes(key)) throw new ConfigError(key, `one of the options ${known.join(', ')}`, key);
   const name = options.name ?? 'job';
   if (typeof name !== 'string' || !/^[\w.-]{1,100}$/.test(name)) throw new ConfigError('name', 'letters, digits, "-", "_" or "." (1-100 characters)', name);
@@ -159,7 +213,54 @@ export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions 
     serializeChannels: options.serializeChannels ?? false,
     retainDeterminants: options.retainDeterminants ?? false,
     stallTimeoutMs: integer('stallTimeoutMs', options.stallTimeoutMs ?? 30_000, 0, 24 * 3600 * 1000),
+    workers: resolveWorkers(options.workers, errors.deadLetter ?? null),
+    resume: boolean('resume', options.resume ?? false),
   };
+}
+
+const WORKER_KEYS = ['count', 'module', 'export', 'args', 'heartbeatTimeoutMs', 'heartbeatIntervalMs', 'bindHost', 'advertisedHost', 'startTimeoutMs'];
+
+function resolveWorkers(workers: JobOptions['workers'], deadLetter: Sink<DeadLetter> | null): ResolvedWorkerOptions | null {
+  if (workers === undefined || workers === 0) return null;
+  const o: WorkerOptions = typeof workers === 'number' ? { count: workers } : workers;
+  if (o === null || typeof o !== 'object') throw new ConfigError('workers', 'a number of worker processes, or { count, module, … }', workers);
+  for (const key of Object.keys(o)) if (!WORKER_KEYS.includes(key)) throw new ConfigError(`workers.${key}`, `one of ${WORKER_KEYS.join(', ')}`, key);
+  const count = integer('workers.count', o.count, 0, 64);
+  if (count === 0) return null;
+  if (o.module !== undefined && (typeof o.module !== 'string' || o.module.length === 0)) throw new ConfigError('workers.module', 'a path or file URL of the job module', o.module);
+  const exportName = o.export ?? 'default';
+  if (typeof exportName !== 'string' || exportName.length === 0) throw new ConfigError('workers.export', 'the name of an export of the job module', exportName);
+  if (o.args !== undefined) {
+    try {
+      JSON.stringify(o.args);
+    } catch {
+      throw new ConfigError('workers.args', 'JSON-serialisable arguments', o.args);
+    }
+  }
+  const heartbeatTimeoutMs = integer('workers.heartbeatTimeoutMs', o.heartbeatTimeoutMs ?? 2000, 50, 600_000);
+  const heartbeatIntervalMs = integer('workers.heartbeatIntervalMs', o.heartbeatIntervalMs ?? Math.min(100, Math.floor(heartbeatTimeoutMs / 4)), 5, heartbeatTimeoutMs);
+  for (const field of ['bindHost', 'advertisedHost'] as const) {
+    if (o[field] !== undefined && (typeof o[field] !== 'string' || o[field].length === 0)) throw new ConfigError(`workers.${field}`, 'a host name or address', o[field]);
+  }
+  if (deadLetter?.location === 'coordinator') {
+    throw new ConfigError('errors.deadLetter', 'a sink worker processes can write themselves (a file sink; an in-memory collect sink lives in one process)', deadLetter.name);
+  }
+  return {
+    count,
+    module: o.module ?? null,
+    export: exportName,
+    args: o.args ?? null,
+    heartbeatTimeoutMs,
+    heartbeatIntervalMs,
+    bindHost: o.bindHost ?? '127.0.0.1',
+    advertisedHost: o.advertisedHost ?? null,
+    startTimeoutMs: integer('workers.startTimeoutMs', o.startTimeoutMs ?? 30_000, 1000, 600_000),
+  };
+}
+
+function boolean(field: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new ConfigError(field, 'true or false', value);
+  return value;
 }
 
 function integer(field: string, value: unknown, min: number, max: number): number {

@@ -140,3 +140,29 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length}`;
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
+
+/** A worker process died (SIGKILL, crash, or declared hung): every task it held failed with it. */
+export class WorkerLostError extends CausalflowError {
+  constructor(
+    /** The worker's index. */
+    readonly worker: number,
+    /** How its death was noticed. */
+    readonly detectedBy: string,
+  ) {
+    super('WORKER_LOST', `worker-${worker} is gone (${detectedBy})`, { retriable: true, context: { worker, detectedBy } });
+  }
+}
+
+/** A worker process could not start, load the job module, or join the job. */
+export class WorkerStartError extends CausalflowError {
+  constructor(worker: number, reason: string) {
+    super('WORKER_START_FAILED', `worker-${worker} could not join the job: ${reason}`, { context: { worker } });
+  }
+}
+
+/** A task in a worker process failed; the worker described the error, and this carries its code and message. */
+export class RemoteTaskError extends CausalflowError {
+  constructor(code: string, message: string, retriable: boolean, context: Record<string, string | number | boolean>) {
+    super(code, message, { retriable, context });
+  }
+}

@@ -9,13 +9,18 @@
  * await job.run();
  * ```
  */
+import { isAbsolute } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Source } from '../connectors/source.js';
+import { ProcessFleet } from '../cluster/process-fleet.js';
+import { describePlacement, placeTasks, workerDomains, type Placement } from '../runtime/placement.js';
+import type { LogicalNode } from '../runtime/plan.js';
 import { ConfigError } from '../errors.js';
 import { strategyFor } from '../recovery/index.js';
 import { OracleReplay } from '../recovery/oracle.js';
 import { Executor, type JobEvent, type JobProgress, type JobResult, type KillSchedule } from '../runtime/executor.js';
 import { buildPlan, type PhysicalPlan, type WatermarkStrategy } from '../runtime/plan.js';
-import { resolveJobOptions, type JobOptions, type ResolvedJobOptions } from '../config.js';
+import { resolveJobOptions, type JobOptions, type ResolvedJobOptions, type WorkerOptions } from '../config.js';
 import { JobGraph } from './graph.js';
 import { DataStream } from './stream.js';
 
@@ -43,6 +48,10 @@ export interface FaultSpec extends KillSchedule {
 export interface RunOptions {
   /** Faults to inject. */
   faults?: FaultSpec[];
+  /** Overrides the job's `workers` option for this run (`causalflow run --workers N`). */
+  workers?: number | WorkerOptions;
+  /** Overrides the job's `resume` option for this run (`causalflow run --resume`). */
+  resume?: boolean;
 }
 
 /** A running job. */
@@ -70,16 +79,41 @@ export interface JobHandle {
   readonly executor: Executor;
 }
 
+/**
+ * @internal In a worker process, `job.start()` hands the job to the worker through this global instead
+ * of running it (a module that builds and starts its job at the top level works as a worker's module).
+ */
+export const WORKER_JOB_HOOK = Symbol.for('causalflow.worker.job-started');
+
 /** A dataflow job. */
 export class Job {
   /** Validated options. */
   readonly options: ResolvedJobOptions;
   private readonly graph: JobGraph;
   private started = false;
+  /** The options as given (a run may override `workers` and `resume`). */
+  private readonly given: JobOptions;
+  /** The module that called `new Job` (worker processes load it unless `workers.module` names another), or null. */
+  private readonly constructedIn: string | null;
 
   constructor(options: JobOptions = {}) {
     this.options = resolveJobOptions(options);
+    this.given = options;
     this.graph = new JobGraph(this.options.parallelism);
+    this.constructedIn = callerModule();
+  }
+
+  /** The options of a run: the job's, with the run's overrides. */
+  private optionsFor(run: RunOptions): ResolvedJobOptions {
+    if (run.workers === undefined && run.resume === undefined) return this.options;
+    return resolveJobOptions({ ...this.given, ...(run.workers !== undefined ? { workers: run.workers } : {}), ...(run.resume !== undefined ? { resume: run.resume } : {}) });
+  }
+
+  /** The module worker processes load (file URL). */
+  private workerModule(options: ResolvedJobOptions): string {
+    const module = options.workers?.module ?? this.constructedIn;
+    if (module === null) throw new ConfigError('workers.module', 'the module that builds the job (workers could not tell which file called new Job)', undefined);
+    return moduleUrl(module);
   }
 
   /** Adds a source. */
@@ -112,11 +146,49 @@ export class Job {
     return buildPlan(this.graph.nodes);
   }
 
+  /** With `workers` (the job's, or `workers` given): which worker runs each task and holds its standby (null for the embedded runtime). */
+  placement(workers?: number): Placement | null {
+    const count = workers ?? this.options.workers?.count ?? 0;
+    return count > 0 ? placeTasks(this.plan(), count) : null;
+  }
+
+  /**
+   * The plan in words: each task and what is chained into it; with `workers`, which task and which standby
+   * lives where, and whether the sharing depth recovers the failure of any one worker exactly once.
+   */
+  describePlan(workers?: number): string[] {
+    const plan = this.plan();
+    const lines = plan.tasks.map((task) => `task ${task.id} ${task.name}: ${plan.vertices[task.vertex]!.nodes.map((id) => plan.nodes[id]!.name).join(' → ')}`);
+    const placement = this.placement(workers);
+    if (placement) {
+      const strategy = strategyFor(this.options, plan, workerDomains(placement));
+      const dsd = this.options.recovery.mode === 'exactly-once' && strategy.features.causal ? strategy.features.causal.dsd : null;
+      lines.push(...describePlacement(plan, placement, dsd));
+    }
+    return lines;
+  }
+
   /** Starts the job; returns a handle to watch and control it. */
   async start(options: RunOptions = {}): Promise<JobHandle> {
     if (this.started) throw new ConfigError('job', 'a job started once (build a new Job to run again)', 'a second start');
     this.started = true;
-    const executor = new Executor(this.graph.nodes, this.options, strategyFor(this.options, buildPlan(this.graph.nodes)));
+    const worker = (globalThis as Record<symbol, unknown>)[WORKER_JOB_HOOK] as ((job: Job) => void) | undefined;
+    if (worker) {
+      // This process is a worker: the coordinator runs the job; this one only built it.
+      worker(this);
+      return new Promise<JobHandle>(() => {});
+    }
+    const plan = buildPlan(this.graph.nodes);
+    const runOptions = this.optionsFor(options);
+    const workers = runOptions.workers;
+    let executor: Executor;
+    if (workers) {
+      const placement = placeTasks(plan, workers.count);
+      const fleet = new ProcessFleet({ workers, module: this.workerModule(runOptions) });
+      executor = new Executor(this.graph.nodes, runOptions, strategyFor(runOptions, plan, workerDomains(placement)), null, { fleet, placement });
+    } else {
+      executor = new Executor(this.graph.nodes, runOptions, strategyFor(runOptions, plan));
+    }
     await executor.start(options.faults ?? []);
     return handleOf(executor);
   }
@@ -140,6 +212,41 @@ export class Job {
     const handle = await this.start(options);
     return handle.done;
   }
+}
+
+/** @internal Whether `value` is a {@link Job} (of this copy of the library or another: duck-typed). */
+export function isJob(value: unknown): value is Job {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as { start?: unknown; plan?: unknown; graph?: { nodes?: unknown } };
+  return typeof v.start === 'function' && typeof v.plan === 'function' && Array.isArray(v.graph?.nodes);
+}
+
+/** @internal The logical nodes of a job's graph (worker processes rebuild the plan from them). */
+export function jobNodes(job: Job): readonly LogicalNode[] {
+  return (job as unknown as { graph: JobGraph }).graph.nodes;
+}
+
+/** A module path or URL as a file URL. */
+function moduleUrl(module: string): string {
+  if (/^file:/.test(module)) return module;
+  return pathToFileURL(isAbsolute(module) ? module : `${process.cwd()}/${module}`).href;
+}
+
+/**
+ * The module that called `new Job(...)`: the first frame of the stack outside this library. Worker
+ * processes load it to build the job (give `workers.module` where the job is built in a library).
+ */
+function callerModule(): string | null {
+  const library = fileURLToPath(new URL('../../', import.meta.url));
+  const stack = new Error().stack ?? '';
+  for (const line of stack.split('\n').slice(1)) {
+    const match = /(file:\/\/[^\s)]+?|\/[^\s():]+?):\d+:\d+\)?\s*$/.exec(line);
+    if (!match) continue;
+    const path = match[1]!.startsWith('file:') ? fileURLToPath(match[1]!) : match[1]!;
+    const inside = path.startsWith(`${library}lib/`) || path.startsWith(`${library}dist/`);
+    if (!inside && !path.includes('/node_modules/causalflow/')) return path;
+  }
+  return null;
 }
 
 function handleOf(executor: Executor): JobHandle {

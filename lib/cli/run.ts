@@ -9,11 +9,11 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { JobHandle } from '../api/job.js';
 import type { JobProgress } from '../runtime/executor.js';
 import { ConfigError } from '../errors.js';
-import { positiveNumber } from './args.js';
+import { nonNegativeInteger, positiveNumber } from './args.js';
 import { Progress, formatNumber, printJsonResult } from './output.js';
 
 /** What a job module may export by default. */
-type JobExport = { start(options?: unknown): Promise<JobHandle> };
+type JobExport = { start(options?: unknown): Promise<JobHandle>; describePlan?(workers?: number): string[] };
 
 /** Adds `run` to `program`. */
 export function registerRunCommand(program: Command): void {
@@ -23,10 +23,21 @@ export function registerRunCommand(program: Command): void {
     .argument('<job-file>', 'a .ts or .js module whose default export is a Job, or a function returning one')
     .option('--duration <seconds>', 'stop after this many seconds (default: run until the sources end)', positiveNumber)
     .option('--kill <tasks@ms>', 'kill tasks after some milliseconds (repeatable); tasks named together, or at the same ms, die in one instant: --kill "window-1[0]@2000", --kill "a[0],b[0]@2000"', collectKill, [])
+    .option('--workers <n>', 'run the tasks in N worker processes (each loads <job-file>); kills are then SIGKILLs of the process holding the task, and --kill also takes "worker-N@ms"', nonNegativeInteger)
+    .option('--resume', 'continue from the latest completed checkpoint in the job directory (after the coordinator died) instead of starting afresh')
     .option('--json', 'print the final figures as one JSON object on the last line of stdout')
-    .action(async (file: string, options: { duration?: number; json?: boolean; kill: { task: string[]; afterMs: number }[] }) => {
+    .action(async (file: string, options: { duration?: number; json?: boolean; workers?: number; resume?: boolean; kill: { task: string[]; afterMs: number }[] }) => {
       const job = await loadJob(file);
-      const handle = await job.start({ faults: options.kill });
+      const workers = options.workers ?? 0;
+      if (workers > 0 && job.describePlan) {
+        // Which task and which standby lives where, and what a worker's failure needs.
+        for (const line of job.describePlan(workers)) process.stderr.write(`${line}\n`);
+      }
+      const handle = await job.start({
+        faults: options.kill,
+        ...(workers > 0 ? { workers: { count: workers, module: resolve(file) } } : {}),
+        ...(options.resume ? { resume: true } : {}),
+      });
       const progress = new Progress(1000);
       const started = Date.now();
       let last: { at: number; in: number; out: number } = { at: 0, in: 0, out: 0 };
@@ -37,7 +48,7 @@ export function registerRunCommand(program: Command): void {
         last = { at: p.elapsedMs, in: p.recordsIn, out: p.recordsOut };
       }, 1000);
       handle.onEvent((event) => {
-        if (event.type === 'task-failed' || event.type.startsWith('rollback') || event.type.startsWith('recovery') || event.type === 'escalated') {
+        if (event.type === 'task-failed' || event.type.startsWith('rollback') || event.type.startsWith('recovery') || event.type.startsWith('worker-') || event.type === 'escalated') {
           progress.log(`[${(event.t / 1000).toFixed(3)}s] ${event.type} ${JSON.stringify({ ...event, t: undefined, type: undefined })}`);
         }
       });

@@ -56,6 +56,8 @@ class CollectPartition<T> implements SinkPartition<T> {
 
 /** A sink that keeps its output in memory. */
 export class CollectSink<T> implements Sink<T> {
+  /** The records live in the launching process: worker processes write them through the coordinator. */
+  readonly location = 'coordinator' as const;
   private readonly partitions: CollectPartition<T>[] = [];
 
   constructor(readonly name = 'collect') {}

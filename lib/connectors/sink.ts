@@ -80,6 +80,12 @@ export interface SinkPartition<T> {
 export interface Sink<T> {
   /** Name shown in plans and errors. */
   readonly name: string;
+  /**
+   * Where the sink's partitions live with worker processes: `'coordinator'` for a sink whose records only
+   * the launching process can read (an in-memory `CollectSink`): workers then write to it through the
+   * coordinator. By default a worker opens the partition itself (files, Kafka: external systems).
+   */
+  readonly location?: 'coordinator' | 'worker';
   /** Opens (or re-opens, for a replacement task) the partition of sink task `context.subtask`. */
   open(context: SinkContext): SinkPartition<T>;
 }

@@ -26,7 +26,16 @@ export interface TaskWait {
 /** The fields of each event type, besides `t` and `type`. */
 export interface JobEventDetails {
   /** The job started its tasks. */
-  started: { tasks: number; mode: RecoveryMode; dsd: number | null };
+  started: { tasks: number; mode: RecoveryMode; dsd: number | null; workers: number; resumedFrom?: number };
+  /** A worker process was SIGKILLed (fault injection): the tasks and standbys it held. */
+  'worker-killed': { worker: number; tasks: string[]; standbys: string[] };
+  /**
+   * A worker process is gone: how that was noticed, and how long after the kill (for a kill the job made)
+   * or after its last sign of life (a missed heartbeat); null when neither is known (it crashed).
+   */
+  'worker-lost': { worker: number; detectedBy: 'connection closed' | 'process exit' | 'heartbeat timeout'; detectionMs: number | null; tasks: string[] };
+  /** A new process took the lost worker's place (it holds no task until placement gives it some). */
+  'worker-respawned': { worker: number; ms: number };
   /** The coordinator asked the sources to inject barrier `id`. */
   'checkpoint-triggered': { id: number };
   /** Every task acknowledged checkpoint `id`; its snapshots are being persisted. */
@@ -38,7 +47,7 @@ export interface JobEventDetails {
   /** A kill was scheduled (fault injection). */
   'kill-scheduled': { task: string; afterMs?: number; afterRecords?: number };
   /** A task died. Tasks that died in one instant share `group`, and are recovered together. */
-  'task-failed': { task: string; cause: string; group: number };
+  'task-failed': { task: string; cause: string; group: number; worker?: number; detectedBy?: string; detectionMs?: number | null };
   /** A failed task's standby took over its state. */
   'standby-activated': { task: string; checkpoint: number; state: string; replayEntries: number; replayBytes: number };
   /** The replacement started replaying its determinants. */

@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedJobOptions } from '../config.js';
 import { longestCopy, ReplicaStore, type EpochSegment } from '../../determinants/replica.js';
-import { CausalflowError, ConfigError, JobFailedError, JobStalledError, OperatorError, TaskKilledError } from '../errors.js';
+import { CausalflowError, JobFailedError, JobStalledError, TaskKilledError, WorkerLostError } from '../errors.js';
 import type { JobControl, ReplacementSpec } from './job-control.js';
 import type { RecoveryStrategy } from './strategy.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
@@ -22,29 +22,32 @@ import type { JobEvent, JobEventDetails, JobEventType, TaskWait } from './events
 import { EXACTLY_ONCE, degraded, type Guarantee } from './guarantee.js';
 import type { TaskMemoryFigures } from './memory-figures.js';
 import { Histogram, OutputTimes, Timeline } from './metrics.js';
-import { buildPlan, type LogicalNode, type PhysicalPlan, type TaskPlan } from './plan.js';
-import { deployAll, rollBack } from './rollback.js';
+import { buildPlan, type LogicalNode, type PhysicalPlan } from './plan.js';
+import { FaultInjector, type FaultTargets, type KillSchedule } from './fault-injector.js';
+import type { DetectedBy, WorkerFleet } from './fleet.js';
+import { planFingerprint } from './plan-fingerprint.js';
+import type { Placement } from './placement.js';
+import { Scheduler } from './scheduler.js';
+import type { Sink } from '../connectors/sink.js';
+import { deployAll, resume, rollBack } from './rollback.js';
 import type { Standby } from './standby.js';
 import { StallDetector } from './stall-detector.js';
 import type { Task } from './task.js';
 import type { FailureReport, ReplacementReport, RoundSpec, SinkProgress, WorkerCommands, WorkerReports } from './worker-api.js';
 import { WorkerHost } from './worker-host.js';
 import { LocalTransport } from '../transport/transport.js';
-import type { LocalChannelOptions } from '../transport/channel.js';
+import { channelOptions } from './channel-options.js';
 
 export type { JobEvent } from './events.js';
+export type { KillSchedule } from './fault-injector.js';
 
 /** An operator failure repeating this often with no checkpoint in between fails the job (a poison record). */
 const MAX_REPEATED_FAILURES = 3;
-/** Data batches a channel into an async operator's task holds (see `channelOptions`). */
-const ASYNC_INPUT_CAPACITY = 2;
 
-/** When to kill a task (fault injection). */
-export interface KillSchedule {
-  /** Kill once the job has run this long (ms). */
-  afterMs?: number;
-  /** Kill once the task has processed this many more input elements (mid-batch if need be). */
-  afterRecords?: number;
+/** Worker processes of a job, and where its tasks and standbys start. */
+export interface ClusterRun {
+  fleet: WorkerFleet;
+  placement: Placement;
 }
 
 /** Live figures of a running job. */
@@ -112,8 +115,13 @@ export class Executor implements WorkerReports {
   private startedAt = monotonicClock();
   /** The workers, by index; null where one is gone. */
   private readonly links: (WorkerCommands | null)[];
-  /** The embedded runtime's one worker (tests and tools read it). */
-  private readonly localHost: WorkerHost;
+  /** The embedded runtime's one worker (tests and tools read it); null with worker processes. */
+  private readonly localHost: WorkerHost | null;
+  /** Runs the coordinator's tickers (checkpoint intervals, stall checks) and deadlines (scheduled kills). */
+  private readonly ticks: Scheduler;
+  private readonly faults: FaultInjector;
+  /** Lost workers being brought back, by index. */
+  private readonly respawning = new Map<number, Promise<void>>();
   private placement: number[];
   private readonly standbyHomes = new Map<number, number>();
   private readonly incarnations: number[];
@@ -127,7 +135,6 @@ export class Executor implements WorkerReports {
   private finishedTasks = 0;
   private recovering: Promise<void> | null = null;
   private settled = false;
-  private readonly killsDue = new Map<number, number[]>();
   private resolveDone!: (result: JobResult) => void;
   private rejectDone!: (error: unknown) => void;
   private lastFailure: { signature: string; checkpoint: number; count: number } | null = null;
@@ -145,6 +152,8 @@ export class Executor implements WorkerReports {
     readonly strategy: RecoveryStrategy,
     /** Verification only: every task replays this trace from the job's start (the oracle). */
     private readonly replayTraces: ReadonlyMap<number, EpochSegment[]> | null = null,
+    /** Worker processes, or null for the embedded runtime. */
+    private readonly cluster: ClusterRun | null = null,
   ) {
     this.plan = buildPlan(nodes);
     this.done = new Promise<JobResult>((resolve, reject) => {
@@ -153,23 +162,53 @@ export class Executor implements WorkerReports {
     });
     // A rejection nobody awaits yet must not crash the process; `done` still rejects for whoever awaits it.
     this.done.catch(() => {});
-    this.placement = this.plan.tasks.map(() => 0);
     this.incarnations = this.plan.channels.map(() => 0);
     this.taskState = this.plan.tasks.map(() => 'running');
-    this.localHost = new WorkerHost({
-      index: 0,
-      nodes,
+    if (cluster) {
+      this.localHost = null;
+      this.links = new Array<WorkerCommands | null>(cluster.fleet.size).fill(null);
+      this.placement = [...cluster.placement.tasks];
+      if (strategy.features.standbys > 0) cluster.placement.standbys.forEach((worker, taskId) => this.standbyHomes.set(taskId, worker));
+      this.ticks = new Scheduler(() => this.clock());
+    } else {
+      this.localHost = new WorkerHost({
+        index: 0,
+        nodes,
+        plan: this.plan,
+        options,
+        features: strategy.features,
+        reports: this,
+        transport: new LocalTransport(0, (channel) => channelOptions(nodes, this.plan, options, channel)),
+        clock: () => this.clock(),
+        directory: join(options.directory, 'worker-0'),
+      });
+      this.links = [this.localHost];
+      this.placement = this.plan.tasks.map(() => 0);
+      if (strategy.features.standbys > 0) for (const task of this.plan.tasks) this.standbyHomes.set(task.id, 0);
+      this.ticks = this.localHost.scheduler;
+    }
+    this.faults = new FaultInjector({
       plan: this.plan,
-      options,
-      features: strategy.features,
-      reports: this,
-      transport: new LocalTransport(0, (channel) => this.channelOptions(channel)),
+      nodes,
+      workerProcesses: cluster ? cluster.fleet.size : 0,
       clock: () => this.clock(),
-      directory: join(options.directory, 'worker-0'),
+      deadline: (at, action) => this.ticks.addDeadline(at, action),
+      event: (type, details) => this.event(type, details),
+      ended: () => this.settled,
+      killNow: (targets) => this.killNow(targets),
+      armKill: (taskId, records) => this.links[this.placement[taskId]!]?.armKill(taskId, records),
     });
-    this.links = [this.localHost];
-    if (strategy.features.standbys > 0) for (const task of this.plan.tasks) this.standbyHomes.set(task.id, 0);
     this.control = this.controlOf();
+  }
+
+  /** Worker processes of the job (0: the embedded runtime). */
+  get workerCount(): number {
+    return this.cluster ? this.cluster.fleet.size : 0;
+  }
+
+  /** Task id → worker index, as placed now. */
+  currentPlacement(): readonly number[] {
+    return this.placement;
   }
 
   /** Milliseconds since the job started (the job clock). */
@@ -181,11 +220,10 @@ export class Executor implements WorkerReports {
   async start(faults: readonly ({ task: string | number | readonly (string | number)[] } & KillSchedule)[] = []): Promise<void> {
     const { directory } = this.options;
     mkdirSync(directory, { recursive: true });
-    const scheduler = this.localHost.scheduler;
     if (this.strategy.features.checkpoints) {
       this.checkpointStore = CheckpointStore.open({ path: join(directory, 'checkpoints') });
       // A new run starts from scratch; checkpoints of an earlier run of this directory do not apply.
-      await this.checkpointStore.clear();
+      if (!this.options.resume) await this.checkpointStore.clear();
       this.coordinator = new CheckpointCoordinator(
         this.checkpointStore,
         {
@@ -203,27 +241,46 @@ export class Executor implements WorkerReports {
         () => this.clock(),
       );
       this.coordinator.onError = (error) => this.failJob(error);
-      scheduler.addTicker((now) => this.coordinator!.tick(now));
+      this.ticks.addTicker((now) => this.coordinator!.tick(now));
     }
     if (this.options.stallTimeoutMs > 0) this.watchForStalls();
-    await deployAll(this.rollbackHost(), null, new Map(), new Map(), new Set(), this.replayTraces);
+    if (this.cluster) await this.startWorkers(this.cluster.fleet);
+    const resumedFrom = this.options.resume && this.checkpointStore && this.checkpointStore.latest >= 0 ? this.checkpointStore.latest : null;
+    if (resumedFrom !== null) await resume(this.rollbackHost(), this.sinkDeterminants(Math.max(0, resumedFrom)));
+    else await deployAll(this.rollbackHost(), null, new Map(), new Map(), new Set(), this.replayTraces);
     // The job clock starts now, as the tasks start: paced sources, checkpoint intervals and faults given in
     // ms all count from here, however long deploying took.
     this.startedAt = monotonicClock();
     this.coordinator?.restartInterval();
-    this.event('started', { tasks: this.plan.tasks.length, mode: this.strategy.mode, dsd: this.strategy.features.causal && this.strategy.mode === 'exactly-once' ? this.strategy.features.causal.dsd : null });
+    this.event('started', {
+      tasks: this.plan.tasks.length,
+      mode: this.strategy.mode,
+      dsd: this.strategy.features.causal && this.strategy.mode === 'exactly-once' ? this.strategy.features.causal.dsd : null,
+      workers: this.workerCount,
+      ...(resumedFrom !== null ? { resumedFrom } : {}),
+    });
     // Faults are armed before the first activation, so that "after N records" counts from the start; faults
     // given the same `afterMs` die in the same instant.
-    for (const fault of faults) {
-      if (fault.afterMs !== undefined && fault.afterMs > 0 && fault.afterRecords === undefined) {
-        const targets = (Array.isArray(fault.task) ? fault.task : [fault.task]).map((ref) => this.findTaskPlan(ref));
-        for (const target of targets) this.event('kill-scheduled', { task: target.name, afterMs: fault.afterMs });
-        this.killAt(fault.afterMs, targets.map((t) => t.id));
-      } else {
-        this.kill(fault.task, fault);
-      }
-    }
-    this.broadcast((link) => link.run());
+    this.faults.schedule(faults);
+    const origin = performance.timeOrigin + this.startedAt;
+    this.broadcast((link) => link.run(origin));
+    if (!this.localHost) void this.ticks.start();
+  }
+
+  /** Starts the worker processes; their reports come here, their deaths to {@link workerLost}. */
+  private async startWorkers(fleet: WorkerFleet): Promise<void> {
+    const coordinatorSinks = new Map<number, Sink<unknown>>();
+    for (const node of this.nodes) if (node.sink && node.sinkConnector?.location === 'coordinator') coordinatorSinks.set(node.id, node.sinkConnector);
+    const links = await fleet.start({
+      reports: this,
+      lost: (worker, detectedBy, detectionMs) => this.workerLost(worker, detectedBy, detectionMs),
+      options: this.options,
+      features: this.strategy.features,
+      fingerprint: planFingerprint(this.plan),
+      coordinatorSinks,
+      clockOrigin: () => performance.timeOrigin + this.startedAt,
+    });
+    links.forEach((link, i) => (this.links[i] = link));
   }
 
   /** Stops the job now (Ctrl-C): tasks stop where they are; nothing more becomes visible. */
@@ -240,52 +297,38 @@ export class Executor implements WorkerReports {
   }
 
   /**
-   * Kills tasks (by id, name, or `<operator>[<subtask>]`) now, or on a schedule. Several tasks given
-   * together die in one instant: they fail as one group and are recovered together, truly concurrently.
-   * `afterRecords` counts each task's own input, so it takes one task.
+   * Kills tasks (by id, name, or `<operator>[<subtask>]`; with worker processes also `worker-N`) now, or on
+   * a schedule. Several given together die in one instant: they fail as one group and are recovered
+   * together, truly concurrently. `afterRecords` counts each task's own input, so it takes one task. With
+   * worker processes a kill is a SIGKILL of the process holding the task.
    */
   kill(tasks: string | number | readonly (string | number)[], when: KillSchedule = {}): void {
-    const targets = (Array.isArray(tasks) ? tasks : [tasks]).map((ref) => this.findTaskPlan(ref));
-    if (targets.length === 0) throw new ConfigError('kill.task', 'at least one task', tasks);
-    if (when.afterRecords !== undefined) {
-      if (targets.length !== 1) throw new ConfigError('kill.afterRecords', 'one task (each task counts its own records; use afterMs to kill several at one moment)', tasks);
-      const target = targets[0]!;
-      this.links[this.placement[target.id]!]?.armKill(target.id, when.afterRecords);
-      this.event('kill-scheduled', { task: target.name, afterRecords: when.afterRecords });
-      return;
-    }
-    const ids = targets.map((t) => t.id);
-    if (when.afterMs !== undefined && when.afterMs > 0) {
-      for (const target of targets) this.event('kill-scheduled', { task: target.name, afterMs: when.afterMs });
-      this.killAt(this.clock() + when.afterMs, ids);
-      return;
-    }
-    this.killGroup(ids);
+    this.faults.kill(tasks, when);
   }
 
-  /** Kills `taskIds` together at job-clock `at`; faults armed with the same `at` die in the same instant. */
-  private killAt(at: number, taskIds: readonly number[]): void {
-    const due = this.killsDue.get(at);
-    if (due) {
-      due.push(...taskIds);
-      return;
-    }
-    const group = [...taskIds];
-    this.killsDue.set(at, group);
-    this.localHost.scheduler.addDeadline(at, () => {
-      this.killsDue.delete(at);
-      this.killGroup(group);
-    });
-  }
-
-  /** Kills every task of `taskIds` in one go: one failure group, one recovery. */
-  private killGroup(taskIds: readonly number[]): void {
+  /** Kills `targets` in one go: one failure group, one recovery. */
+  private killNow(targets: FaultTargets): void {
     if (this.settled) return;
     const byWorker = new Map<number, number[]>();
-    for (const id of taskIds) {
+    for (const id of targets.tasks) {
       const worker = this.placement[id]!;
       if (!byWorker.has(worker)) byWorker.set(worker, []);
       byWorker.get(worker)!.push(id);
+    }
+    if (this.cluster) {
+      const workers = new Set([...byWorker.keys(), ...targets.workers]);
+      for (const worker of workers) {
+        if (!this.links[worker]) continue;
+        const name = (id: number): string => this.plan.tasks[id]!.name;
+        this.event('worker-killed', {
+          worker,
+          tasks: this.placement.flatMap((w, id) => (w === worker && this.taskState[id] !== 'dead' ? [name(id)] : [])),
+          standbys: [...this.standbyHomes].flatMap(([id, w]) => (w === worker ? [name(id)] : [])),
+        });
+      }
+      this.expectDeaths([...workers].filter((w) => this.links[w] !== null));
+      for (const worker of workers) this.cluster.fleet.kill(worker);
+      return;
     }
     for (const [worker, ids] of byWorker) this.links[worker]?.killTasks(ids);
   }
@@ -332,7 +375,7 @@ export class Executor implements WorkerReports {
 
   /** The live task with id `taskId`, in the embedded runtime (tests and tools). */
   taskById(taskId: number): Task | undefined {
-    return this.localHost.tasks.get(taskId);
+    return this.localHost?.tasks.get(taskId);
   }
 
   /** Per task: determinant log and replica bytes, keyed-state size and its standby's (benchmarks). */
@@ -346,13 +389,13 @@ export class Executor implements WorkerReports {
   traces(): Map<number, EpochSegment[]> {
     if (this.finalTraces) return this.finalTraces;
     const traces = new Map<number, EpochSegment[]>();
-    for (const task of this.localHost.tasks.values()) if (task.causal) traces.set(task.taskId, task.causal.ownSegments(0));
+    for (const task of this.localHost?.tasks.values() ?? []) if (task.causal) traces.set(task.taskId, task.causal.ownSegments(0));
     return traces;
   }
 
   /** Standbys of a task in the embedded runtime (tests and tools). */
   standbysOf(taskId: number): readonly Standby[] {
-    return this.localHost.standbysOf(taskId);
+    return this.localHost?.standbysOf(taskId) ?? [];
   }
 
   /** What the job has kept of its exactly-once promise so far. */
@@ -411,6 +454,10 @@ export class Executor implements WorkerReports {
     await this.coordinator?.settle();
     await this.checkpointStore?.close();
     for (const link of this.links) await link?.close();
+    if (this.cluster) {
+      this.ticks.stop();
+      await this.cluster.fleet.close();
+    }
   }
 
   private watchForStalls(): void {
@@ -425,7 +472,7 @@ export class Executor implements WorkerReports {
       },
       this.options.stallTimeoutMs,
     );
-    this.localHost.scheduler.addTicker((now) => {
+    this.ticks.addTicker((now) => {
       const idleMs = detector.check(now);
       if (idleMs !== null) void this.stalled(idleMs);
     });
@@ -502,9 +549,108 @@ export class Executor implements WorkerReports {
     for (const link of this.links) if (link) fn(link);
   }
 
+  // ------------------------------------------------------------------ worker processes
+
+  /** Workers killed together whose deaths are still being noticed: their tasks fail as one group. */
+  private dyingTogether: { workers: Set<number>; noticed: { worker: number; detectedBy: DetectedBy; detectionMs: number | null }[]; timer: NodeJS.Timeout } | null = null;
+
+  /**
+   * Worker `worker` is gone: every task on it failed, in one group with the other workers killed in the
+   * same instant (their sockets close a moment apart); standbys it held are placed anew; a new process
+   * takes its place.
+   */
+  private workerLost(worker: number, detectedBy: DetectedBy, detectionMs: number | null): void {
+    if (!this.links[worker]) return;
+    this.links[worker] = null;
+    if (this.settled) return;
+    const group = this.dyingTogether;
+    if (group && group.workers.has(worker)) {
+      group.noticed.push({ worker, detectedBy, detectionMs });
+      if (group.noticed.length === group.workers.size) this.failDeadWorkers();
+      return;
+    }
+    this.failWorkerTasks(worker, detectedBy, detectionMs);
+    this.respawn(worker);
+  }
+
+  /** Expects the deaths of `workers` (killed in one instant) and fails their tasks together. */
+  private expectDeaths(workers: readonly number[]): void {
+    if (workers.length < 2) return;
+    if (this.dyingTogether) this.failDeadWorkers();
+    // A SIGKILLed process's socket closes within milliseconds; a group never waits longer than this.
+    const timer = setTimeout(() => this.failDeadWorkers(), 500);
+    this.dyingTogether = { workers: new Set(workers), noticed: [], timer };
+  }
+
+  private failDeadWorkers(): void {
+    const group = this.dyingTogether;
+    if (!group) return;
+    this.dyingTogether = null;
+    clearTimeout(group.timer);
+    for (const lost of group.noticed) this.failWorkerTasks(lost.worker, lost.detectedBy, lost.detectionMs);
+    for (const lost of group.noticed) this.respawn(lost.worker);
+  }
+
+  private failWorkerTasks(worker: number, detectedBy: DetectedBy, detectionMs: number | null): void {
+    if (this.settled) return;
+    const tasks = this.placement.flatMap((w, id) => (w === worker && this.taskState[id] !== 'dead' ? [id] : []));
+    this.event('worker-lost', { worker, detectedBy, detectionMs, tasks: tasks.map((id) => this.plan.tasks[id]!.name) });
+    for (const id of tasks) this.taskDied(id, new WorkerLostError(worker, detectedBy), { worker, detectedBy, detectionMs });
+    // Standbys the worker held for tasks that live on: new ones, from the checkpoint store, elsewhere.
+    for (const [taskId, home] of this.standbyHomes) {
+      if (home === worker && this.placement[taskId] !== worker && this.taskState[taskId] !== 'dead') this.addStandby(taskId);
+    }
+  }
+
+  /** Brings lost worker `worker` back as a new process (it holds nothing until placement gives it some). */
+  private respawn(worker: number): void {
+    if (this.settled || this.respawning.has(worker) || !this.cluster) return;
+    const started = this.clock();
+    const done = this.cluster.fleet.respawn(worker).then(
+      (link) => {
+        this.respawning.delete(worker);
+        if (this.settled) return;
+        this.links[worker] = link;
+        link.run(performance.timeOrigin + this.startedAt);
+        this.event('worker-respawned', { worker, ms: Math.round((this.clock() - started) * 1000) / 1000 });
+        // Standbys that had to share their task's worker (no other was alive) move to the new one.
+        for (const [taskId, home] of this.standbyHomes) if (home === this.placement[taskId] && this.taskState[taskId] !== 'dead') this.addStandby(taskId);
+      },
+      (error: unknown) => {
+        this.respawning.delete(worker);
+        this.failJob(error);
+      },
+    );
+    this.respawning.set(worker, done);
+  }
+
+  /** Waits until some worker is alive (every one died: their replacements wait for new processes). */
+  private async someWorkerAlive(): Promise<void> {
+    while (!this.settled && this.links.every((link) => link === null) && this.respawning.size > 0) await Promise.race(this.respawning.values());
+  }
+
+  /** Tasks placed on lost workers go to the least loaded live ones, as do standbys there (a global rollback). */
+  private async placeLostTasks(): Promise<void> {
+    await this.someWorkerAlive();
+    const live = this.links.flatMap((link, i) => (link ? [i] : []));
+    if (live.length === 0) return;
+    const load = new Map(live.map((w) => [w, this.placement.filter((p) => p === w).length]));
+    this.placement = this.placement.map((worker) => {
+      if (this.links[worker]) return worker;
+      const target = live.reduce((a, b) => (load.get(b)! < load.get(a)! ? b : a));
+      load.set(target, load.get(target)! + 1);
+      return target;
+    });
+    for (const [taskId, home] of this.standbyHomes) {
+      if (this.links[home] && home !== this.placement[taskId]) continue;
+      const others = live.filter((w) => w !== this.placement[taskId]);
+      this.standbyHomes.set(taskId, others.length > 0 ? others[taskId % others.length]! : this.placement[taskId]!);
+    }
+  }
+
   // ------------------------------------------------------------------ failures
 
-  private taskDied(taskId: number, cause: unknown): void {
+  private taskDied(taskId: number, cause: unknown, detection: { worker: number; detectedBy: DetectedBy; detectionMs: number | null } | null = null): void {
     if (this.settled || this.taskState[taskId] === 'dead') return;
     if (!(cause instanceof CausalflowError)) {
       this.failJob(new JobFailedError(`internal error in task ${this.plan.tasks[taskId]!.name}: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}`, cause));
@@ -519,7 +665,7 @@ export class Executor implements WorkerReports {
     if (this.taskState[taskId] === 'finished') this.finishedTasks--;
     this.taskState[taskId] = 'dead';
     if (this.pendingFailures.length === 0) this.failureGroups++;
-    this.event('task-failed', { task: this.plan.tasks[taskId]!.name, cause: cause.message, group: this.failureGroups });
+    this.event('task-failed', { task: this.plan.tasks[taskId]!.name, cause: cause.message, group: this.failureGroups, ...(detection ?? {}) });
     if (this.recovering && this.strategy.mode === 'global-rollback') return;
     this.recoveries++;
     // Failures noticed in one go are recovered together, so that adjacent replacements are wired to each other.
@@ -552,7 +698,8 @@ export class Executor implements WorkerReports {
    * between (a poison record): recovery would loop forever on it. Injected kills never count.
    */
   private repeatsWithoutProgress(cause: unknown): boolean {
-    if (!(cause instanceof OperatorError)) return false;
+    // By code: a failure in a worker process arrives as a RemoteTaskError carrying the operator's code.
+    if (!(cause instanceof CausalflowError) || cause.code !== 'OPERATOR_FAILED') return false;
     const signature = cause.message;
     const latest = this.coordinator?.stats.latest ?? 0;
     if (this.lastFailure && this.lastFailure.signature === signature && this.lastFailure.checkpoint === latest) {
@@ -561,31 +708,6 @@ export class Executor implements WorkerReports {
       this.lastFailure = { signature, checkpoint: latest, count: 1 };
     }
     return this.lastFailure.count >= MAX_REPEATED_FAILURES;
-  }
-
-  /** A task by id, by name, or as `<operator>[<subtask>]` for any operator chained into it. */
-  private findTaskPlan(ref: string | number): TaskPlan {
-    let plan = typeof ref === 'number' ? this.plan.tasks[ref] : this.plan.tasks.find((t) => t.name === ref);
-    const match = typeof ref === 'string' && !plan ? /^(.*)\[(\d+)\]$/.exec(ref) : null;
-    if (match) {
-      const vertex = this.plan.vertices.find((v) => v.nodes.some((id) => this.nodes[id]!.name === match[1]));
-      if (vertex) plan = this.plan.tasks[vertex.firstTask + Number(match[2])];
-    }
-    if (!plan) throw new ConfigError('kill.task', `a task id or name (${this.plan.tasks.map((t) => t.name).join(', ')})`, ref);
-    return plan;
-  }
-
-  /**
-   * Credit and batch size of a plan channel. Into a task whose head operator is async the credit is
-   * smaller: such a task takes its records one promise at a time, and a checkpoint barrier queued behind a
-   * full channel would wait for every record ahead of it (aligned checkpoints, I24).
-   */
-  private channelOptions(channel: { to: number }): LocalChannelOptions {
-    const o = this.options;
-    const consumer = this.plan.tasks[channel.to]!;
-    const head = this.nodes[this.plan.vertices[consumer.vertex]!.nodes[0]!]!;
-    const capacity = head.async === true ? Math.min(o.channelCapacity, ASYNC_INPUT_CAPACITY) : o.channelCapacity;
-    return { capacity, batchSize: o.batchSize, serialize: o.serializeChannels };
   }
 
   // ------------------------------------------------------------------ JobControl
@@ -623,6 +745,7 @@ export class Executor implements WorkerReports {
         this.finishedTasks = 0;
         this.taskState.fill('running');
       },
+      ...(this.cluster ? { placeLostTasks: () => this.placeLostTasks() } : {}),
     };
   }
 
@@ -674,6 +797,7 @@ export class Executor implements WorkerReports {
 
   /** One round of local recovery on every worker (see {@link JobControl.replace}). */
   private async replace(specs: readonly ReplacementSpec[]): Promise<ReplacementReport[]> {
+    await this.someWorkerAlive();
     const checkpoint = this.checkpointStore ? this.checkpointStore.latest : -1;
     const failed = new Set(specs.map((s) => s.taskId));
     const placement = [...this.placement];
@@ -713,6 +837,11 @@ export class Executor implements WorkerReports {
     );
     this.placement = placement;
     for (const id of failed) this.taskState[id] = 'running';
+    // A worker that died during the round took the replacements it was building: they fail anew.
+    for (const id of failed) {
+      const worker = placement[id]!;
+      if (!this.links[worker]) this.taskDied(id, new WorkerLostError(worker, 'died during recovery'));
+    }
     return reports.sort((a, b) => a.taskId - b.taskId);
   }
 
@@ -732,7 +861,8 @@ export class Executor implements WorkerReports {
     const home = others.length > 0 ? others[taskId % others.length]! : primary;
     const merged = this.checkpointStore && this.checkpointStore.latest >= 0 ? this.checkpointStore.restore(taskId) : null;
     const previous = this.standbyHomes.get(taskId);
-    if (previous !== undefined && previous !== home) this.links[previous]?.dropStandbys(taskId);
+    // One set of standbys per task: those held before (here or elsewhere) make way for the new one.
+    if (previous !== undefined) this.links[previous]?.dropStandbys(taskId);
     this.standbyHomes.set(taskId, home);
     this.links[home]?.addStandby(taskId, merged ? encodeSnapshot(merged) : null);
   }
@@ -776,12 +906,13 @@ export class Executor implements WorkerReports {
   private async sinkDeterminants(fromEpoch: number): Promise<Uint8Array[]> {
     const out: Uint8Array[] = [];
     for (const sink of this.sinkTasks()) {
-      if (this.taskState[sink.taskId] !== 'dead') {
-        const state = (await this.links[this.placement[sink.taskId]!]?.sinkStates([sink.taskId]))?.get(sink.taskId);
-        if (state) out.push(...state.determinants);
+      const state = this.taskState[sink.taskId] !== 'dead' ? (await this.links[this.placement[sink.taskId]!]?.sinkStates([sink.taskId]))?.get(sink.taskId) : undefined;
+      if (state) {
+        out.push(...state.determinants);
         continue;
       }
-      // The dead sink task's partition lives on in the external system: open it to read what it stored.
+      // No live task holds the partition (it died, or the job resumes): the partition lives on in the
+      // external system; open it to read what it stored.
       const partition = sink.node.sinkConnector!.open({ subtask: sink.subtask, parallelism: sink.parallelism, jobDirectory: this.options.directory, restoredEpoch: fromEpoch });
       try {
         await partition.ready?.();

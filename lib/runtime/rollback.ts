@@ -5,7 +5,7 @@
  * the job downstream of the loss decides anew; sinks there that had already shown output since the
  * checkpoint either fail the job or show the regenerated records after it (I23).
  */
-import type { EpochSegment } from '../../determinants/replica.js';
+import { ReplicaStore, type EpochSegment } from '../../determinants/replica.js';
 import { ExactlyOnceLostError } from '../errors.js';
 import type { CheckpointStore } from '../state/checkpoint-store.js';
 import { encodeSnapshot } from '../state/snapshot.js';
@@ -44,6 +44,8 @@ export interface RollbackHost {
   clock(): number;
   /** Every task restarted: reset the coordinator's view of task states. */
   restarted(): void;
+  /** Places the tasks and standbys of lost worker processes on live ones (worker processes only). */
+  placeLostTasks?(): Promise<void>;
 }
 
 /**
@@ -103,6 +105,7 @@ export async function rollBack(host: RollbackHost, reason: string, lost: Readonl
     ...(lost ? { replayingOwnLogs: [...ownLogs.keys()].map((id) => host.plan.tasks[id]!.name) } : {}),
   });
   host.restarted();
+  await host.placeLostTasks?.();
   const restored = await deployAll(host, checkpoint >= 0 ? checkpoint : null, ownLogs, histories, new Set(exposed.map((e) => e.taskId)));
   coordinator.resume();
   host.event('rollback-finished', { checkpoint, tasks: restored, durationMs: host.clock() - started });
@@ -142,4 +145,40 @@ export async function deployAll(
   }
   await Promise.all(host.links.map((link, i) => link?.deploy(specs[i]!)));
   return restored;
+}
+
+/**
+ * Continues a job from the latest completed checkpoint after its coordinator died (`resume`). Every task
+ * restarts from the checkpoint. A task whose determinants since the checkpoint the sinks stored (I20)
+ * replays them, so that what the sinks already showed is regenerated identically and skipped; sinks
+ * downstream of a task with no stored log that showed output since the checkpoint are judged as in an
+ * escalation (I16, I23): the job fails with `ExactlyOnceLostError`, or shows the records again after
+ * what it showed (`onEscalation: 'rollback'`).
+ */
+export async function resume(host: RollbackHost, storedDeterminants: Promise<Uint8Array[]>): Promise<boolean> {
+  const checkpoint = host.store.latest;
+  await host.store.discardIncomplete();
+  const stored = new ReplicaStore({ dsd: -1 });
+  // Stored envelopes may also hold slices of older epochs (pruning keeps whole envelopes): skip them.
+  stored.truncateBefore(checkpoint);
+  for (const envelope of await storedDeterminants) stored.ingest(envelope);
+  const logs = new Map<number, { replay: EpochSegment[]; history: EpochSegment[] | null }>();
+  const lost = new Set<number>();
+  for (const task of host.plan.tasks) {
+    const log = stored.logOf(task.id, checkpoint);
+    if (log.length > 0) logs.set(task.id, { replay: log, history: null });
+    else lost.add(task.id);
+  }
+  const exposed = await host.shownSinceCheckpoint(taintedTasks(host.plan, lost));
+  if (exposed.length > 0) {
+    const detail = describeExposure(exposed, host.plan, checkpoint);
+    if (host.onEscalation === 'fail') {
+      host.failJob(new ExactlyOnceLostError(`resuming from checkpoint ${checkpoint}: the sinks stored no determinants of some tasks upstream of output they showed since (${detail})`, [...new Set(exposed.map((e) => e.sink))], checkpoint));
+      return false;
+    }
+    host.setGuarantee(degraded(host.getGuarantee(), checkpoint, exposed.map((e) => e.sink), `resume: ${detail}`));
+    host.event('guarantee-degraded', { guarantee: host.getGuarantee() });
+  }
+  await deployAll(host, checkpoint, logs, new Map(), new Set(exposed.map((e) => e.taskId)));
+  return true;
 }

@@ -117,8 +117,11 @@ export interface WorkerFigures {
 export interface WorkerCommands {
   /** Builds `spec`'s tasks and standbys (replacing whatever ran before: a global rollback). */
   deploy(spec: DeploySpec): Promise<void>;
-  /** Starts running the deployed tasks (once faults are armed: "after N records" counts from the start). */
-  run(): void;
+  /**
+   * Starts running the deployed tasks (once faults are armed: "after N records" counts from the start);
+   * `clockOrigin` is the wall-clock ms at which the job clock reads 0, so every process shares one job clock.
+   */
+  run(clockOrigin: number): void;
   /** Stops and forgets every task (global rollback, stop, failure of the job). */
   stopTasks(): Promise<void>;
   /** Applies one round of local recovery. */

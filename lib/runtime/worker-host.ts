@@ -14,7 +14,7 @@ import type { DeadLetter, ResolvedJobOptions } from '../config.js';
 import { longestCopy, type EpochSegment } from '../../determinants/replica.js';
 import { EntryDecoder } from '../../determinants/codec.js';
 import { Kind } from '../../determinants/kinds.js';
-import { CausalflowError, DeterminantMismatchError, JobFailedError } from '../errors.js';
+import { CausalflowError, DeterminantMismatchError, JobFailedError, TaskKilledError } from '../errors.js';
 import { InflightSpillStore } from '../inflight/spill.js';
 import { SinkOperator } from './sink-operator.js';
 import type { StrategyFeatures } from './strategy.js';
@@ -57,6 +57,13 @@ export interface WorkerHostOptions {
   clock: () => number;
   /** Directory of this worker's stores (lmdb state, spilled in-flight logs). */
   directory: string;
+  /** The job clock's origin arrived (worker processes set their clock from it). */
+  onClockOrigin?: (wallMs: number) => void;
+  /**
+   * A kill armed by `armKill` came due. Worker processes SIGKILL themselves here, so that a kill "after N
+   * records" takes the whole process down at that record; by default the task alone dies.
+   */
+  onArmedKill?: (taskId: number) => void;
 }
 
 /** One worker of a job. */
@@ -145,7 +152,8 @@ export class WorkerHost implements WorkerCommands {
   }
 
   /** {@inheritDoc WorkerCommands.run} */
-  run(): void {
+  run(clockOrigin?: number): void {
+    if (clockOrigin !== undefined) this.o.onClockOrigin?.(clockOrigin);
     if (this.started) return;
     this.started = true;
     void this.scheduler.start();
@@ -398,6 +406,7 @@ export class WorkerHost implements WorkerCommands {
   /** A task's activation threw, or its async operator rejected: it dies; the coordinator recovers it. */
   private taskFailed(task: Task, error: unknown): void {
     if (task.status === 'dead' || this.tasks.get(task.taskId) !== task) return;
+    if (error instanceof TaskKilledError) this.o.onArmedKill?.(task.taskId);
     if (!(error instanceof CausalflowError)) {
       error = new JobFailedError(`internal error in task ${task.taskName}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`, error);
     }

@@ -10,8 +10,8 @@
  * The sharing depth the placement needs for every single-worker failure to recover exactly once follows
  * from it (`lib/runtime/sharing-depth.ts`); the plan says when `dsd` falls short, and `dsd: 'auto'` picks it.
  */
-import type { PhysicalPlan } from '../runtime/plan.js';
-import { domainNeed, FULL_SHARING, type DomainNeed } from '../runtime/sharing-depth.js';
+import type { PhysicalPlan } from './plan.js';
+import { domainNeed, FULL_SHARING, type DomainNeed } from './sharing-depth.js';
 
 /** Where tasks and standbys run. */
 export interface Placement {
@@ -39,9 +39,9 @@ export interface PlacementNeeds {
 export function placeTasks(plan: PhysicalPlan, workers: number): Placement {
   const candidates = [greedyByTask(plan, workers), byVertex(plan, workers, false), byVertex(plan, workers, true)];
   let best = candidates[0]!;
-  let bestScore = score(plan, best);
+  let bestScore = score(plan, best, workers);
   for (const candidate of candidates.slice(1)) {
-    const s = score(plan, candidate);
+    const s = score(plan, candidate, workers);
     if (s[0] < bestScore[0] || (s[0] === bestScore[0] && s[1] < bestScore[1])) {
       best = candidate;
       bestScore = s;
@@ -51,8 +51,8 @@ export function placeTasks(plan: PhysicalPlan, workers: number): Placement {
 }
 
 /** Sharing depth needed (full sharing counts as the most), then the load difference between workers. */
-function score(plan: PhysicalPlan, tasks: number[]): [number, number] {
-  const workers = Math.max(...tasks) + 1;
+function score(plan: PhysicalPlan, tasks: number[], workers: number): [number, number] {
+  // Every worker counts, an empty one too: leaving one idle is the worst imbalance.
   const needs = placementNeeds(plan, { workers, tasks, standbys: [] });
   const load = new Array<number>(workers).fill(0);
   for (const w of tasks) load[w]!++;
