@@ -22,6 +22,7 @@ interface VerifyFlags {
   jobs?: string[];
   job?: string;
   checkpointInterval: number;
+  workers: number;
   verbose?: boolean;
   json?: boolean;
 }
@@ -36,7 +37,7 @@ export function registerVerifyCommand(program: Command): void {
     )
     .option('--runs <n>', 'runs (the built-in jobs take turns)', positiveInteger, 20)
     .option('--seed <s>', 'seed of the first run; run i uses seed + i', nonNegativeInteger, 1)
-    .option('--failures <k>', 'tasks killed per run (some in one instant, some during a recovery)', nonNegativeInteger, 2)
+    .option('--failures <k>', 'kills per run, of tasks or, with --workers, of worker processes (some in one instant, some during a recovery)', nonNegativeInteger, 2)
     .option('--job <file>', "verify your own job: a module whose default export is { build(options), identity?(record) } or a build function (see docs/verify.md)")
     .option(
       '--mode <mode>',
@@ -53,6 +54,13 @@ export function registerVerifyCommand(program: Command): void {
     )
     .option('--jobs <names>', `comma-separated subset of the built-in jobs: ${VERIFY_JOBS.map((j) => j.name).join(', ')}`, parseJobs)
     .option('--checkpoint-interval <ms>', 'checkpoint interval in ms', positiveInteger, 40)
+    .option(
+      '--workers <n>',
+      'run every job in n worker processes and SIGKILL workers at seeded moments: two at once, one while another\'s standby replays, ' +
+        'one holding standbys (0: the embedded runtime, where tasks are killed)',
+      parseWorkers,
+      0,
+    )
     .option('--verbose', 'print the recovery events of every violating run')
     .option('--json', 'print the result as one JSON object on the last line of stdout')
     .action(async (flags: VerifyFlags, command: Command) => {
@@ -68,6 +76,7 @@ export function registerVerifyCommand(program: Command): void {
         dsd: flags.dsd,
         checkpointIntervalMs: flags.checkpointInterval,
         onEscalation: flags.onEscalation,
+        workers: flags.workers,
         jobs: flags.jobs,
         onRun: (report, done, total) => {
           const eta = Math.round((((Date.now() - started) / done) * (total - done)) / 1000);
@@ -96,7 +105,7 @@ function describeRun(report: RunReport): string {
       ? `${describeGuarantee(report.guarantee)}, as asked; nothing lost`
       : 'exactly-once';
   return (
-    `${report.job} seed ${report.seed}: killed ${report.kills.join(', ') || 'nothing'}; ` +
+    `${report.job} seed ${report.seed}: killed ${report.kills.map((kill, i) => (report.killPatterns ? `${kill} (${report.killPatterns[i]})` : kill)).join(', ') || 'nothing'}; ` +
     `${report.recoveries} recoveries, ${report.escalations} escalations, ${report.records} records: ${verdict}`
   );
 }
@@ -104,11 +113,18 @@ function describeRun(report: RunReport): string {
 function summary(result: VerifyResult): string {
   const witness = result.witness ? `, witness checked ${result.witness.records} records (${result.witness.problems} problems)` : '';
   const degraded = result.degraded.length > 0 ? `, ${result.degraded.length} runs at-least-once as asked` : '';
+  const workers = result.workers > 0 ? ` of ${result.workers} worker processes` : '';
   return (
-    `${result.runs} runs, ${result.failuresInjected} kills (${result.tasksFailed} task failures), ${result.recoveries} recoveries, ${result.escalations} escalations` +
+    `${result.runs} runs, ${result.failuresInjected} kills${workers} (${result.tasksFailed} task failures), ${result.recoveries} recoveries, ${result.escalations} escalations` +
     `${result.exactlyOnceLost > 0 ? ` (${result.exactlyOnceLost} runs stopped with ExactlyOnceLostError)` : ''}, ${result.records} records${witness}${degraded}: ` +
     `${result.violations} violations${result.failedSeeds.length > 0 ? ` (seeds ${result.failedSeeds.join(', ')})` : ''}`
   );
+}
+
+function parseWorkers(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 64) throw new InvalidArgumentError(`expected a number of worker processes from 0 to 64, got ${JSON.stringify(value)}`);
+  return parsed;
 }
 
 function parseDsd(value: string): number | 'auto' {

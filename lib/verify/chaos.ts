@@ -15,6 +15,8 @@ import type { RecoveryMode } from '../config.js';
 import { VERIFY_JOBS, type VerifyJob } from './jobs.js';
 import { verifyOne, witnessWith, type RunReport, type RunSettings, type RunTarget } from './run.js';
 import { WitnessServer } from './witness/server.js';
+import { jsonSafe, WORKER_JOBS_EXPORT, WORKER_JOBS_MODULE, type WorkerJobArgs } from './worker-jobs.js';
+import type { WorkerKillTally } from './worker-kills.js';
 import { ruleFor } from './witness/rules.js';
 
 export type { RunReport } from './run.js';
@@ -35,6 +37,11 @@ export interface VerifyOptions {
   checkpointIntervalMs: number;
   /** What the jobs do when recovery escalates over shown output (default `fail`: such a run is a violation). */
   onEscalation?: 'fail' | 'rollback';
+  /**
+   * Worker processes each run's job runs in (default 0: the embedded runtime). Kills are then SIGKILLs of
+   * worker processes at seeded moments (`worker-kills.ts`); the oracle replays embedded.
+   */
+  workers?: number;
   /** Only these built-in jobs (default: all, in turn). */
   jobs?: readonly string[];
   /** Called after every run. */
@@ -70,6 +77,10 @@ export interface VerifyResult {
   dsd: number | 'auto';
   /** What the runs' jobs did on an escalation over shown output. */
   onEscalation: 'fail' | 'rollback';
+  /** Worker processes per run (0: the embedded runtime). */
+  workers: number;
+  /** With workers: what the kills hit, summed over the runs (from the `worker-killed` events); null without. */
+  workerKills: WorkerKillTally | null;
   /** The job file verified (`--job`), or null for the built-in jobs. */
   jobFile: string | null;
   /** Tasks that actually failed. */
@@ -99,7 +110,7 @@ export async function verifyRuns(options: VerifyOptions): Promise<VerifyResult> 
 export async function verifyBuiltIn(spec: VerifyJob, run: number, seed: number, settings: RunSettings): Promise<RunReport> {
   const server = await WitnessServer.start();
   try {
-    return await verifyOne(builtInTarget(spec, server), run, seed, settings);
+    return await verifyOne(builtInTarget(spec, server, (settings.workers ?? 0) > 0 ? WORKER_PACE : 1), run, seed, settings);
   } finally {
     await server.close();
   }
@@ -107,7 +118,14 @@ export async function verifyBuiltIn(spec: VerifyJob, run: number, seed: number, 
 
 /** The settings of every run, from the options. */
 export function settingsOf(options: VerifyOptions): RunSettings {
-  return { failures: options.failures, mode: options.mode, dsd: options.dsd, checkpointIntervalMs: options.checkpointIntervalMs, onEscalation: options.onEscalation ?? 'fail' };
+  return {
+    failures: options.failures,
+    mode: options.mode,
+    dsd: options.dsd,
+    checkpointIntervalMs: options.checkpointIntervalMs,
+    onEscalation: options.onEscalation ?? 'fail',
+    workers: options.workers ?? 0,
+  };
 }
 
 /** Runs `one` for every run and sums the reports into the result. */
@@ -122,6 +140,8 @@ export async function runAll(options: VerifyOptions, jobFile: string | null, one
     mode: options.mode,
     dsd: options.dsd,
     onEscalation: options.onEscalation ?? 'fail',
+    workers: options.workers ?? 0,
+    workerKills: (options.workers ?? 0) > 0 ? { killed: 0, together: 0, duringRecovery: 0, duringReplay: 0, standbyOfFailing: 0, standbysOnly: 0 } : null,
     jobFile,
     tasksFailed: 0,
     recoveries: 0,
@@ -141,6 +161,7 @@ export async function runAll(options: VerifyOptions, jobFile: string | null, one
     result.escalations += report.escalations;
     result.records += report.records;
     if (report.ended === 'exactly-once-lost') result.exactlyOnceLost++;
+    if (result.workerKills && report.workerKills) for (const key of Object.keys(result.workerKills) as (keyof WorkerKillTally)[]) result.workerKills[key] += report.workerKills[key];
     if (report.oracleFailure !== null) result.oracleFailures++;
     if (result.witness && report.witness) {
       result.witness.records += report.witness.records;
@@ -156,17 +177,28 @@ export async function runAll(options: VerifyOptions, jobFile: string | null, one
   return result;
 }
 
-/** A built-in job as a run target: it calls `server`; its oracle gets a token the server refuses. */
-function builtInTarget(spec: VerifyJob, server: WitnessServer): RunTarget {
+/**
+ * The pace of the built-in jobs in worker processes: a third of their usual rate, so that a worker
+ * SIGKILLed early comes back (a new process loads the job in about a second) while the job still runs.
+ */
+export const WORKER_PACE = 1 / 3;
+
+/** A built-in job as a run target at `pace`: it calls `server`; its oracle gets a token the server refuses. */
+function builtInTarget(spec: VerifyJob, server: WitnessServer, pace: number): RunTarget {
   const rule = ruleFor(spec.name);
   if (rule === null) throw new Error(`built-in job ${spec.name} has no witness rule`);
   return {
     name: spec.name,
     // The oracle replays recorded answers and must never call out: a call it makes is refused (401),
     // which fails the oracle, which is a violation.
-    build: async (options, oracle) => spec.build(options, oracle ? { url: server.url, token: 'the-oracle-must-not-call' } : server),
+    build: async (options, oracle) => spec.build(options, oracle ? { url: server.url, token: 'the-oracle-must-not-call' } : server, pace),
     identity: (record) => String((record as { uid?: unknown }).uid),
     witness: witnessWith(rule, () => server.log()),
-    killWindowMs: [80, 530],
+    killWindowMs: [Math.round(80 / pace), Math.round(530 / pace)],
+    workerJob: (options) => ({
+      module: WORKER_JOBS_MODULE,
+      export: WORKER_JOBS_EXPORT,
+      args: jsonSafe('the job options', { job: spec.name, options, service: { url: server.url, token: server.token }, pace } satisfies WorkerJobArgs),
+    }),
   };
 }

@@ -33,6 +33,7 @@ import type { CollectSink } from '../connectors/collect.js';
 import { ConfigError } from '../errors.js';
 import { runAll, settingsOf, type VerifyOptions, type VerifyResult } from './chaos.js';
 import { verifyOne, type CollectedOutput, type RunTarget } from './run.js';
+import { jsonSafe } from './worker-jobs.js';
 
 /** A job built for verification: the job, and the sink whose output is checked. */
 export interface BuiltJob<T = unknown> {
@@ -106,7 +107,15 @@ export async function verifyJobFile(file: string, options: VerifyOptions, log: (
   };
   const killWindowMs = await calibrate(spec.name, build, settings.checkpointIntervalMs, options.mode, log);
   const identity = spec.identity === undefined ? undefined : (record: unknown): string => String(spec.identity!(record));
-  const target: RunTarget = { name: spec.name, build, identity, killWindowMs };
+  const module = pathToFileURL(resolve(file)).href;
+  const target: RunTarget = {
+    name: spec.name,
+    build,
+    identity,
+    killWindowMs,
+    // A worker process imports the file and calls its default export's build (or the export itself) with the options.
+    workerJob: (jobOptions) => ({ module, export: 'default', args: jsonSafe(`${file}: the options of build(options)`, jobOptions) }),
+  };
   return runAll(options, file, (run, seed) => verifyOne(target, run, seed, settings));
 }
 

@@ -52,8 +52,11 @@ import {
 export interface VerifyJob {
   /** Job name; also names its witness rule (`witness/rules.ts`). */
   readonly name: string;
-  /** Builds the job with `options`, calling the witness server at `service`; returns it and its sink. */
-  build(options: JobOptions, service: ServiceAddress): { job: Job; sink: CollectSink<{ uid: string }> };
+  /**
+   * Builds the job with `options`, calling the witness server at `service`; returns it and its sink. Its
+   * sources run at `pace` times their usual rate (default 1; worker processes run slower jobs).
+   */
+  build(options: JobOptions, service: ServiceAddress, pace?: number): { job: Job; sink: CollectSink<{ uid: string }> };
 }
 
 /** Asks the witness server about record `id`; throws unless it answers (a refusal fails the task). */
@@ -94,10 +97,10 @@ function totalled(r: { uid: string; n: number; answer: number }, key: number, ct
 function callKeyedTotals(parallelism: 1 | 2, sinkTask: boolean): VerifyJob {
   return {
     name: `call-keyed-totals-p${parallelism}-${sinkTask ? 'sink-task' : 'chained'}`,
-    build(options, service) {
+    build(options, service, pace = 1) {
       const job = new Job({ ...options, parallelism, name: 'verify-call-keyed-totals' });
       const totals = job
-        .source(sequence((n) => ({ n }), { count: CALL_COUNT, rate: CALL_RATE, partitions: 2 }), { name: 'numbers' })
+        .source(sequence((n) => ({ n }), { count: CALL_COUNT, rate: CALL_RATE * pace, partitions: 2 }), { name: 'numbers' })
         .rebalance()
         .process<{ uid: string; n: number; answer: number }>(
           {
@@ -122,10 +125,10 @@ function callKeyedTotals(parallelism: 1 | 2, sinkTask: boolean): VerifyJob {
 export const VERIFY_JOBS: readonly VerifyJob[] = [
   {
     name: 'processing-time-windows',
-    build(options) {
+    build(options, _service, pace = 1) {
       const job = new Job({ ...options, name: 'verify-windows' });
       const sink = job
-        .source(sequence((n) => ({ k: n % WINDOW_KEYS, n }), { count: COUNT, rate: RATE, partitions: 2 }), { name: 'numbers' })
+        .source(sequence((n) => ({ k: n % WINDOW_KEYS, n }), { count: COUNT, rate: RATE * pace, partitions: 2 }), { name: 'numbers' })
         .keyBy((r) => r.k)
         .window(tumbling(WINDOW_MS, { time: 'processing' }))
         .process<WindowRecord>(
@@ -141,10 +144,10 @@ export const VERIFY_JOBS: readonly VerifyJob[] = [
   },
   {
     name: 'random-sampling',
-    build(options) {
+    build(options, _service, pace = 1) {
       const job = new Job({ ...options, name: 'verify-sampling' });
       const sink = job
-        .source(sequence((n) => ({ n }), { count: COUNT, rate: RATE, partitions: 2 }), { name: 'numbers' })
+        .source(sequence((n) => ({ n }), { count: COUNT, rate: RATE * pace, partitions: 2 }), { name: 'numbers' })
         .rebalance()
         .process<Omit<SampleRecord, 'key' | 'before' | 'after'>>(
           {
@@ -175,10 +178,10 @@ export const VERIFY_JOBS: readonly VerifyJob[] = [
   },
   {
     name: 'external-calls',
-    build(options, service) {
+    build(options, service, pace = 1) {
       const job = new Job({ ...options, name: 'verify-external' });
       const sink = job
-        .source(sequence((n) => ({ k: n % 16, n }), { count: CALL_COUNT, rate: CALL_RATE, partitions: 2 }), { name: 'orders' })
+        .source(sequence((n) => ({ k: n % 16, n }), { count: CALL_COUNT, rate: CALL_RATE * pace, partitions: 2 }), { name: 'orders' })
         .keyBy((r) => r.k)
         .process<AnswerRecord>(
           // fetch, unmodified, inside causal(): the capture records status, headers and body.
@@ -200,11 +203,11 @@ export const VERIFY_JOBS: readonly VerifyJob[] = [
   callKeyedTotals(2, true),
   {
     name: 'racing-inputs',
-    build(options) {
+    build(options, _service, pace = 1) {
       const job = new Job({ ...options, name: 'verify-racing' });
       type Arrival = { k: number; n: number; from: 'fast' | 'slow' };
-      const fast = job.source(sequence((n): Arrival => ({ k: n % 10, n, from: 'fast' }), { count: COUNT, rate: RATE, partitions: 2 }), { name: 'fast' });
-      const slow = job.source(sequence((n): Arrival => ({ k: n % 10, n, from: 'slow' }), { count: COUNT / 4, rate: RATE / 4, partitions: 2 }), { name: 'slow' });
+      const fast = job.source(sequence((n): Arrival => ({ k: n % 10, n, from: 'fast' }), { count: COUNT, rate: RATE * pace, partitions: 2 }), { name: 'fast' });
+      const slow = job.source(sequence((n): Arrival => ({ k: n % 10, n, from: 'slow' }), { count: COUNT / 4, rate: (RATE * pace) / 4, partitions: 2 }), { name: 'slow' });
       // Whatever arrives first gets the next number of its key: the output depends on arrival order.
       const next = (r: Arrival, ctx: KeyedProcessContext<unknown, RaceRecord>): void => {
         const last = ctx.state.value<string>('last');
@@ -228,7 +231,7 @@ export const VERIFY_JOBS: readonly VerifyJob[] = [
   },
   {
     name: 'timers',
-    build(options) {
+    build(options, _service, pace = 1) {
       const job = new Job({ ...options, name: 'verify-timers' });
       type Armed = { armedAt: number; due: number };
       const flush = (ctx: KeyedProcessContext<number, TimerRecord>, fired: Omit<TimerRecord, 'uid' | 'key' | 'index' | 'before' | 'after' | 'members'>): void => {
@@ -242,7 +245,7 @@ export const VERIFY_JOBS: readonly VerifyJob[] = [
         ctx.state.value<Armed>('armed').clear();
       };
       const sink = job
-        .source(sequence((n) => ({ k: n % TIMER_KEYS, n }), { count: COUNT, rate: RATE, partitions: 2 }), { name: 'events' })
+        .source(sequence((n) => ({ k: n % TIMER_KEYS, n }), { count: COUNT, rate: RATE * pace, partitions: 2 }), { name: 'events' })
         .keyBy((r) => r.k)
         .process<TimerRecord>(
           {
@@ -275,10 +278,10 @@ export const VERIFY_JOBS: readonly VerifyJob[] = [
   },
   {
     name: 'captured-globals',
-    build(options, service) {
+    build(options, service, pace = 1) {
       const job = new Job({ ...options, name: 'verify-captured' });
       const sink = job
-        .source(sequence((n) => ({ n }), { count: COUNT / 3, rate: RATE / 3, partitions: 2 }), { name: 'numbers' })
+        .source(sequence((n) => ({ n }), { count: COUNT / 3, rate: (RATE * pace) / 3, partitions: 2 }), { name: 'numbers' })
         .map(
           // An existing function, unmodified, reading the globals: causal() records what they answer.
           causal((r: { n: number }) => {

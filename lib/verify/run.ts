@@ -10,17 +10,21 @@
  *    on a sink that had shown output, is a violation unless the run asked for `onEscalation: 'rollback'`.
  *    Then the degraded sink must still show every record of the final execution, in its order (nothing
  *    lost); the records of the abandoned execution are judged on their own only.
+ *
+ * With `workers`, the run's job runs in worker processes built from the target's `workerJob` (a module
+ * and JSON arguments), and the kills are SIGKILLs of workers (`worker-kills.ts`); the oracle stays embedded.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Job } from '../api/job.js';
-import type { JobOptions, RecoveryMode } from '../config.js';
+import type { Job, JobHandle } from '../api/job.js';
+import type { JobOptions, RecoveryMode, WorkerOptions } from '../config.js';
 import type { JobEvent } from '../runtime/events.js';
 import type { JobResult } from '../runtime/executor.js';
 import { describeGuarantee, type Guarantee } from '../runtime/guarantee.js';
 import { SeededRandom } from '../util/random.js';
 import { compareOutputs, describeComparison, extraRecords, outputOf, type Comparison, type PartitionedOutput } from './compare.js';
+import { classifyWorkerKills, describeWorkerKill, drawWorkerKills, type RespawnKill, type WorkerKillTally } from './worker-kills.js';
 import { checkWitness, describeWitness, type WitnessEnv, type WitnessReport, type WitnessRule } from './witness/check.js';
 
 /** A job's sink as the verifier reads it (a `CollectSink`). */
@@ -43,6 +47,21 @@ export interface RunTarget {
   witness?(output: PartitionedOutput, span: { wall: [number, number]; monotonic: [number, number] }, abandoned: readonly (readonly number[])[] | undefined, incomplete: boolean): WitnessReport;
   /** Kill moments are drawn in this window (ms after the start). */
   readonly killWindowMs: readonly [number, number];
+  /**
+   * How worker processes build the run's job (`--workers`): the module, its export and the JSON
+   * arguments it is called with. Absent for a target that cannot run in worker processes.
+   */
+  workerJob?(options: JobOptions): WorkerJobSpec;
+}
+
+/** What worker processes load to build a run's job: `workers.module`, `workers.export`, `workers.args`. */
+export interface WorkerJobSpec {
+  /** The module (a path or file URL). */
+  module: string;
+  /** Its export: a Job, a build function of `args`, or an object with `build(args)`. */
+  export: string;
+  /** JSON-serialisable arguments. */
+  args: unknown;
 }
 
 /** Settings of every run. */
@@ -60,6 +79,11 @@ export interface RunSettings {
   /** Default parallelism of the job (default 2). */
   parallelism?: number;
   /**
+   * Worker processes the run's job runs in (0 or absent: the embedded runtime). Seeded kills are then
+   * SIGKILLs of workers (`worker-N@ms`, see `worker-kills.ts`); the oracle stays embedded.
+   */
+  workers?: number;
+  /**
    * Kills to make instead of the seeded ones (scenario tests): tasks named together die in one instant.
    * `failures` is then ignored.
    */
@@ -76,6 +100,8 @@ export interface RunReport {
   job: string;
   /** Kills scheduled, as `task@ms`. */
   kills: string[];
+  /** With seeded worker kills: how each kill of `kills` was chosen (`worker-kills.ts`); null otherwise. */
+  killPatterns: string[] | null;
   /** Tasks that actually failed (`task-failed` events). */
   tasksFailed: number;
   /** Recoveries (standby activations and rollbacks). */
@@ -100,6 +126,8 @@ export interface RunReport {
   violation: boolean;
   /** Readable reasons when `violation`. */
   reason?: string;
+  /** With workers: what the kills hit (from the `worker-killed` events); null without. */
+  workerKills: WorkerKillTally | null;
   /** Every event of the run. */
   events: JobEvent[];
 }
@@ -115,21 +143,26 @@ export async function verifyOne(target: RunTarget, run: number, seed: number, se
       retainDeterminants: true,
       directory: join(directory, dir),
     });
+    const workers = settings.workers ?? 0;
     const { job, sink } = await target.build(jobOptions('run'), false);
-    const names = job.plan().tasks.map((t) => t.name);
     const faults: { task: string | readonly string[]; afterMs: number }[] = [...(settings.kills ?? [])];
-    const [from, to] = target.killWindowMs;
-    let at = 0;
-    for (let i = 0; i < (settings.kills ? 0 : settings.failures); i++) {
-      const pattern = i === 0 ? 0 : random.nextInt(3);
-      // 0: a fresh moment; 1: at the same moment as the previous kill (one instant); 2: while its recovery replays.
-      if (pattern === 0) at = from + random.nextInt(Math.max(1, to - from));
-      else if (pattern === 2) at += 1 + random.nextInt(8);
-      faults.push({ task: names[random.nextInt(names.length)]!, afterMs: at });
+    let drawn: ReturnType<typeof drawWorkerKills> | null = null;
+    if (!settings.kills) {
+      if (workers > 0) {
+        drawn = drawWorkerKills(random, job.placement(workers)!, settings.failures, target.killWindowMs);
+        faults.push(...drawn.faults);
+      } else faults.push(...drawTaskKills(random, job.plan().tasks.map((t) => t.name), settings.failures, target.killWindowMs));
+    }
+    let workerOptions: WorkerOptions | undefined;
+    if (workers > 0) {
+      if (!target.workerJob) throw new Error(`${target.name} cannot run in worker processes`);
+      const spec = target.workerJob(jobOptions('run'));
+      workerOptions = { count: workers, module: spec.module, export: spec.export, args: spec.args };
     }
     const wall0 = Date.now();
     const mono0 = performance.now();
-    const handle = await job.start({ faults });
+    const handle = await job.start({ faults, ...(workerOptions ? { workers: workerOptions } : {}) });
+    const killsOnRespawn = drawn ? killOnRespawn(handle, drawn.respawnKills) : null;
     let result: JobResult | null = null;
     let failure: unknown = null;
     try {
@@ -137,14 +170,19 @@ export async function verifyOne(target: RunTarget, run: number, seed: number, se
     } catch (error) {
       failure = error;
     }
-    const span = { wall: [wall0, Date.now()] as [number, number], monotonic: [mono0, performance.now()] as [number, number] };
+    killsOnRespawn?.stop();
+    const wall1 = Date.now();
+    // A worker process's monotonic clock counts from its own start, which falls within the run.
+    const monotonic: [number, number] = workers > 0 ? [0, wall1 - wall0 + 1] : [mono0, performance.now()];
+    const span = { wall: [wall0, wall1] as [number, number], monotonic };
     const events = [...handle.events()];
     const output = outputOf(sink);
     const report: RunReport = {
       run,
       seed,
       job: target.name,
-      kills: faults.flatMap((f) => (typeof f.task === 'string' ? [f.task] : f.task).map((task) => `${task}@${f.afterMs}ms`)),
+      kills: drawn ? drawn.kills.map(describeWorkerKill) : faults.flatMap((f) => (typeof f.task === 'string' ? [f.task] : f.task).map((task) => `${task}@${f.afterMs}ms`)),
+      killPatterns: drawn ? drawn.kills.map((k) => k.pattern) : null,
       tasksFailed: events.filter((e) => e.type === 'task-failed').length,
       recoveries: result?.recoveries ?? events.filter((e) => e.type === 'standby-activated' || e.type === 'rollback-started').length,
       escalations: result?.escalations ?? events.filter((e) => e.type === 'escalated').length,
@@ -156,6 +194,7 @@ export async function verifyOne(target: RunTarget, run: number, seed: number, se
       comparison: compareOutputs(output, null, { identity: target.identity }),
       witness: null,
       violation: false,
+      workerKills: workers > 0 ? classifyWorkerKills(events) : null,
       events,
     };
     const reasons: string[] = [];
@@ -217,6 +256,51 @@ async function oracleOutput(
     // The trace cannot be followed from the start: it is not the trace of one execution.
     return { output: null, failure: message(error) };
   }
+}
+
+/** Kills the first worker of each `kills[i].of` to come back, `afterRespawnMs` after it did; `stop` cancels what is pending. */
+function killOnRespawn(handle: JobHandle, kills: readonly RespawnKill[]): { stop(): void } {
+  const pending = new Set(kills);
+  const timers = new Set<NodeJS.Timeout>();
+  let stopped = false;
+  if (pending.size > 0) {
+    handle.onEvent((event) => {
+      if (stopped || event.type !== 'worker-respawned') return;
+      for (const kill of pending) {
+        if (!kill.of.includes(event.worker)) continue;
+        pending.delete(kill);
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          if (!stopped) handle.kill(`worker-${event.worker}`);
+        }, kill.afterRespawnMs);
+        timers.add(timer);
+      }
+    });
+  }
+  return {
+    stop() {
+      stopped = true;
+      for (const timer of timers) clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Seeded kills of tasks (the embedded runtime): each at a fresh moment in `window`, in the same instant
+ * as the previous kill, or while its recovery replays (1–8 ms later).
+ */
+function drawTaskKills(random: SeededRandom, names: readonly string[], failures: number, window: readonly [number, number]): { task: string; afterMs: number }[] {
+  const [from, to] = window;
+  const faults: { task: string; afterMs: number }[] = [];
+  let at = 0;
+  for (let i = 0; i < failures; i++) {
+    const pattern = i === 0 ? 0 : random.nextInt(3);
+    // 0: a fresh moment; 1: at the same moment as the previous kill (one instant); 2: while its recovery replays.
+    if (pattern === 0) at = from + random.nextInt(Math.max(1, to - from));
+    else if (pattern === 2) at += 1 + random.nextInt(8);
+    faults.push({ task: names[random.nextInt(names.length)]!, afterMs: at });
+  }
+  return faults;
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -13,7 +13,7 @@ test(`verify --json on the built-in jobs: the contract fields on the last line, 
   t.is(code, 0, stderr);
   const last = lastJsonLine(stdout);
   for (const field of CONTRACT) t.true(field in last, field);
-  t.like(last, { verify: 'chaos', runs: 2, violations: 0, escalations: 0, failedSeeds: [], jobFile: null, onEscalation: 'fail' });
+  t.like(last, { verify: 'chaos', runs: 2, violations: 0, escalations: 0, failedSeeds: [], jobFile: null, onEscalation: 'fail', workers: 0, workerKills: null });
   t.is(last.witness.records, last.records);
   t.regex(stderr, /run 2\/2 /, 'progress goes to stderr');
 });
