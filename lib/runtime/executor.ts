@@ -24,7 +24,7 @@ import type { TaskMemoryFigures } from './memory-figures.js';
 import { Histogram, OutputTimes, Timeline } from './metrics.js';
 import { buildPlan, type LogicalNode, type PhysicalPlan } from './plan.js';
 import { FaultInjector, type FaultTargets, type KillSchedule } from './fault-injector.js';
-import type { DetectedBy, WorkerFleet } from './fleet.js';
+import type { DetectedBy, FleetEndpoints, WorkerFleet } from './fleet.js';
 import { planFingerprint } from './plan-fingerprint.js';
 import type { Placement } from './placement.js';
 import { Scheduler } from './scheduler.js';
@@ -206,6 +206,16 @@ export class Executor implements WorkerReports {
     return this.cluster ? this.cluster.fleet.size : 0;
   }
 
+  /** Process ids of the worker processes, by index (null where none runs; empty for the embedded runtime). */
+  workerPids(): (number | null)[] {
+    return this.cluster ? this.cluster.fleet.pids() : [];
+  }
+
+  /** With worker processes: where the coordinator's and the workers' servers listen (null for the embedded runtime). */
+  fleetEndpoints(): FleetEndpoints | null {
+    return this.cluster ? this.cluster.fleet.endpoints() : null;
+  }
+
   /** Task id → worker index, as placed now. */
   currentPlacement(): readonly number[] {
     return this.placement;
@@ -279,6 +289,7 @@ export class Executor implements WorkerReports {
       fingerprint: planFingerprint(this.plan),
       coordinatorSinks,
       clockOrigin: () => performance.timeOrigin + this.startedAt,
+      transportWarning: (warning) => this.event('transport-warning', warning),
     });
     links.forEach((link, i) => (this.links[i] = link));
   }
@@ -451,13 +462,11 @@ export class Executor implements WorkerReports {
   }
 
   private async closeStores(): Promise<void> {
+    if (this.cluster) this.ticks.stop();
     await this.coordinator?.settle();
     await this.checkpointStore?.close();
     for (const link of this.links) await link?.close();
-    if (this.cluster) {
-      this.ticks.stop();
-      await this.cluster.fleet.close();
-    }
+    if (this.cluster) await this.cluster.fleet.close();
   }
 
   private watchForStalls(): void {
@@ -491,6 +500,8 @@ export class Executor implements WorkerReports {
 
   /** {@inheritDoc WorkerReports.acknowledge} */
   acknowledge(_worker: number, taskId: number, checkpointId: number, frame: Uint8Array): void {
+    // Worker processes may still acknowledge while the job ends: the store is closing, nothing completes.
+    if (this.settled) return;
     this.coordinator?.acknowledge(taskId, checkpointId, frame);
   }
 
@@ -512,8 +523,19 @@ export class Executor implements WorkerReports {
   /** {@inheritDoc WorkerReports.logEnded} */
   logEnded(_worker: number, taskId: number, regenerated: number[], sinks: SinkProgress[], records: number): void {
     if (this.settled) return;
+    // A worker process may replay a short log to its end before the round's answer is read here: the
+    // strategy hears of a replacement's log end only after it learned of the replacement.
+    if (this.inRound.has(taskId)) {
+      this.earlyLogEnds.push(() => this.logEnded(_worker, taskId, regenerated, sinks, records));
+      return;
+    }
     this.strategy.logEnded?.(this.control, taskId, regenerated, sinks, records);
   }
+
+  /** Tasks being replaced by a round that has not returned yet. */
+  private readonly inRound = new Set<number>();
+  /** Log ends reported by replacements of a round that has not returned yet. */
+  private earlyLogEnds: (() => void)[] = [];
 
   /** {@inheritDoc WorkerReports.sinkOutput} */
   sinkOutput(_worker: number, at: number, count: number, latency: number): void {
@@ -820,7 +842,16 @@ export class Executor implements WorkerReports {
     }
     const channels = [...rewired].sort((a, b) => a - b).map((index) => ({ index, incarnation: this.incarnations[index]! }));
     const reports: ReplacementReport[] = [];
-    await Promise.all(
+    for (const id of failed) this.inRound.add(id);
+    // Delivered once the strategy has read this round's reports (its continuation is a microtask).
+    const releaseEarlyLogEnds = (): void => {
+      for (const id of failed) this.inRound.delete(id);
+      const early = this.earlyLogEnds;
+      this.earlyLogEnds = [];
+      if (early.length > 0) setImmediate(() => early.forEach((deliver) => deliver()));
+    };
+    try {
+      await Promise.all(
       this.links.map(async (link, worker) => {
         if (!link) return;
         const spec: RoundSpec = {
@@ -834,7 +865,10 @@ export class Executor implements WorkerReports {
         };
         reports.push(...(await link.round(spec)));
       }),
-    );
+      );
+    } finally {
+      releaseEarlyLogEnds();
+    }
     this.placement = placement;
     for (const id of failed) this.taskState[id] = 'running';
     // A worker that died during the round took the replacements it was building: they fail anew.
