@@ -592,7 +592,7 @@ export class Executor implements WorkerReports {
       return;
     }
     this.failWorkerTasks(worker, detectedBy, detectionMs);
-    this.respawn(worker);
+    this.respawnWhenRecovered(worker);
   }
 
   /** Expects the deaths of `workers` (killed in one instant) and fails their tasks together. */
@@ -610,7 +610,7 @@ export class Executor implements WorkerReports {
     this.dyingTogether = null;
     clearTimeout(group.timer);
     for (const lost of group.noticed) this.failWorkerTasks(lost.worker, lost.detectedBy, lost.detectionMs);
-    for (const lost of group.noticed) this.respawn(lost.worker);
+    for (const lost of group.noticed) this.respawnWhenRecovered(lost.worker);
   }
 
   private failWorkerTasks(worker: number, detectedBy: DetectedBy, detectionMs: number | null): void {
@@ -622,6 +622,28 @@ export class Executor implements WorkerReports {
     for (const [taskId, home] of this.standbyHomes) {
       if (home === worker && this.placement[taskId] !== worker && this.taskState[taskId] !== 'dead') this.addStandby(taskId);
     }
+  }
+
+  /**
+   * Brings a lost worker back once the recovery of its tasks is over: starting a process (and compiling
+   * the job module) costs a core for a second or two, which the replays need more. With no worker left
+   * alive, at once: the replacements need somewhere to run.
+   */
+  private respawnWhenRecovered(worker: number): void {
+    if (this.links.every((link) => link === null)) {
+      this.respawn(worker);
+      return;
+    }
+    // The recovery ends when its replacements are live (or the rollback is done); a safety timer bounds it.
+    const ends = new Set(['recovery-finished', 'rollback-finished', 'finished', 'failed', 'stopped']);
+    const onEvent = (event: JobEvent): void => {
+      if (!ends.has(event.type)) return;
+      clearTimeout(timer);
+      this.events.off('event', onEvent);
+      this.respawn(worker);
+    };
+    const timer = setTimeout(() => onEvent({ t: 0, type: 'recovery-finished' } as JobEvent), 10_000);
+    this.events.on('event', onEvent);
   }
 
   /** Brings lost worker `worker` back as a new process (it holds nothing until placement gives it some). */
