@@ -207,6 +207,8 @@ export class ProcessFleet implements WorkerFleet {
       if (slot.generation !== generation) return;
       const reason = `exited with ${signal ? `signal ${signal}` : `code ${code}`}${slot.stderrTail ? `: ${lastLines(slot.stderrTail)}` : ''}`;
       if (slot.welcome) {
+        // It died before it joined: nothing to recover, but the slot is free for another start.
+        slot.lost = true;
         slot.welcome.reject(new WorkerStartError(slot.index, reason));
         slot.welcome = null;
         return;
@@ -217,6 +219,7 @@ export class ProcessFleet implements WorkerFleet {
       const timer = setTimeout(() => {
         if (!slot.welcome) return;
         slot.welcome = null;
+        slot.lost = true;
         child.kill('SIGKILL');
         reject(new WorkerStartError(slot.index, `no hello within ${w.startTimeoutMs} ms (workers.startTimeoutMs)${slot.stderrTail ? `: ${lastLines(slot.stderrTail)}` : ''}`));
       }, w.startTimeoutMs);

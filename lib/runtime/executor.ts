@@ -6,7 +6,8 @@
  * reached over its control connection, and nothing here changes but the links.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedJobOptions } from '../config.js';
 import { longestCopy, ReplicaStore, type EpochSegment } from '../../determinants/replica.js';
@@ -145,6 +146,8 @@ export class Executor implements WorkerReports {
   /** What the job has kept of its exactly-once promise so far. */
   private guarantee: Guarantee = EXACTLY_ONCE;
   private finalTraces: Map<number, EpochSegment[]> | null = null;
+  /** This run's identity (`SinkContext.runId`), kept in the job directory for a resumed run. */
+  private runId = '';
 
   constructor(
     readonly nodes: readonly LogicalNode[],
@@ -201,6 +204,11 @@ export class Executor implements WorkerReports {
     this.control = this.controlOf();
   }
 
+  /** This run's identity (known once the job started). */
+  get jobRunId(): string {
+    return this.runId;
+  }
+
   /** Worker processes of the job (0: the embedded runtime). */
   get workerCount(): number {
     return this.cluster ? this.cluster.fleet.size : 0;
@@ -254,10 +262,11 @@ export class Executor implements WorkerReports {
       this.ticks.addTicker((now) => this.coordinator!.tick(now));
     }
     if (this.options.stallTimeoutMs > 0) this.watchForStalls();
+    this.runId = runIdentity(directory, this.options.resume);
     if (this.cluster) await this.startWorkers(this.cluster.fleet);
     const resumedFrom = this.options.resume && this.checkpointStore && this.checkpointStore.latest >= 0 ? this.checkpointStore.latest : null;
     if (resumedFrom !== null) await resume(this.rollbackHost(), this.sinkDeterminants(Math.max(0, resumedFrom)));
-    else await deployAll(this.rollbackHost(), null, new Map(), new Map(), new Set(), this.replayTraces);
+    else await deployAll(this.rollbackHost(), null, new Map(), new Map(), new Set(), this.replayTraces, true);
     // The job clock starts now, as the tasks start: paced sources, checkpoint intervals and faults given in
     // ms all count from here, however long deploying took.
     this.startedAt = monotonicClock();
@@ -327,9 +336,9 @@ export class Executor implements WorkerReports {
       byWorker.get(worker)!.push(id);
     }
     if (this.cluster) {
-      const workers = new Set([...byWorker.keys(), ...targets.workers]);
+      // A task whose worker is already gone is being recovered; a worker being respawned is not there yet.
+      const workers = new Set([...byWorker.keys(), ...targets.workers].filter((w) => this.links[w] !== null));
       for (const worker of workers) {
-        if (!this.links[worker]) continue;
         const name = (id: number): string => this.plan.tasks[id]!.name;
         this.event('worker-killed', {
           worker,
@@ -507,7 +516,7 @@ export class Executor implements WorkerReports {
 
   /** {@inheritDoc WorkerReports.taskFinished} */
   taskFinished(_worker: number, taskId: number, finalSnapshot: Uint8Array): void {
-    if (this.taskState[taskId] !== 'running') return;
+    if (this.settled || this.taskState[taskId] !== 'running') return;
     this.taskState[taskId] = 'finished';
     this.finishedTasks++;
     this.coordinator?.taskFinished(taskId, decodeSnapshot(finalSnapshot));
@@ -650,7 +659,18 @@ export class Executor implements WorkerReports {
   private respawn(worker: number): void {
     if (this.settled || this.respawning.has(worker) || !this.cluster) return;
     const started = this.clock();
-    const done = this.cluster.fleet.respawn(worker).then(
+    const fleet = this.cluster.fleet;
+    // A process may die while it starts (killed, or the machine is short of memory): try again, a few times.
+    const attempt = async (tries: number): Promise<WorkerCommands> => {
+      try {
+        return await fleet.respawn(worker);
+      } catch (error) {
+        if (tries <= 1 || this.settled) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return attempt(tries - 1);
+      }
+    };
+    const done = attempt(3).then(
       (link) => {
         this.respawning.delete(worker);
         if (this.settled) return;
@@ -773,6 +793,9 @@ export class Executor implements WorkerReports {
       },
       standbyHome: (taskId) => this.standbyHomes.get(taskId) ?? null,
       incarnations: this.incarnations,
+      get runId() {
+        return executor.runId;
+      },
       onEscalation: this.options.recovery.onEscalation,
       retainAll: this.strategy.features.causal?.retainAll ?? false,
       recordsDeterminants: this.strategy.features.causal !== null,
@@ -844,8 +867,10 @@ export class Executor implements WorkerReports {
     await this.someWorkerAlive();
     const checkpoint = this.checkpointStore ? this.checkpointStore.latest : -1;
     const failed = new Set(specs.map((s) => s.taskId));
+    // The placement changes now, before any round is sent: rounds of concurrent recoveries each send the
+    // whole placement, and a later one must not undo where an earlier one put its replacements.
+    for (const spec of specs) this.placement[spec.taskId] = this.replacementWorker(spec.taskId);
     const placement = [...this.placement];
-    for (const spec of specs) placement[spec.taskId] = this.replacementWorker(spec.taskId);
     // Every channel of a failed task is wired anew.
     const rewired = new Set<number>();
     for (const id of failed) {
@@ -891,7 +916,6 @@ export class Executor implements WorkerReports {
     } finally {
       releaseEarlyLogEnds();
     }
-    this.placement = placement;
     for (const id of failed) this.taskState[id] = 'running';
     // A worker that died during the round took the replacements it was building: they fail anew.
     for (const id of failed) {
@@ -969,7 +993,7 @@ export class Executor implements WorkerReports {
       }
       // No live task holds the partition (it died, or the job resumes): the partition lives on in the
       // external system; open it to read what it stored.
-      const partition = sink.node.sinkConnector!.open({ subtask: sink.subtask, parallelism: sink.parallelism, jobDirectory: this.options.directory, restoredEpoch: fromEpoch });
+      const partition = sink.node.sinkConnector!.open({ subtask: sink.subtask, parallelism: sink.parallelism, jobDirectory: this.options.directory, restoredEpoch: fromEpoch, runId: this.runId, fresh: false });
       try {
         await partition.ready?.();
         out.push(...(partition.determinants?.() ?? []));
@@ -993,7 +1017,7 @@ export class Executor implements WorkerReports {
       if (state) {
         visible = state.progress.find((p) => p.sink === sink.node.name)?.visible ?? 0;
       } else {
-        const partition = sink.node.sinkConnector!.open({ subtask: sink.subtask, parallelism: sink.parallelism, jobDirectory: this.options.directory, restoredEpoch: Math.max(0, latest) });
+        const partition = sink.node.sinkConnector!.open({ subtask: sink.subtask, parallelism: sink.parallelism, jobDirectory: this.options.directory, restoredEpoch: Math.max(0, latest), runId: this.runId, fresh: false });
         try {
           await partition.ready?.();
           visible = partition.visibleCount();
@@ -1005,4 +1029,19 @@ export class Executor implements WorkerReports {
     }
     return exposed;
   }
+}
+
+/**
+ * The identity of this run of the job in `directory`: a new one for a new run, the previous run's for a
+ * resumed one (its sinks' records are this run's too), kept in `<directory>/run-id`.
+ */
+function runIdentity(directory: string, resume: boolean): string {
+  const file = join(directory, 'run-id');
+  if (resume && existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (/^[\w-]{1,100}$/.test(kept)) return kept;
+  }
+  const id = randomUUID();
+  writeFileSync(file, `${id}\n`);
+  return id;
 }

@@ -136,3 +136,21 @@ test.serial('a hung worker (SIGSTOP) is caught by missed heartbeats, SIGKILLed f
   t.deepEqual(checkSums(run.records as SumRecord[], COUNT), []);
   t.throws(() => process.kill(stopped!, 0), undefined, 'the hung process was killed');
 });
+
+test.serial('every worker dies, one after another, while recoveries overlap: the replacements wait for a new process, and the job still ends exactly once', async (t) => {
+  // Concurrent rounds place a producer on a worker that dies before the round is applied: its consumer
+  // must read on from the producer's next replacement (found by this scenario: a stall before the fix).
+  const run = await runCluster(t, 'chain', {
+    workers: 3,
+    count: 16_000,
+    rate: 8000,
+    job: { recovery: { mode: 'exactly-once', dsd: -1, checkpointIntervalMs: 100 } },
+    faults: [
+      { task: 'worker-0', afterMs: 425 },
+      { task: 'worker-2', afterMs: 1050 },
+      { task: 'worker-1', afterMs: 1099 },
+    ],
+  });
+  assertRecoveredExactlyOnce(t, run, 3);
+  t.true(eventsOf(run.events, 'worker-respawned').length >= 1, 'a new process took over');
+});
