@@ -56,8 +56,8 @@ export function registerVerifyCommand(program: Command): void {
     .option('--checkpoint-interval <ms>', 'checkpoint interval in ms', positiveInteger, 40)
     .option(
       '--workers <n>',
-      'run every job in n worker processes and SIGKILL workers at seeded moments: two at once, one while another\'s standby replays, ' +
-        'one holding standbys (0: the embedded runtime, where tasks are killed)',
+      'run every job in n worker processes (1 to 64) and make each kill a SIGKILL of a worker at a seeded moment: two at once, ' +
+        "one while another's standby replays, one holding standbys; without it, the jobs run embedded and tasks are killed",
       parseWorkers,
       0,
     )
@@ -121,9 +121,12 @@ function summary(result: VerifyResult): string {
   );
 }
 
+/** `--workers`: 1 to 64. Zero is refused rather than read as "embedded": leaving the flag out says that. */
 function parseWorkers(value: string): number {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 64) throw new InvalidArgumentError(`expected a number of worker processes from 0 to 64, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value.trim()) || parsed < 1 || parsed > 64) {
+    throw new InvalidArgumentError(`expected a number of worker processes from 1 to 64 (leave --workers out to run embedded), got ${JSON.stringify(value)}`);
+  }
   return parsed;
 }
 

@@ -142,7 +142,14 @@ export class ProcessFleet implements WorkerFleet {
     slot.link = null;
     slot.data = null;
     await this.launch(slot);
-    await this.connectPeers();
+    try {
+      await this.connectPeers();
+    } catch (error) {
+      // A peer lost while they connected fails the connecting, not this worker, which joined: the lost
+      // peer's own respawn connects every live worker again. (Thrown, the caller's retry would find this
+      // slot alive and fail the job.)
+      if (!this.slots.some((other) => other !== slot && other.lost)) throw error;
+    }
     return slot.link!;
   }
 

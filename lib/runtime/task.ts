@@ -106,6 +106,8 @@ export class TaskInput {
    * What a consumer holds from a producer's predecessor stays known after it moved on (I14).
    */
   readonly heldBefore = new Map<number, number>();
+  /** `lastSeq` as the task started: restored from its snapshot, or -1. */
+  restoredSeq = -1;
 
   constructor(
     /** The channel. */
@@ -316,7 +318,10 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
       // later (consumption only grows, so the smallest such figure).
       let held = Number.POSITIVE_INFINITY;
       for (const [incarnation, seq] of input.heldBefore) if (incarnation >= before && seq < held) held = seq;
-      return held === Number.POSITIVE_INFINITY ? input.lastSeq : held;
+      // Never switched: the task started on such an incarnation (it was replaced in the producer's round
+      // or later), so all it holds of the predecessor is what its snapshot restored; what it consumed since
+      // came from the replacement, possibly decided live after the replacement's log ran out mid-run.
+      return held === Number.POSITIVE_INFINITY ? input.restoredSeq : held;
     }
     let held = input.lastSeq;
     if (input.pending !== null) held = Math.max(held, input.pending.seqEnd - 1);
@@ -369,6 +374,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     snapshot.inputSeqs.forEach((seq, i) => {
       const input = this.inputs[i]!;
       input.lastSeq = seq;
+      input.restoredSeq = seq;
       input.watermark = snapshot.inputWatermarks[i] ?? -Infinity;
       input.ended = snapshot.inputEnded[i] ?? false;
     });

@@ -79,10 +79,16 @@ export class CheckpointStore {
     }
     await this.root.transaction(() => {
       for (const [taskId, frame] of compacted) void this.snapshots.put([checkpointId, taskId], frame);
-      for (const key of obsolete) void this.snapshots.remove(key);
       void this.meta.put('meta', next);
     });
     this.state = next;
+    // Only now, in a transaction of their own: until `state` names the compacted chains, `restore` (a new
+    // standby, while this commits) still reads the old ones. A crash in between leaves unreferenced frames.
+    if (obsolete.length > 0) {
+      await this.root.transaction(() => {
+        for (const key of obsolete) void this.snapshots.remove(key);
+      });
+    }
   }
 
   /** Deletes the snapshots of a checkpoint that will never complete. */

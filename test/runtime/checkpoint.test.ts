@@ -109,6 +109,28 @@ test('the checkpoint store restores the latest completed checkpoint, compacting 
   await store.discardIncomplete();
 });
 
+test('restore while a completion compacts chains reads a whole chain: a standby built meanwhile (a respawned worker) finds no snapshot missing', async (t) => {
+  const dir = jobDirectory(t);
+  const store = CheckpointStore.open({ path: dir, compactEvery: 3 });
+  t.teardown(() => store.close());
+  let reads = 0;
+  for (let id = 1; id <= 12; id++) {
+    await store.put(id, encodeSnapshot(snapshotOf(id, [[`k${id}`, id]], id > 1 ? [`k${id - 1}`] : [])), 0);
+    let settled = false;
+    const completing = store.complete(id, [0]).then(() => (settled = true));
+    // Every turn of the event loop until the completion settles, as the executor may call it then.
+    while (!settled) {
+      const restored = store.restore(0);
+      t.true(restored === null || restored.checkpointId >= id - 1, `checkpoint ${id}`);
+      reads++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await completing;
+    t.is(store.restore(0)!.checkpointId, id);
+  }
+  t.true(reads >= 12, `restores during completions: ${reads}`);
+});
+
 test('a snapshot frame with a flipped bit or a wrong length is refused', (t) => {
   const frame = encodeSnapshot(snapshotOf(1, [['a', 1]]));
   t.deepEqual(decodeSnapshot(frame).inputSeqs, [10]);

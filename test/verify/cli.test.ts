@@ -73,8 +73,8 @@ test('bad arguments exit non-zero with a one-line reason each', async (t) => {
   }
 });
 
-test('verify --help names every flag, --job and --on-escalation included', async (t) => {
+test('verify --help names every flag, --job, --on-escalation and --workers included', async (t) => {
   const { code, stdout } = await runCli(['verify', '--help']);
   t.is(code, 0);
-  for (const flag of ['--runs', '--seed', '--failures', '--job', '--mode', '--dsd', '--on-escalation', '--jobs', '--json']) t.true(stdout.includes(flag), flag);
+  for (const flag of ['--runs', '--seed', '--failures', '--job', '--mode', '--dsd', '--on-escalation', '--jobs', '--workers', '--json']) t.true(stdout.includes(flag), flag);
 });
