@@ -209,6 +209,15 @@ export class SourceDriver {
     return count;
   }
 
+  /** For the stall report: the recorded poll a replay waits for, and what its partition says. */
+  describeReplayWait(reader: ReplayReader): string {
+    const slot = reader.peekSourcePoll();
+    const partition = this.readers[slot];
+    const offset = this.offsets[slot] ?? 0;
+    const detail = partition?.describeWait?.(offset);
+    return `replaying SOURCE_POLL: ${reader.count} records of partition slot ${slot} at offset ${offset}, ${partition ? partition.available(offset, this.clock()) : 0} available${detail ? ` (${detail})` : ''}`;
+  }
+
   /** Reads one live poll from partition slot `i` (recorded first, I1); returns the records emitted. */
   private poll(i: number, max: number, now: number): number {
     const reader = this.readers[i]!;

@@ -518,13 +518,16 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     return this.status === 'running' && this.suspended === null && !this.backpressured && (this.arrivalCount > 0 || this.run_ !== null) && spent >= budget;
   }
 
-  /** Whether every output channel has credit. */
+  /**
+   * Whether every output channel has credit. A channel whose consumer replays never holds the task back,
+   * live or replaying (I18): the consumer takes its inputs in recorded order, and waiting on it can close
+   * a cycle through its other producers that the recorded run never had.
+   */
   outputsWritable(): boolean {
     const writers = this.allWriters;
-    const replaying = this.causal !== null && this.causal.reader !== null;
     for (let i = 0; i < writers.length; i++) {
       const writer = writers[i]!;
-      if (!writer.writable() && !(replaying && writer.channel.consumerReplaying)) return false;
+      if (!writer.writable() && !writer.channel.consumerReplaying) return false;
     }
     return true;
   }
@@ -1149,6 +1152,11 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     for (const writer of this.allWriters) writer.control(ElementType.End, 0);
     this.flushOutputs();
     this.status = 'finished';
+    // It reads nothing more: ends that a replaced producer feeds (output it regenerates, all received
+    // already) are closed, so that the producer drops it rather than wait for credit no one returns.
+    for (const input of this.inputs) {
+      for (let end: LocalChannel | null = input.channel; end !== null; end = end.successor) if (!end.isClosed) end.close();
+    }
     this.env.finished(this);
   }
 
@@ -1191,9 +1199,15 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     if (this.opening !== null) return 'an operator getting ready (a sink partition reading its tail)';
     if (this.suspended !== null) return "an async operator's promise";
     if (this.causal?.reader) {
+      if (this.backpressured) {
+        const full = this.allWriters.filter((w) => !w.writable()).map((w) => nameOf(w.channel.id.to));
+        return `replaying, held by credit on its channels to ${full.join(', ') || '(none full: a lost wake-up)'}`;
+      }
+      if (this.hasInput && !this.queued && this.run_ === null) return 'replaying: nothing, it has input queued but is not scheduled (a lost wake-up)';
       const next = this.causal.reader.peek();
       if (next === -1) return 'going live: the orphan check waits for a consumer to be replaced (I14)';
       if (this.run_ !== null) return `replaying ORDER: ${this.run_.remaining} more from ${nameOf(this.run_.input.channel.id.from)} (input ${this.run_.input.index}, last seq ${this.run_.input.lastSeq})`;
+      if (next === Kind.SourcePoll && this.source) return this.source.describeReplayWait(this.causal.reader);
       return `replaying: next determinant of kind ${next}`;
     }
     const parts: string[] = [];
