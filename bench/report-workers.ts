@@ -2,7 +2,8 @@
  * The worker-process section of `docs/benchmarks.md`: the definitions of the `--workers N` figures, and
  * the figures of `bench overhead --workers N` and `bench recovery --workers N` runs, read from a results
  * directory (`bench/results/<date>-workers/`: one JSON file per invocation, each the last stdout line of
- * its command, and `commands.json` naming the exact command of each file), checked against their targets.
+ * its command, `commands.json` naming the exact command of each file, and optionally `notes.md`, what was
+ * found about those figures, shown after them), checked against their targets.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ export interface WorkerReportData {
   overhead: { file: string; command: string; result: OverheadResult }[];
   /** `bench recovery --workers N` results, in file order. */
   recovery: { file: string; command: string; result: RecoveryBenchResult }[];
+  /** The directory's `notes.md` (markdown), or null. */
+  notes: string | null;
 }
 
 /** A target of the worker figures and whether the results meet it. */
@@ -44,7 +47,8 @@ export function loadWorkerResults(root: string, dir: string): WorkerReportData {
   const full = join(root, dir);
   const commandsPath = join(full, 'commands.json');
   const commands = existsSync(commandsPath) ? (JSON.parse(readFileSync(commandsPath, 'utf8')) as Record<string, string>) : {};
-  const data: WorkerReportData = { dir, overhead: [], recovery: [] };
+  const notesPath = join(full, 'notes.md');
+  const data: WorkerReportData = { dir, overhead: [], recovery: [], notes: existsSync(notesPath) ? readFileSync(notesPath, 'utf8').trim() : null };
   const files = readdirSync(full).filter((f) => f.endsWith('.json') && f !== 'commands.json').sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   for (const file of files) {
     const result = JSON.parse(readFileSync(join(full, file), 'utf8')) as { bench?: string };
@@ -195,5 +199,6 @@ export function renderWorkersSection(data: WorkerReportData | null): string[] {
       '',
     );
   }
+  if (data.notes) out.push(data.notes, '');
   return out;
 }

@@ -140,6 +140,7 @@ test('the worker-process section defines its figures and checks each worker targ
     dir: 'bench/results/2026-12-01-workers',
     overhead: [{ file: 'overhead-q3-w2.json', command: 'npx causalflow bench overhead --query q3 --workers 2 --json', result: overhead }],
     recovery: [{ file: 'recovery-q3-w3.json', command: 'npx causalflow bench recovery --query q3 --workers 3 --json', result: workersRecovery }],
+    notes: '### Why\n\nBecause.',
   };
   const md = renderWorkersSection(data).join('\n');
   t.regex(md, /## Worker processes/);
@@ -151,5 +152,6 @@ test('the worker-process section defines its figures and checks each worker targ
   t.regex(md, /Q3 single, 3 workers: exactly-once recoveryMs ÷ global-rollback's \| ≤ 0\.2 \| 0\.12 \(300 ms \/ 2,500 ms\) \| met \|/);
   t.regex(md, /Detection of a SIGKILLed worker \(every kill of the recovery runs, 2 kills\) \| ≤ 50 ms \| 20 – 60 ms \| \*\*missed\*\* \|/);
   t.regex(md, /`npx causalflow bench recovery --query q3 --workers 3 --json`/);
+  t.regex(md, /### Why\n\nBecause\./);
   t.deepEqual(renderWorkersSection(null), []);
 });
