@@ -10,7 +10,7 @@ import { RecordingServices } from '../causal/recording.js';
 import { CausalTaskLog } from '../causal/task-log.js';
 import type { EpochSegment } from '../../determinants/replica.js';
 import type { Sink } from '../connectors/sink.js';
-import { SinkOperator } from './sink-operator.js';
+import { SinkOperator, type SinkRunContext } from './sink-operator.js';
 import type { StrategyFeatures } from './strategy.js';
 import type { StateBackend } from '../state/backend.js';
 import type { TaskSnapshot } from '../state/snapshot.js';
@@ -43,6 +43,8 @@ export interface TaskFactoryHost {
   wakeAt(task: Task, at: number): void;
   /** An async failure of `task` (a rejected promise). */
   taskFailed(task: Task, error: unknown): void;
+  /** The job's directory and run, as sink partitions are told when they open. */
+  sinkRun(): SinkRunContext;
 }
 
 /** What to build. */
@@ -67,7 +69,7 @@ export class TaskFactory {
     const operators = [...chain];
     let deadLetterSink: SinkOperator | null = null;
     if (options.errors.policy === 'dead-letter') {
-      deadLetterSink = new SinkOperator(`dead-letters[${plan.id}]`, this.deadLetterRouter(), features.sinkMode, options.directory, () => {});
+      deadLetterSink = new SinkOperator(`dead-letters[${plan.id}]`, this.deadLetterRouter(), features.sinkMode, () => this.host.sinkRun(), () => {});
       operators.push(deadLetterSink);
     }
     const task = new Task(plan, vertex.parallelism, operators, this.host.environment(backends));
@@ -131,7 +133,7 @@ export class TaskFactory {
   private createOperator(node: LogicalNode, subtask: number): Operator {
     if (node.source) return new SourceOperator(node.name);
     if (node.sink) {
-      return new SinkOperator(node.name, node.sinkConnector!, this.host.features.sinkMode, this.host.options.directory, (count, ingestTime) =>
+      return new SinkOperator(node.name, node.sinkConnector!, this.host.features.sinkMode, () => this.host.sinkRun(), (count, ingestTime) =>
         this.host.sinkOutput(count, ingestTime),
       );
     }
