@@ -152,6 +152,24 @@ test('the worker-process section defines its figures and checks each worker targ
   t.regex(md, /Q3 single, 3 workers: exactly-once recoveryMs ÷ global-rollback's \| ≤ 0\.2 \| 0\.12 \(300 ms \/ 2,500 ms\) \| met \|/);
   t.regex(md, /Detection of a SIGKILLed worker \(every kill of the recovery runs, 2 kills\) \| ≤ 50 ms \| 20 – 60 ms \| \*\*missed\*\* \|/);
   t.regex(md, /`npx causalflow bench recovery --query q3 --workers 3 --json`/);
+  t.regex(md, /Q3 single, 3 workers: exactly-once duplicates \/ lost, oracle \| 0 \/ 0, identical \| 0 \/ 0, identical \| met \|/);
   t.regex(md, /### Why\n\nBecause\./);
   t.deepEqual(renderWorkersSection(null), []);
+});
+
+test('a worker figure that could not be measured is a miss, and every invocation must meet the target', (t) => {
+  const withWorkers = (f: RecoveryModeFigures, detectionMs: number | null): RecoveryModeFigures => ({ ...f, detectionMs, perKill: f.perKill.map((k) => ({ ...k, detectionMs, workers: [2] })) });
+  const run = (eo: RecoveryModeFigures, gr: RecoveryModeFigures): RecoveryBenchResult => ({ ...recovery, workers: 3, killedWorkers: [2], modes: { 'global-rollback': gr, 'exactly-once': eo } });
+  const settled = run(withWorkers(figures(300, 150), 20), withWorkers(figures(2500, 1200), 20));
+  const unsettled = run(
+    withWorkers(figures(300, 150, { recoveryMs: null, duplicates: null, lost: null, oracleIdentical: false }), null),
+    withWorkers(figures(2500, 1200), 20),
+  );
+  const entry = (result: RecoveryBenchResult, i: number) => ({ file: `recovery-q3-w3-${i}.json`, command: 'npx causalflow bench recovery --query q3 --workers 3 --json', result });
+  const md = renderWorkersSection({ dir: 'bench/results/x-workers', overhead: [], recovery: [entry(settled, 1), entry(unsettled, 2)], notes: null }).join('\n');
+  t.regex(md, /exactly-once recoveryMs ÷ global-rollback's over 2 invocations \| ≤ 0\.2 \| 0\.12 \(300 ms \/ 2,500 ms\), n\/a \(n\/a \/ 2,500 ms\) \| \*\*missed\*\* \|/);
+  t.regex(md, /exactly-once duplicates \/ lost, oracle over 2 invocations \| 0 \/ 0, identical \| 0 \/ 0, identical; n\/a \/ n\/a, could not replay \| \*\*missed\*\* \|/);
+  t.regex(md, /exactly-once output gap over 2 invocations \| ≤ 200 ms \| 150 ms, 150 ms \| met \|/);
+  t.regex(md, /Detection of a SIGKILLed worker \(every kill of the recovery runs, 4 kills\) \| ≤ 50 ms \| 20 ms, 1 unknown \| \*\*missed\*\* \|/);
+  t.notRegex(md, /not measured/);
 });
