@@ -389,7 +389,7 @@ export class Executor implements WorkerReports {
   traces(): Map<number, EpochSegment[]> {
     if (this.finalTraces) return this.finalTraces;
     const traces = new Map<number, EpochSegment[]>();
-    for (const task of this.localHost?.tasks.values() ?? []) if (task.causal) traces.set(task.taskId, task.causal.ownSegments(0));
+    for (const task of this.localHost?.tasks.values() ?? []) if (task.recorder.keepsLog) traces.set(task.taskId, task.recorder.ownSegments(0));
     return traces;
   }
 

@@ -219,14 +219,14 @@ export class SourceDriver {
       // A quiet partition may stop holding back event time: a decision of the clock's, recorded as an
       // empty poll (I1), which `emit` turns into the idle mark, live and in replay alike.
       if (!this.idle[i] && reader.idle?.(offset, now) === true) {
-        if (this.task.causal !== null) this.task.causal.log.sourcePoll(i, 0);
+        this.task.recorder.sourcePoll(i, 0);
         this.emit(i, 0, now);
       }
       return 0;
     }
     const count = Math.min(max, available, killAt);
     if (count <= 0) return 0;
-    if (this.task.causal !== null) this.task.causal.log.sourcePoll(i, count);
+    this.task.recorder.sourcePoll(i, count);
     this.emit(i, count, now);
     if (killAt !== Number.POSITIVE_INFINITY) {
       this.task.killCountdown -= count;
@@ -298,7 +298,7 @@ export class SourceDriver {
     this.pendingCheckpoint = -1;
     if (checkpointId <= this.task.epoch) return;
     // The trigger arrived at a moment of the wall clock's choosing: record where the barrier went (I1).
-    if (this.task.causal !== null) this.task.causal.log.sourceBarrier(checkpointId, this.task.position);
+    this.task.recorder.sourceBarrier(checkpointId, this.task.position);
     this.task.takeCheckpoint(checkpointId);
   }
 

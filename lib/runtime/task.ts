@@ -16,7 +16,7 @@
  */
 import type { CausalServices } from '../causal/services.js';
 import { wallClock } from '../util/clock.js';
-import type { CausalTaskLog } from '../causal/task-log.js';
+import { NO_RECORDER, type CausalRecorder } from '../causal/recorder.js';
 import { CAPTURED_TIMER_BASE, CLOCK_TICK_TIMER, OPERATOR_TIMER_BASE } from '../causal/task-log.js';
 import { activeScope, runCaptured, runUncaptured, type CaptureScope } from '../causal/capture.js';
 import { DeterminantMismatchError, OperatorError, RecoveryEscalationError, TaskKilledError } from '../errors.js';
@@ -31,7 +31,7 @@ import type { Operator } from './operator.js';
 import type { TaskPlan } from './plan.js';
 import type { SourceDriver } from './source-driver.js';
 import type { TaskContext } from './task-context.js';
-import { ChannelWriter, type EnvelopeAttacher, type WriterClock } from './writer.js';
+import { ChannelWriter, type WriterClock } from './writer.js';
 import { CapturedTimers, checkNoCapturedTimersLost } from './captured-timers.js';
 
 /** What fault tolerance asks of tasks (decided by the recovery strategy). */
@@ -122,8 +122,6 @@ export type TaskStatus = 'running' | 'finished' | 'dead';
 
 /** Kill a task after it has processed this many more input elements (fault injection). */
 const NO_KILL = Number.POSITIVE_INFINITY;
-/** How stale the cached clock may get before the task ticks it (ms). */
-const CLOCK_TICK_MS = 1;
 /** How many times the scheduler's budget a replaying task may process per activation. */
 const REPLAY_BUDGET_FACTOR = 8;
 
@@ -153,11 +151,6 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
   backpressured = false;
   /** Fault injection: kill once this many more elements were processed. */
   killCountdown = NO_KILL;
-  /** The causal log (exactly-once), or null. */
-  causal: CausalTaskLog | null = null;
-  /** The cached wall clock (see `CausalServices.cachedNow`), and whether it was read since its last tick. */
-  cachedClock = 0;
-  cachedClockRead = true;
 
   /** Operators, head first. */
   readonly operators: Operator[];
@@ -214,6 +207,8 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     readonly parallelism: number,
     operators: Operator[],
     private readonly env: TaskEnvironment,
+    /** Where the task's determinants go (and, replaying, come from). */
+    readonly recorder: CausalRecorder = NO_RECORDER,
   ) {
     this.operators = operators;
     operators.forEach((op, i) => {
@@ -241,12 +236,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
 
   /** Whether the task replays recorded determinants. */
   get replaying(): boolean {
-    return this.causal !== null && this.causal.reader !== null;
-  }
-
-  /** Whether the task records determinants (causal logging, live). */
-  get recording(): boolean {
-    return this.causal !== null && this.causal.reader === null;
+    return this.recorder.reader !== null;
   }
 
   // ------------------------------------------------------------------ wiring
@@ -268,7 +258,8 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     const channel = input.channel;
     channel.onReadable = () => this.arrived(index);
     channel.consumerReplaying = this.replaying;
-    if (this.causal !== null) channel.forEachQueued((batch) => this.causal!.ingest(batch));
+    const recorder = this.recorder;
+    channel.forEachQueued((batch) => recorder.ingest(batch));
     for (let i = 0; i < channel.queued; i++) this.pushArrival(index);
   }
 
@@ -284,12 +275,11 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     // Still draining the old channel: batches of the successor are not delivered yet, but their envelopes
     // are taken in on arrival all the same, so that whatever this task holds is covered by what its replicas
     // hold (I1) — a later recovery of the producer reads them from here.
+    const recorder = this.recorder;
     for (let next = input.channel.successor; next !== null; next = next.successor) {
       const successor = next;
-      if (this.causal !== null) successor.forEachQueued((batch) => this.causal!.ingest(batch));
-      successor.onReadable = () => {
-        if (this.causal !== null) this.causal.ingest(successor.peekLast()!);
-      };
+      successor.forEachQueued((batch) => recorder.ingest(batch));
+      successor.onReadable = () => recorder.ingest(successor.peekLast()!);
     }
     this.env.markRunnable(this);
   }
@@ -328,12 +318,12 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
   }
 
   /** Adds a writer for output edge `edge`. `seq` continues a restored sequence. */
-  addWriter(edge: number, channel: OutputChannel, seq: number, envelopes: EnvelopeAttacher | null): ChannelWriter {
+  addWriter(edge: number, channel: OutputChannel, seq: number): ChannelWriter {
     const inflight = this.env.features.inflightLog
       ? new InflightLog(this.taskId, channel.id.index, this.epoch, seq, this.inflightBudget, this.env.inflightSpill)
       : null;
-    const writer = new ChannelWriter(channel, seq, this, inflight, envelopes);
-    if (this.causal) writer.consumerId = this.causal.addConsumer();
+    const writer = new ChannelWriter(channel, seq, this, inflight, this.recorder);
+    writer.consumerId = this.recorder.addConsumer();
     this.connectWriter(writer);
     this.writers[edge]!.push(writer);
     this.allWriters.push(writer);
@@ -357,7 +347,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
   replayTo(writer: ChannelWriter, channel: OutputChannel, afterSeq: number): void {
     if (!writer.replaying) this.replayingWriters++;
     writer.replayTo(channel, afterSeq);
-    if (this.causal) this.causal.shipper.resetConsumer(writer.consumerId);
+    this.recorder.resetConsumer(writer.consumerId);
     this.connectWriter(writer);
     this.env.markRunnable(this);
   }
@@ -401,7 +391,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
       const ready = op.whenReady();
       if (ready !== null) waiting.push(ready);
     }
-    if (this.recording) this.tickClock(wallClock());
+    this.recorder.tickClock(this.position);
     this.refreshTimerWakeup();
     if (waiting.length === 0) return;
     const opening: Promise<void> = Promise.all(waiting).then(
@@ -486,9 +476,9 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
       return false;
     }
     // A replaying task holds up its consumers' view of its partitions: give it a larger share.
-    if (this.causal?.reader) return this.runReplay(budget * REPLAY_BUDGET_FACTOR);
+    if (this.replaying) return this.runReplay(budget * REPLAY_BUDGET_FACTOR);
     const now = wallClock();
-    if (this.causal !== null) this.maybeTickClock(now);
+    this.recorder.maybeTickClock(now, this.position);
     if (this.nextTimerWall < now) this.fireProcessingTimers(now);
     if (this.captured.size > 0) this.fireCapturedTimers(now, true);
     if (this.deferredCheckpoint !== null) {
@@ -521,7 +511,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
   /** Whether every output channel has credit. */
   outputsWritable(): boolean {
     const writers = this.allWriters;
-    const replaying = this.causal !== null && this.causal.reader !== null;
+    const replaying = this.replaying;
     for (let i = 0; i < writers.length; i++) {
       const writer = writers[i]!;
       if (!writer.writable() && !(replaying && writer.channel.consumerReplaying)) return false;
@@ -543,7 +533,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     for (let i = 0; i < operators.length; i++) {
       const op = operators[i]!;
       if (op.nextProcessingTimer() < nowWall) {
-        if (this.causal !== null) this.causal.log.timer(OPERATOR_TIMER_BASE + i, nowWall, this.position);
+        this.recorder.processingTimer(i, nowWall, this.position);
         op.onProcessingTime(nowWall);
       }
     }
@@ -557,7 +547,8 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     const { id, due } = this.captured.add(armedAt, delay, callback, interval);
     // Replaying, a firing is recorded, not waited for: the task looks at its log once the operator has run
     // as far as it can.
-    if (this.replaying && !this.causal!.reader!.exhausted) this.env.markRunnable(this);
+    const reader = this.recorder.reader;
+    if (reader !== null && !reader.exhausted) this.env.markRunnable(this);
     else this.wakeAt(due);
     return id;
   }
@@ -578,7 +569,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
       throw new DeterminantMismatchError(`${recordedCount} setTimeout/setInterval callbacks due at ${now}`, `${due}`, -1, this.epoch, `task ${this.taskName}`);
     }
     if (due === 0) return;
-    if (live && this.causal !== null) this.causal.log.timer(CAPTURED_TIMER_BASE + due, now, this.position);
+    if (live) this.recorder.capturedTimers(due, now, this.position);
     this.ingestTime = this.env.clock();
     for (const callback of this.captured.takeDue(now)) runCaptured(this, callback);
     this.refreshTimerWakeup();
@@ -592,7 +583,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
    * recorded next is run once the operator has registered the callbacks it covers.
    */
   private fireCapturedWhileSuspended(): void {
-    const reader = this.causal?.reader ?? null;
+    const reader = this.recorder.reader;
     if (reader === null || reader.exhausted) {
       // Live, or replaying with the log run out in the middle of this record (the failed task died while
       // its operator was suspended): from here the operator's decisions are live, as the services' are.
@@ -626,18 +617,6 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     if (next < Infinity) this.wakeAt(next + 1);
   }
 
-  /** Ticks the cached clock if it is stale and was read since its last tick (live, causal). */
-  maybeTickClock(now: number): void {
-    if (this.cachedClockRead && now - this.cachedClock >= CLOCK_TICK_MS) this.tickClock(now);
-  }
-
-  /** Sets the cached clock, recording the tick as a timer determinant. */
-  private tickClock(now: number): void {
-    this.causal!.log.timer(CLOCK_TICK_TIMER, now, this.position);
-    this.cachedClock = now;
-    this.cachedClockRead = false;
-  }
-
   /** Starts a live run: the next arrived batch, recorded as an ORDER determinant. Returns false when none. */
   private startLiveRun(): boolean {
     if (this.deferredCheckpoint !== null) return false;
@@ -666,10 +645,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
         // between runs and recorded, where a replay takes it too (I6); the barrier is then dropped.
         this.checkpointAborted(batch.value);
       }
-      if (this.causal !== null) {
-        this.maybeTickClock(wallClock());
-        this.causal.log.order(index, remaining);
-      }
+      this.recorder.order(index, remaining, this.position);
       this.run_ = { input, remaining };
       return true;
     }
@@ -858,9 +834,9 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
 
   /** One activation while replaying: execute recorded drivers in order until the log runs out. */
   private runReplay(budget: number): boolean {
-    const reader = this.causal!.reader!;
+    const reader = this.recorder.reader!;
     let spent = 0;
-    while (spent < budget && this.status === 'running' && this.suspended === null && this.causal!.reader !== null) {
+    while (spent < budget && this.status === 'running' && this.suspended === null && this.recorder.reader !== null) {
       if (this.run_ !== null) {
         const delivered = this.continueRun();
         if (delivered < 0) break;
@@ -921,7 +897,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     if (this.status !== 'running' || this.suspended !== null || this.backpressured) return false;
     // Gone live in this activation: input that arrived while replaying is waiting, and no new arrival
     // may come to wake the task for it.
-    if (this.causal!.reader === null) return this.arrivalCount > 0 || this.run_ !== null || this.source !== null;
+    if (this.recorder.reader === null) return this.arrivalCount > 0 || this.run_ !== null || this.source !== null;
     return spent >= budget;
   }
 
@@ -929,7 +905,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
   private replayTimer(timerId: number, timestamp: number, position: number): void {
     this.checkPosition(position, 'TIMER');
     if (timerId === CLOCK_TICK_TIMER) {
-      this.cachedClock = timestamp;
+      this.recorder.replayClockTick(timestamp);
       return;
     }
     if (timerId > CAPTURED_TIMER_BASE) {
@@ -937,7 +913,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
       return;
     }
     const op = this.operators[timerId - OPERATOR_TIMER_BASE];
-    if (!op) this.causal!.reader!.fail(`TIMER of operator ${timerId - OPERATOR_TIMER_BASE}`, `an operator of ${this.taskName}`);
+    if (!op) this.recorder.reader!.fail(`TIMER of operator ${timerId - OPERATOR_TIMER_BASE}`, `an operator of ${this.taskName}`);
     this.ingestTime = this.env.clock();
     op!.onProcessingTime(timestamp);
   }
@@ -955,7 +931,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
       this.env.wakeAt(this, this.env.clock() + 1);
       return false;
     }
-    this.causal!.goLive();
+    this.recorder.goLive();
     for (const input of this.inputs) input.channel.consumerReplaying = false;
     // Checkpoints abandoned after the restored one that the log does not record (the predecessor died
     // before shipping the abort): live from here, the task takes each abort now, recorded.
@@ -967,7 +943,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
       const count = (input.pending !== null ? 1 : 0) + input.channel.queued;
       for (let i = 0; i < count; i++) this.pushArrival(input.index);
     }
-    this.tickClock(wallClock());
+    this.recorder.tickClock(this.position);
     this.refreshTimerWakeup();
     return true;
   }
@@ -1093,12 +1069,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     }
     this.epoch = checkpointId;
     this.position = 0;
-    if (this.causal !== null) {
-      this.causal.startEpoch(checkpointId);
-      (this.services as { onEpochStart?: (epoch: number) => void }).onEpochStart?.(checkpointId);
-      // Every epoch starts with a tick of the cached clock, so that replay has it from the epoch's start.
-      if (this.recording) this.tickClock(wallClock());
-    }
+    this.recorder.startEpoch(checkpointId);
     this.env.acknowledge(this, checkpointId, snapshot);
     // Replaying, a task re-takes checkpoints that were abandoned when its predecessor failed: treat them
     // as aborted at once, so their state changes go into the next snapshot (I9).
@@ -1110,7 +1081,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     for (const op of this.operators) op.checkpointCompleted(checkpointId);
     for (const backend of this.backends.values()) backend.checkpointCompleted(checkpointId);
     for (const writer of this.allWriters) writer.inflight?.truncateBefore(checkpointId);
-    this.causal?.truncateBefore(checkpointId);
+    this.recorder.truncateBefore(checkpointId);
   }
 
   /**
@@ -1123,7 +1094,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
       this.pendingAborts.push(checkpointId);
       return;
     }
-    if (this.recording) this.causal!.log.abortCheckpoint(checkpointId, this.position);
+    this.recorder.abortCheckpoint(checkpointId, this.position);
     this.applyAbort(checkpointId);
   }
 
@@ -1190,8 +1161,9 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
     if (this.status !== 'running') return this.status;
     if (this.opening !== null) return 'an operator getting ready (a sink partition reading its tail)';
     if (this.suspended !== null) return "an async operator's promise";
-    if (this.causal?.reader) {
-      const next = this.causal.reader.peek();
+    const reader = this.recorder.reader;
+    if (reader !== null) {
+      const next = reader.peek();
       if (next === -1) return 'going live: the orphan check waits for a consumer to be replaced (I14)';
       if (this.run_ !== null) return `replaying ORDER: ${this.run_.remaining} more from ${nameOf(this.run_.input.channel.id.from)} (input ${this.run_.input.index}, last seq ${this.run_.input.lastSeq})`;
       return `replaying: next determinant of kind ${next}`;
@@ -1218,7 +1190,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
   /** Whether the task holds work it cannot do yet: queued input, a barrier being aligned, a replay. */
   get holdsWork(): boolean {
     if (this.status !== 'running') return false;
-    return this.hasInput || this.alignment !== null || this.deferredCheckpoint !== null || this.causal?.reader != null || this.replayingWriters > 0 || this.inputs.some((i) => i.channel.queued > 0);
+    return this.hasInput || this.alignment !== null || this.deferredCheckpoint !== null || this.replaying || this.replayingWriters > 0 || this.inputs.some((i) => i.channel.queued > 0);
   }
 
   /** The replayed log ran out (possibly mid-record): recovery judges the orphan check now (I14). */
@@ -1254,7 +1226,7 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
   }
 
   private arrived(index: number): void {
-    if (this.causal !== null) this.causal.ingest(this.inputs[index]!.channel.peekLast()!);
+    this.recorder.ingest(this.inputs[index]!.channel.peekLast()!);
     this.pushArrival(index);
     if (!this.queued && this.status === 'running') this.env.markRunnable(this);
   }
