@@ -149,13 +149,13 @@ export class SourceDriver {
     }
     this.injectPendingBarrier();
     // The barrier's snapshot waits for captured callbacks to run: no poll until it is taken.
-    if (this.task.checkpointHeld) return false;
+    if (this.task.snapshots.held) return false;
     const now = this.clock();
     let emitted = 0;
     let idlePolls = 0;
     const n = this.readers.length;
     while (emitted < budget && idlePolls < n && !this.finished) {
-      if (!this.task.outputsWritable()) {
+      if (!this.task.outputs.writable()) {
         // Credit: a source reads no further than its consumers take (a barrier it injects queues behind
         // no more than a channel's credit). It is woken when credit frees up.
         this.task.backpressured = true;
@@ -190,7 +190,7 @@ export class SourceDriver {
     if (reader.peek() === Kind.SourceBarrier) {
       const checkpointId = reader.nextSourceBarrier();
       this.task.checkPosition(reader.position, 'SOURCE_BARRIER');
-      this.task.takeCheckpoint(checkpointId);
+      this.task.snapshots.take(checkpointId);
       return 0;
     }
     const slot = reader.peekSourcePoll();
@@ -299,7 +299,7 @@ export class SourceDriver {
     if (checkpointId <= this.task.epoch) return;
     // The trigger arrived at a moment of the wall clock's choosing: record where the barrier went (I1).
     this.task.recorder.sourceBarrier(checkpointId, this.task.position);
-    this.task.takeCheckpoint(checkpointId);
+    this.task.snapshots.take(checkpointId);
   }
 
   private scheduleNextPoll(now: number): void {

@@ -88,12 +88,12 @@ export class TaskFactory {
     task.allowsCalls = nodes[vertex.nodes[0]!]!.async === true;
     task.services = log ? new RecordingServices(log, task) : new LiveServices();
     task.failAsync = (error) => this.host.taskFailed(task, error);
-    for (const channelIndex of plan.inputs) task.addInput(this.host.inputEnd(channelIndex), this.host.plan.channels[channelIndex]!.logicalInput);
-    if (snapshot) task.restore(snapshot);
+    for (const channelIndex of plan.inputs) task.gate.add(this.host.inputEnd(channelIndex), this.host.plan.channels[channelIndex]!.logicalInput);
+    if (snapshot) task.snapshots.restore(snapshot);
     let seqIndex = 0;
     plan.outputs.forEach((channelIndexes, edge) => {
       for (const channelIndex of channelIndexes) {
-        task.addWriter(edge, this.host.outputEnd(channelIndex), snapshot?.outputSeqs[seqIndex] ?? 0);
+        task.outputs.add(edge, this.host.outputEnd(channelIndex), snapshot?.outputSeqs[seqIndex] ?? 0);
         seqIndex++;
       }
     });
@@ -111,7 +111,7 @@ export class TaskFactory {
       });
       op.output = outputs.length === 0 ? DISCARDING_OUTPUT : outputs.length === 1 ? outputs[0]! : new FanOutput(outputs);
     });
-    task.applyRouting(rebalancers);
+    task.snapshots.applyRouting(rebalancers);
     if (deadLetterSink) deadLetterSink.output = DISCARDING_OUTPUT;
     const head = nodes[vertex.nodes[0]!]!;
     if (head.source) {
