@@ -130,6 +130,12 @@ export interface WorkerOptions {
   advertisedHost?: string;
   /** Milliseconds a worker may take to start, load the module and connect (default 30,000). */
   startTimeoutMs?: number;
+  /**
+   * The job's shared secret (32 bytes as 64 hex digits or base64): every connection between the
+   * coordinator and the workers, and between workers, proves it (HMAC challenge, never sent). Default: a
+   * new random secret per run, handed to the workers in their environment.
+   */
+  secret?: string;
 }
 
 /** Worker options after validation. */
@@ -144,6 +150,8 @@ export interface ResolvedWorkerOptions {
   readonly bindHost: string;
   readonly advertisedHost: string | null;
   readonly startTimeoutMs: number;
+  /** The shared secret, or null: a random one per run. */
+  readonly secret: string | null;
 }
 
 /** Options after validation, every default filled in. */
@@ -218,7 +226,7 @@ export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions 
   };
 }
 
-const WORKER_KEYS = ['count', 'module', 'export', 'args', 'heartbeatTimeoutMs', 'heartbeatIntervalMs', 'bindHost', 'advertisedHost', 'startTimeoutMs'];
+const WORKER_KEYS = ['count', 'module', 'export', 'args', 'heartbeatTimeoutMs', 'heartbeatIntervalMs', 'bindHost', 'advertisedHost', 'startTimeoutMs', 'secret'];
 
 function resolveWorkers(workers: JobOptions['workers'], deadLetter: Sink<DeadLetter> | null): ResolvedWorkerOptions | null {
   if (workers === undefined || workers === 0) return null;
@@ -255,7 +263,16 @@ function resolveWorkers(workers: JobOptions['workers'], deadLetter: Sink<DeadLet
     bindHost: o.bindHost ?? '127.0.0.1',
     advertisedHost: o.advertisedHost ?? null,
     startTimeoutMs: integer('workers.startTimeoutMs', o.startTimeoutMs ?? 30_000, 1000, 600_000),
+    secret: secretOf(o.secret),
   };
+}
+
+/** A shared secret: 32 bytes, as 64 hex digits or base64 (the value is never echoed in errors). */
+function secretOf(secret: unknown): string | null {
+  if (secret === undefined) return null;
+  const ok = typeof secret === 'string' && (/^[0-9a-fA-F]{64}$/.test(secret) || (/^[A-Za-z0-9+/]{43}=?$/.test(secret) && Buffer.from(secret, 'base64').length === 32));
+  if (!ok) throw new ConfigError('workers.secret', '32 bytes as 64 hex digits or base64', typeof secret === 'string' ? `a string of ${secret.length} characters` : typeof secret);
+  return secret;
 }
 
 function boolean(field: string, value: unknown): boolean {

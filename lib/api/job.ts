@@ -71,6 +71,10 @@ export interface JobHandle {
   kill(task: string | number | readonly (string | number)[], when?: KillSchedule): void;
   /** Names of the job's tasks, by id. */
   taskNames(): string[];
+  /** This run's identity: sinks tag their output with it (`SinkContext.runId`); a resumed run keeps it. */
+  readonly runId: string;
+  /** With worker processes: their process ids, by worker index (null where a worker is being replaced). */
+  workerPids(): (number | null)[];
   /** Every task's whole determinant trace, by task id (needs `retainDeterminants`; see `Job.replay`). */
   traces(): Map<number, { epoch: number; bytes: Uint8Array }[]>;
   /** Stops the job now; `reason` goes into the event log. */
@@ -257,6 +261,8 @@ function handleOf(executor: Executor): JobHandle {
     onEvent: (listener) => executor.events.on('event', listener),
     kill: (task, when) => executor.kill(task, when),
     taskNames: () => executor.plan.tasks.map((t) => t.name),
+    workerPids: () => executor.workerPids(),
+    runId: executor.jobRunId,
     traces: () => executor.traces(),
     stop: (reason) => executor.stop(reason),
     executor,

@@ -1,19 +1,18 @@
 /**
  * `causalflow demo`: the first thing to run. Nexmark Q3 on the embedded runtime with exactly-once
  * causal recovery: live progress, a task killed midway, its standby taking over, and a summary checked
- * against an oracle replay of the run's determinants.
+ * against an oracle replay of the run's determinants. With `--workers N` the tasks run in N worker
+ * processes, and the kill is a SIGKILL of the process holding the join: every task on it dies, and
+ * standbys in the other processes take over.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { Job } from '../api/job.js';
-import { CollectSink } from '../connectors/collect.js';
 import { recoveryFigures } from '../runtime/recovery-metrics.js';
-import { nexmarkSource } from '../../bench/nexmark/source.js';
-import { QUERIES } from '../../bench/nexmark/queries.js';
 import { compareOutputs, describeComparison, outputOf } from '../verify/compare.js';
-import { positiveInteger, positiveNumber } from './args.js';
+import { nonNegativeInteger, positiveInteger, positiveNumber } from './args.js';
+import { buildDemoJob, DEMO_JOB_MODULE, type DemoJobArgs } from './demo-job.js';
 import { Progress, formatNumber, printJsonResult } from './output.js';
 
 /** Adds `demo` to `program`. */
@@ -25,37 +24,45 @@ export function registerDemoCommand(program: Command): void {
     .option('--seconds <n>', 'length of the run', positiveNumber, 8)
     .option('--kill-at <s>', 'when to kill a join task, in seconds (default: midway through the run, between two checkpoints)', positiveNumber)
     .option('--parallelism <n>', 'parallelism of every operator', positiveInteger, 2)
+    .option('--workers <n>', 'run the tasks in N worker processes; the kill is then a SIGKILL of the process holding q3-join[0]', nonNegativeInteger, 0)
     .option('--json', 'print the summary as one JSON object on the last line of stdout')
-    .action(async (options: { rate: number; seconds: number; killAt?: number; parallelism: number; json?: boolean }) => {
+    .action(async (options: { rate: number; seconds: number; killAt?: number; parallelism: number; workers: number; json?: boolean }) => {
       const out = options.json ? process.stderr : process.stdout;
       const progress = new Progress(1000);
       const directory = mkdtempSync(join(tmpdir(), 'causalflow-demo-'));
       // Midway between two checkpoints, so that the standby has half an epoch of determinants to replay.
       const killAt = (options.killAt ?? Math.floor(options.seconds / 2) + 0.5) * 1000;
       const maxEvents = Math.round(options.rate * options.seconds);
-      const build = (dir: string): { job: Job; sink: CollectSink<unknown> } => {
-        const job = new Job({
-          name: 'demo-q3',
-          parallelism: options.parallelism,
-          directory: dir,
-          recovery: { mode: 'exactly-once', checkpointIntervalMs: 1000, dsd: 1 },
-          retainDeterminants: true,
-        });
-        const events = job.source(nexmarkSource({ partitions: options.parallelism, rate: options.rate, maxEvents, eventRate: 100_000 }), { watermarks: {} });
-        const sink = QUERIES.q3.build(events).collect({ name: 'results' });
-        return { job, sink };
-      };
+      const argsFor = (dir: string): DemoJobArgs => ({ parallelism: options.parallelism, rate: options.rate, maxEvents, directory: dir });
+      const build = (dir: string): ReturnType<typeof buildDemoJob> => buildDemoJob(argsFor(dir));
+      const workers = options.workers;
       try {
         out.write(
           `causalflow demo: Nexmark Q3 (sellers in OR/ID/CA joined with their category-10 auctions), ${formatNumber(options.rate)} events/s for ${options.seconds} s,\n` +
-            `parallelism ${options.parallelism}, exactly-once causal recovery (checkpoint every 1 s, one standby per task). q3-join[0] is killed at ${(killAt / 1000).toFixed(1)} s.\n\n`,
+            `parallelism ${options.parallelism}, exactly-once causal recovery (checkpoint every 1 s, one standby per task). ` +
+            (workers > 0
+              ? `The tasks run in ${workers} worker processes; the one holding q3-join[0] is SIGKILLed at ${(killAt / 1000).toFixed(1)} s.\n\n`
+              : `q3-join[0] is killed at ${(killAt / 1000).toFixed(1)} s.\n\n`),
         );
         const { job, sink } = build(join(directory, 'run'));
-        const handle = await job.start({ faults: [{ task: 'q3-join[0]', afterMs: killAt }] });
+        if (workers > 0) out.write(`placement:\n${job.describePlan(workers).filter((line) => !line.startsWith('task ')).map((line) => `  ${line}`).join('\n')}\n\n`);
+        const handle = await job.start({
+          faults: [{ task: 'q3-join[0]', afterMs: killAt }],
+          ...(workers > 0 ? { workers: { count: workers, module: DEMO_JOB_MODULE, export: 'buildDemoJob', args: argsFor(join(directory, 'run')) } } : {}),
+        });
+        const pids = handle.workerPids();
+        const where = (task: string): string => {
+          if (workers === 0) return '';
+          const id = handle.taskNames().indexOf(task);
+          return ` in worker-${handle.executor.currentPlacement()[id]}`;
+        };
         handle.onEvent((event) => {
           const at = `${(event.t / 1000).toFixed(3)}s`;
+          if (event.type === 'worker-killed') progress.log(`${at}  ☠ worker-${event.worker} (pid ${pids[event.worker] ?? '?'}) SIGKILLed, holding ${event.tasks.join(', ') || 'no task'}${event.standbys.length > 0 ? ` and the standbys of ${event.standbys.join(', ')}` : ''}`);
+          if (event.type === 'worker-lost') progress.log(`${at}  ✗ worker-${event.worker} is gone: ${event.detectedBy}, detected ${event.detectionMs === null ? '' : `${event.detectionMs.toFixed(1)} ms `}after the kill`);
+          if (event.type === 'worker-respawned') progress.log(`${at}  + a new worker-${event.worker} process joined (${event.ms.toFixed(0)} ms); it will hold standbys`);
           if (event.type === 'task-failed') progress.log(`${at}  ✗ ${event.task} failed (${event.cause})`);
-          if (event.type === 'standby-activated') progress.log(`${at}  ↻ standby of ${event.task} took over: state of checkpoint ${event.checkpoint} from the ${event.state}, ${event.replayEntries} determinants to replay`);
+          if (event.type === 'standby-activated') progress.log(`${at}  ↻ standby of ${event.task}${where(event.task)} took over: state of checkpoint ${event.checkpoint} from the ${event.state}, ${event.replayEntries} determinants to replay`);
           if (event.type === 'live') progress.log(`${at}  ✓ ${event.task} replayed its log in ${Number(event.replayMs).toFixed(1)} ms and is live; nothing else stopped`);
           if (event.type === 'escalated') progress.log(`${at}  ! escalated to a global rollback: ${event.reason}`);
         });
@@ -93,8 +100,11 @@ export function registerDemoCommand(program: Command): void {
         const comparison = compareOutputs(outputOf(sink), oracleOutput);
         const { duplicates, lost } = comparison;
         const identical = comparison.identical === true;
+        const lostEvent = result.events.find((e) => e.type === 'worker-lost');
         const summary = {
           demo: 'q3',
+          workers,
+          detectionMs: lostEvent && lostEvent.type === 'worker-lost' ? lostEvent.detectionMs : null,
           events: result.recordsIn,
           results: sink.size,
           recoveries: result.recoveries,
@@ -111,6 +121,7 @@ export function registerDemoCommand(program: Command): void {
           `\nsummary\n` +
             `  events read ............ ${formatNumber(summary.events)} (includes replays)\n` +
             `  results ................ ${formatNumber(summary.results)}\n` +
+            (workers > 0 ? `  worker loss detected ... ${summary.detectionMs === null ? 'n/a' : `${summary.detectionMs.toFixed(1)} ms after the SIGKILL`}\n` : '') +
             `  standby takeover ....... ${summary.takeoverMs === null ? 'n/a' : `${summary.takeoverMs.toFixed(1)} ms from failure to live`}\n` +
             `  recovery time .......... ${summary.recoveryMs === null ? 'latency never settled within 10% of before' : `${summary.recoveryMs} ms until latency was back within 10% for 1 s`}\n` +
             `  output gap ............. ${summary.outputGapMs === null ? 'n/a' : `${summary.outputGapMs.toFixed(1)} ms`}\n` +

@@ -17,9 +17,9 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkerStartError } from '../errors.js';
-import type { DetectedBy, FleetSetup, WorkerFleet } from '../runtime/fleet.js';
+import type { DetectedBy, FleetEndpoints, FleetSetup, WorkerFleet } from '../runtime/fleet.js';
 import type { FailureReport, SinkProgress, WorkerCommands, WorkerFigures } from '../runtime/worker-api.js';
-import { generateSecret, listen, RpcPeer, type FramedConnection, type TransportLogger, type TransportServer } from '../transport/tcp/index.js';
+import { generateSecret, listen, RpcPeer, type FramedConnection, type TransportLogEvent, type TransportLogger, type TransportServer } from '../transport/tcp/index.js';
 import type { ResolvedWorkerOptions } from '../config.js';
 import { RemoteWorker } from './remote-worker.js';
 import { SinkHost } from './sink-proxy.js';
@@ -57,7 +57,7 @@ interface Slot {
 /** Worker processes of one job. */
 export class ProcessFleet implements WorkerFleet {
   readonly size: number;
-  private readonly secret = generateSecret();
+  private readonly secret: string;
   private readonly slots: Slot[];
   private server: TransportServer | null = null;
   private setup: FleetSetup | null = null;
@@ -66,6 +66,7 @@ export class ProcessFleet implements WorkerFleet {
 
   constructor(private readonly o: ProcessFleetOptions) {
     this.size = o.workers.count;
+    this.secret = o.workers.secret ?? generateSecret();
     this.slots = Array.from({ length: this.size }, (_, index) => ({
       index,
       generation: 0,
@@ -85,6 +86,14 @@ export class ProcessFleet implements WorkerFleet {
     return this.slots.map((slot) => (slot.child && !slot.lost ? (slot.child.pid ?? null) : null));
   }
 
+  /** {@inheritDoc WorkerFleet.endpoints} */
+  endpoints(): FleetEndpoints {
+    return {
+      control: this.server ? { host: this.server.advertisedHost, port: this.server.port } : null,
+      data: this.slots.map((slot) => (slot.lost ? null : slot.data)),
+    };
+  }
+
   /** {@inheritDoc WorkerFleet.start} */
   async start(setup: FleetSetup): Promise<WorkerCommands[]> {
     this.setup = setup;
@@ -99,7 +108,7 @@ export class ProcessFleet implements WorkerFleet {
       ...(w.advertisedHost ? { advertisedHost: w.advertisedHost } : {}),
       heartbeatIntervalMs: w.heartbeatIntervalMs,
       heartbeatTimeoutMs: w.heartbeatTimeoutMs,
-      ...(this.o.logger ? { logger: this.o.logger } : {}),
+      logger: (event) => this.log(event),
     });
     this.server.on('connection', (connection) => this.adopt(connection));
     try {
@@ -198,6 +207,8 @@ export class ProcessFleet implements WorkerFleet {
       if (slot.generation !== generation) return;
       const reason = `exited with ${signal ? `signal ${signal}` : `code ${code}`}${slot.stderrTail ? `: ${lastLines(slot.stderrTail)}` : ''}`;
       if (slot.welcome) {
+        // It died before it joined: nothing to recover, but the slot is free for another start.
+        slot.lost = true;
         slot.welcome.reject(new WorkerStartError(slot.index, reason));
         slot.welcome = null;
         return;
@@ -208,6 +219,7 @@ export class ProcessFleet implements WorkerFleet {
       const timer = setTimeout(() => {
         if (!slot.welcome) return;
         slot.welcome = null;
+        slot.lost = true;
         child.kill('SIGKILL');
         reject(new WorkerStartError(slot.index, `no hello within ${w.startTimeoutMs} ms (workers.startTimeoutMs)${slot.stderrTail ? `: ${lastLines(slot.stderrTail)}` : ''}`));
       }, w.startTimeoutMs);
@@ -232,7 +244,7 @@ export class ProcessFleet implements WorkerFleet {
       connection.destroy();
       return;
     }
-    const rpc = new RpcPeer(connection, { defaultTimeoutMs: 30_000, ...(this.o.logger ? { logger: this.o.logger } : {}) });
+    const rpc = new RpcPeer(connection, { defaultTimeoutMs: 30_000, logger: (event) => this.log(event) });
     rpc.handle('hello', (params) => this.hello(slot, rpc, params as WorkerHello));
     connection.on('close', (error) => {
       if (slot.rpc !== rpc) return;
@@ -301,6 +313,14 @@ export class ProcessFleet implements WorkerFleet {
     });
     rpc.handle('figures', (params) => link.updateFigures(params as WorkerFigures));
     rpc.handle('taskEvent', (params) => reports.taskEvent(worker, params as { type: 'timers-cancelled'; task: string; intervals: number }));
+  }
+
+  /** Transport events: to the fleet's logger, and warnings (refusals, corrupt frames) to the job's events. */
+  private log(event: TransportLogEvent): void {
+    this.o.logger?.(event);
+    if (event.level !== 'warn' && event.level !== 'error') return;
+    const code = event.context?.['code'] ?? event.context?.['reason'];
+    this.setup?.transportWarning({ event: event.event, message: event.message, code: code === undefined ? null : String(code) });
   }
 
   // ------------------------------------------------------------------ deaths

@@ -42,7 +42,8 @@ class ProxyPartition<T> implements SinkPartition<T> {
     private readonly nodeId: number,
     private readonly context: SinkContext,
   ) {
-    this.opened = this.rpc.call<PartitionState>('sinkOpen', { nodeId, subtask: context.subtask, parallelism: context.parallelism, restoredEpoch: context.restoredEpoch }).then((state) => {
+    const { subtask, parallelism, restoredEpoch, mode, runId, fresh } = context;
+    this.opened = this.rpc.call<PartitionState>('sinkOpen', { nodeId, subtask, parallelism, restoredEpoch, mode: mode ?? null, runId: runId ?? null, fresh: fresh ?? null }).then((state) => {
       this.visible = state.visible;
       this.stored = state.determinants;
     });
@@ -104,8 +105,12 @@ export class SinkHost {
   serve(rpc: RpcPeer): void {
     type Key = { nodeId: number; subtask: number };
     rpc.handle('sinkOpen', async (params) => {
-      const { nodeId, subtask, parallelism, restoredEpoch } = params as Key & { parallelism: number; restoredEpoch: number };
-      const partition = this.partition(nodeId, subtask, parallelism, restoredEpoch);
+      const { nodeId, subtask, ...rest } = params as Key & { parallelism: number; restoredEpoch: number; mode: SinkContext['mode'] | null; runId: string | null; fresh: boolean | null };
+      const context: SinkContext = { subtask, parallelism: rest.parallelism, jobDirectory: this.jobDirectory, restoredEpoch: rest.restoredEpoch };
+      if (rest.mode !== null) context.mode = rest.mode;
+      if (rest.runId !== null) context.runId = rest.runId;
+      if (rest.fresh !== null) context.fresh = rest.fresh;
+      const partition = this.partition(nodeId, context);
       await partition.ready?.();
       return { visible: partition.visibleCount(), determinants: partition.determinants?.() ?? [] } satisfies PartitionState;
     });
@@ -135,15 +140,12 @@ export class SinkHost {
     });
   }
 
-  private partition(nodeId: number, subtask: number, parallelism: number, restoredEpoch: number): SinkPartition<unknown> {
-    const key = `${nodeId}/${subtask}`;
-    let partition = this.partitions.get(key);
-    if (!partition) {
-      const sink = this.sinks.get(nodeId);
-      if (!sink) throw new Error(`no sink with node id ${nodeId} lives in the coordinator`);
-      partition = sink.open({ subtask, parallelism, jobDirectory: this.jobDirectory, restoredEpoch });
-      this.partitions.set(key, partition);
-    }
+  /** The partition of `context.subtask`, opened anew for every task that opens it (a replacement reads its state). */
+  private partition(nodeId: number, context: SinkContext): SinkPartition<unknown> {
+    const sink = this.sinks.get(nodeId);
+    if (!sink) throw new Error(`no sink with node id ${nodeId} lives in the coordinator`);
+    const partition = sink.open(context);
+    this.partitions.set(`${nodeId}/${context.subtask}`, partition);
     return partition;
   }
 

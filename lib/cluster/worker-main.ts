@@ -40,6 +40,11 @@ async function main(): Promise<void> {
     bindHost: launch.bindHost,
     ...(launch.advertisedHost ? { advertisedHost: launch.advertisedHost } : {}),
     optionsOf: (channel) => channelOptions(nodes, plan, options!, channel),
+    // Refused handshakes and corrupt frames are worth a line on stderr (a peer that died is not: the
+    // coordinator reports that).
+    logger: (event) => {
+      if (event.level === 'error' || event.event === 'handshake-refused') process.stderr.write(`causalflow worker-${launch.index}: ${event.event}: ${event.message}\n`);
+    },
   });
   const data = await tcp.listen();
   const connection = await connect({

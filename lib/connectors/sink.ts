@@ -33,6 +33,17 @@ export interface SinkContext {
    * partition only to read what it stored. A sink that supports one of them can refuse the other here.
    */
   mode?: 'immediate' | 'transactional' | 'deduplicating';
+  /**
+   * Identity of this run of the job: the same in every task and every worker process, and kept by a
+   * resumed run (`resume`), so that a sink can tell its own earlier records from another run's.
+   */
+  runId?: string;
+  /**
+   * True when nothing of this run was written yet: the first deployment of a run that does not resume.
+   * False for replacements, rollbacks and resumed runs (what the run wrote before must be read back);
+   * absent when the opener does not know.
+   */
+  fresh?: boolean;
 }
 
 /** One partition of a sink. */

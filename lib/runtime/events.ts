@@ -34,6 +34,11 @@ export interface JobEventDetails {
    * or after its last sign of life (a missed heartbeat); null when neither is known (it crashed).
    */
   'worker-lost': { worker: number; detectedBy: 'connection closed' | 'process exit' | 'heartbeat timeout'; detectionMs: number | null; tasks: string[] };
+  /**
+   * A connection to the coordinator was refused (wrong secret, wrong peer) or failed on a frame that did
+   * not pass its checks: the job goes on; a worker whose control connection failed is lost.
+   */
+  'transport-warning': { event: string; message: string; code: string | null };
   /** A new process took the lost worker's place (it holds no task until placement gives it some). */
   'worker-respawned': { worker: number; ms: number };
   /** The coordinator asked the sources to inject barrier `id`. */

@@ -6,7 +6,8 @@
  * reached over its control connection, and nothing here changes but the links.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResolvedJobOptions } from '../config.js';
 import { longestCopy, ReplicaStore, type EpochSegment } from '../../determinants/replica.js';
@@ -24,7 +25,7 @@ import type { TaskMemoryFigures } from './memory-figures.js';
 import { Histogram, OutputTimes, Timeline } from './metrics.js';
 import { buildPlan, type LogicalNode, type PhysicalPlan } from './plan.js';
 import { FaultInjector, type FaultTargets, type KillSchedule } from './fault-injector.js';
-import type { DetectedBy, WorkerFleet } from './fleet.js';
+import type { DetectedBy, FleetEndpoints, WorkerFleet } from './fleet.js';
 import { planFingerprint } from './plan-fingerprint.js';
 import type { Placement } from './placement.js';
 import { Scheduler } from './scheduler.js';
@@ -145,6 +146,8 @@ export class Executor implements WorkerReports {
   /** What the job has kept of its exactly-once promise so far. */
   private guarantee: Guarantee = EXACTLY_ONCE;
   private finalTraces: Map<number, EpochSegment[]> | null = null;
+  /** This run's identity (`SinkContext.runId`), kept in the job directory for a resumed run. */
+  private runId = '';
 
   constructor(
     readonly nodes: readonly LogicalNode[],
@@ -201,9 +204,24 @@ export class Executor implements WorkerReports {
     this.control = this.controlOf();
   }
 
+  /** This run's identity (known once the job started). */
+  get jobRunId(): string {
+    return this.runId;
+  }
+
   /** Worker processes of the job (0: the embedded runtime). */
   get workerCount(): number {
     return this.cluster ? this.cluster.fleet.size : 0;
+  }
+
+  /** Process ids of the worker processes, by index (null where none runs; empty for the embedded runtime). */
+  workerPids(): (number | null)[] {
+    return this.cluster ? this.cluster.fleet.pids() : [];
+  }
+
+  /** With worker processes: where the coordinator's and the workers' servers listen (null for the embedded runtime). */
+  fleetEndpoints(): FleetEndpoints | null {
+    return this.cluster ? this.cluster.fleet.endpoints() : null;
   }
 
   /** Task id → worker index, as placed now. */
@@ -244,10 +262,11 @@ export class Executor implements WorkerReports {
       this.ticks.addTicker((now) => this.coordinator!.tick(now));
     }
     if (this.options.stallTimeoutMs > 0) this.watchForStalls();
+    this.runId = runIdentity(directory, this.options.resume);
     if (this.cluster) await this.startWorkers(this.cluster.fleet);
     const resumedFrom = this.options.resume && this.checkpointStore && this.checkpointStore.latest >= 0 ? this.checkpointStore.latest : null;
     if (resumedFrom !== null) await resume(this.rollbackHost(), this.sinkDeterminants(Math.max(0, resumedFrom)));
-    else await deployAll(this.rollbackHost(), null, new Map(), new Map(), new Set(), this.replayTraces);
+    else await deployAll(this.rollbackHost(), null, new Map(), new Map(), new Set(), this.replayTraces, true);
     // The job clock starts now, as the tasks start: paced sources, checkpoint intervals and faults given in
     // ms all count from here, however long deploying took.
     this.startedAt = monotonicClock();
@@ -279,6 +298,7 @@ export class Executor implements WorkerReports {
       fingerprint: planFingerprint(this.plan),
       coordinatorSinks,
       clockOrigin: () => performance.timeOrigin + this.startedAt,
+      transportWarning: (warning) => this.event('transport-warning', warning),
     });
     links.forEach((link, i) => (this.links[i] = link));
   }
@@ -316,9 +336,9 @@ export class Executor implements WorkerReports {
       byWorker.get(worker)!.push(id);
     }
     if (this.cluster) {
-      const workers = new Set([...byWorker.keys(), ...targets.workers]);
+      // A task whose worker is already gone is being recovered; a worker being respawned is not there yet.
+      const workers = new Set([...byWorker.keys(), ...targets.workers].filter((w) => this.links[w] !== null));
       for (const worker of workers) {
-        if (!this.links[worker]) continue;
         const name = (id: number): string => this.plan.tasks[id]!.name;
         this.event('worker-killed', {
           worker,
@@ -451,13 +471,11 @@ export class Executor implements WorkerReports {
   }
 
   private async closeStores(): Promise<void> {
+    if (this.cluster) this.ticks.stop();
     await this.coordinator?.settle();
     await this.checkpointStore?.close();
     for (const link of this.links) await link?.close();
-    if (this.cluster) {
-      this.ticks.stop();
-      await this.cluster.fleet.close();
-    }
+    if (this.cluster) await this.cluster.fleet.close();
   }
 
   private watchForStalls(): void {
@@ -491,12 +509,14 @@ export class Executor implements WorkerReports {
 
   /** {@inheritDoc WorkerReports.acknowledge} */
   acknowledge(_worker: number, taskId: number, checkpointId: number, frame: Uint8Array): void {
+    // Worker processes may still acknowledge while the job ends: the store is closing, nothing completes.
+    if (this.settled) return;
     this.coordinator?.acknowledge(taskId, checkpointId, frame);
   }
 
   /** {@inheritDoc WorkerReports.taskFinished} */
   taskFinished(_worker: number, taskId: number, finalSnapshot: Uint8Array): void {
-    if (this.taskState[taskId] !== 'running') return;
+    if (this.settled || this.taskState[taskId] !== 'running') return;
     this.taskState[taskId] = 'finished';
     this.finishedTasks++;
     this.coordinator?.taskFinished(taskId, decodeSnapshot(finalSnapshot));
@@ -512,8 +532,19 @@ export class Executor implements WorkerReports {
   /** {@inheritDoc WorkerReports.logEnded} */
   logEnded(_worker: number, taskId: number, regenerated: number[], sinks: SinkProgress[], records: number): void {
     if (this.settled) return;
+    // A worker process may replay a short log to its end before the round's answer is read here: the
+    // strategy hears of a replacement's log end only after it learned of the replacement.
+    if (this.inRound.has(taskId)) {
+      this.earlyLogEnds.push(() => this.logEnded(_worker, taskId, regenerated, sinks, records));
+      return;
+    }
     this.strategy.logEnded?.(this.control, taskId, regenerated, sinks, records);
   }
+
+  /** Tasks being replaced by a round that has not returned yet. */
+  private readonly inRound = new Set<number>();
+  /** Log ends reported by replacements of a round that has not returned yet. */
+  private earlyLogEnds: (() => void)[] = [];
 
   /** {@inheritDoc WorkerReports.sinkOutput} */
   sinkOutput(_worker: number, at: number, count: number, latency: number): void {
@@ -570,7 +601,7 @@ export class Executor implements WorkerReports {
       return;
     }
     this.failWorkerTasks(worker, detectedBy, detectionMs);
-    this.respawn(worker);
+    this.respawnWhenRecovered(worker);
   }
 
   /** Expects the deaths of `workers` (killed in one instant) and fails their tasks together. */
@@ -588,7 +619,7 @@ export class Executor implements WorkerReports {
     this.dyingTogether = null;
     clearTimeout(group.timer);
     for (const lost of group.noticed) this.failWorkerTasks(lost.worker, lost.detectedBy, lost.detectionMs);
-    for (const lost of group.noticed) this.respawn(lost.worker);
+    for (const lost of group.noticed) this.respawnWhenRecovered(lost.worker);
   }
 
   private failWorkerTasks(worker: number, detectedBy: DetectedBy, detectionMs: number | null): void {
@@ -602,11 +633,44 @@ export class Executor implements WorkerReports {
     }
   }
 
+  /**
+   * Brings a lost worker back once the recovery of its tasks is over: starting a process (and compiling
+   * the job module) costs a core for a second or two, which the replays need more. With no worker left
+   * alive, at once: the replacements need somewhere to run.
+   */
+  private respawnWhenRecovered(worker: number): void {
+    if (this.links.every((link) => link === null)) {
+      this.respawn(worker);
+      return;
+    }
+    // The recovery ends when its replacements are live (or the rollback is done); a safety timer bounds it.
+    const ends = new Set(['recovery-finished', 'rollback-finished', 'finished', 'failed', 'stopped']);
+    const onEvent = (event: JobEvent): void => {
+      if (!ends.has(event.type)) return;
+      clearTimeout(timer);
+      this.events.off('event', onEvent);
+      this.respawn(worker);
+    };
+    const timer = setTimeout(() => onEvent({ t: 0, type: 'recovery-finished' } as JobEvent), 10_000);
+    this.events.on('event', onEvent);
+  }
+
   /** Brings lost worker `worker` back as a new process (it holds nothing until placement gives it some). */
   private respawn(worker: number): void {
     if (this.settled || this.respawning.has(worker) || !this.cluster) return;
     const started = this.clock();
-    const done = this.cluster.fleet.respawn(worker).then(
+    const fleet = this.cluster.fleet;
+    // A process may die while it starts (killed, or the machine is short of memory): try again, a few times.
+    const attempt = async (tries: number): Promise<WorkerCommands> => {
+      try {
+        return await fleet.respawn(worker);
+      } catch (error) {
+        if (tries <= 1 || this.settled) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return attempt(tries - 1);
+      }
+    };
+    const done = attempt(3).then(
       (link) => {
         this.respawning.delete(worker);
         if (this.settled) return;
@@ -729,6 +793,9 @@ export class Executor implements WorkerReports {
       },
       standbyHome: (taskId) => this.standbyHomes.get(taskId) ?? null,
       incarnations: this.incarnations,
+      get runId() {
+        return executor.runId;
+      },
       onEscalation: this.options.recovery.onEscalation,
       retainAll: this.strategy.features.causal?.retainAll ?? false,
       recordsDeterminants: this.strategy.features.causal !== null,
@@ -800,8 +867,10 @@ export class Executor implements WorkerReports {
     await this.someWorkerAlive();
     const checkpoint = this.checkpointStore ? this.checkpointStore.latest : -1;
     const failed = new Set(specs.map((s) => s.taskId));
+    // The placement changes now, before any round is sent: rounds of concurrent recoveries each send the
+    // whole placement, and a later one must not undo where an earlier one put its replacements.
+    for (const spec of specs) this.placement[spec.taskId] = this.replacementWorker(spec.taskId);
     const placement = [...this.placement];
-    for (const spec of specs) placement[spec.taskId] = this.replacementWorker(spec.taskId);
     // Every channel of a failed task is wired anew.
     const rewired = new Set<number>();
     for (const id of failed) {
@@ -820,7 +889,16 @@ export class Executor implements WorkerReports {
     }
     const channels = [...rewired].sort((a, b) => a - b).map((index) => ({ index, incarnation: this.incarnations[index]! }));
     const reports: ReplacementReport[] = [];
-    await Promise.all(
+    for (const id of failed) this.inRound.add(id);
+    // Delivered once the strategy has read this round's reports (its continuation is a microtask).
+    const releaseEarlyLogEnds = (): void => {
+      for (const id of failed) this.inRound.delete(id);
+      const early = this.earlyLogEnds;
+      this.earlyLogEnds = [];
+      if (early.length > 0) setImmediate(() => early.forEach((deliver) => deliver()));
+    };
+    try {
+      await Promise.all(
       this.links.map(async (link, worker) => {
         if (!link) return;
         const spec: RoundSpec = {
@@ -834,8 +912,10 @@ export class Executor implements WorkerReports {
         };
         reports.push(...(await link.round(spec)));
       }),
-    );
-    this.placement = placement;
+      );
+    } finally {
+      releaseEarlyLogEnds();
+    }
     for (const id of failed) this.taskState[id] = 'running';
     // A worker that died during the round took the replacements it was building: they fail anew.
     for (const id of failed) {
@@ -913,7 +993,7 @@ export class Executor implements WorkerReports {
       }
       // No live task holds the partition (it died, or the job resumes): the partition lives on in the
       // external system; open it to read what it stored.
-      const partition = sink.node.sinkConnector!.open({ subtask: sink.subtask, parallelism: sink.parallelism, jobDirectory: this.options.directory, restoredEpoch: fromEpoch });
+      const partition = sink.node.sinkConnector!.open({ subtask: sink.subtask, parallelism: sink.parallelism, jobDirectory: this.options.directory, restoredEpoch: fromEpoch, runId: this.runId, fresh: false });
       try {
         await partition.ready?.();
         out.push(...(partition.determinants?.() ?? []));
@@ -937,7 +1017,7 @@ export class Executor implements WorkerReports {
       if (state) {
         visible = state.progress.find((p) => p.sink === sink.node.name)?.visible ?? 0;
       } else {
-        const partition = sink.node.sinkConnector!.open({ subtask: sink.subtask, parallelism: sink.parallelism, jobDirectory: this.options.directory, restoredEpoch: Math.max(0, latest) });
+        const partition = sink.node.sinkConnector!.open({ subtask: sink.subtask, parallelism: sink.parallelism, jobDirectory: this.options.directory, restoredEpoch: Math.max(0, latest), runId: this.runId, fresh: false });
         try {
           await partition.ready?.();
           visible = partition.visibleCount();
@@ -949,4 +1029,19 @@ export class Executor implements WorkerReports {
     }
     return exposed;
   }
+}
+
+/**
+ * The identity of this run of the job in `directory`: a new one for a new run, the previous run's for a
+ * resumed one (its sinks' records are this run's too), kept in `<directory>/run-id`.
+ */
+function runIdentity(directory: string, resume: boolean): string {
+  const file = join(directory, 'run-id');
+  if (resume && existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (/^[\w-]{1,100}$/.test(kept)) return kept;
+  }
+  const id = randomUUID();
+  writeFileSync(file, `${id}\n`);
+  return id;
 }

@@ -27,6 +27,16 @@ export interface FleetSetup {
   coordinatorSinks: ReadonlyMap<number, Sink<unknown>>;
   /** Wall-clock ms (with fractions) at which the job clock reads 0. */
   clockOrigin(): number;
+  /** Something on a connection the coordinator should know of: a refused handshake, a corrupt frame. */
+  transportWarning(warning: { event: string; message: string; code: string | null }): void;
+}
+
+/** Addresses of a fleet's servers. */
+export interface FleetEndpoints {
+  /** The coordinator's control server (workers connect to it), or null before the start. */
+  control: { host: string; port: number } | null;
+  /** Each worker's data server, by index (null where none runs). */
+  data: ({ host: string; port: number } | null)[];
 }
 
 /** Worker processes of one job. */
@@ -41,4 +51,8 @@ export interface WorkerFleet {
   respawn(worker: number): Promise<WorkerCommands>;
   /** Stops every worker. */
   close(): Promise<void>;
+  /** Process ids of the live workers, by index (null where none runs). */
+  pids(): (number | null)[];
+  /** Where the coordinator's control server and each live worker's data server listen. */
+  endpoints(): FleetEndpoints;
 }

@@ -29,6 +29,8 @@ export interface RollbackHost {
   standbyHome(taskId: number): number | null;
   /** Channel index → incarnation (bumped here: a rollback wires every channel anew). */
   readonly incarnations: number[];
+  /** The job's run identity (`SinkContext.runId`). */
+  readonly runId: string;
   readonly onEscalation: 'fail' | 'rollback';
   readonly retainAll: boolean;
   /** Whether tasks keep determinants (their own logs can be replayed). */
@@ -117,16 +119,26 @@ export async function rollBack(host: RollbackHost, reason: string, lost: Readonl
  * standby's worker. Returns how many tasks were restored from a snapshot.
  */
 export async function deployAll(
-  host: Pick<RollbackHost, 'plan' | 'store' | 'links' | 'placement' | 'standbyHome' | 'incarnations'>,
+  host: Pick<RollbackHost, 'plan' | 'store' | 'links' | 'placement' | 'standbyHome' | 'incarnations' | 'runId'>,
   checkpoint: number | null,
   ownLogs: ReadonlyMap<number, { replay: EpochSegment[]; history: EpochSegment[] | null }>,
   histories: ReadonlyMap<number, EpochSegment[]>,
   showAfterVisible: ReadonlySet<number>,
   replayTraces: ReadonlyMap<number, EpochSegment[]> | null = null,
+  /** The first deployment of a run that does not resume: nothing of the run was written yet. */
+  fresh = false,
 ): Promise<number> {
   let restored = 0;
   const specs = host.links.map(
-    (): DeploySpec => ({ checkpoint, tasks: [], standbys: [], placement: [...host.placement], incarnations: [...host.incarnations], showAfterVisible: [...showAfterVisible] }),
+    (): DeploySpec => ({
+      checkpoint,
+      tasks: [],
+      standbys: [],
+      placement: [...host.placement],
+      incarnations: [...host.incarnations],
+      showAfterVisible: [...showAfterVisible],
+      run: { id: host.runId, fresh },
+    }),
   );
   for (const task of host.plan.tasks) {
     const merged = checkpoint !== null ? host.store.restore(task.id) : null;

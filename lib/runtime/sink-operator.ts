@@ -31,6 +31,13 @@ interface SinkState {
 /** Reports records that became visible, for metrics. */
 export type VisibilityReporter = (count: number, ingestTime: number) => void;
 
+/** What a sink partition is told of the job when it opens (see `SinkContext`). */
+export interface SinkRunContext {
+  readonly jobDirectory: string;
+  readonly runId: string;
+  readonly fresh: boolean;
+}
+
 /** Writes a stream to a sink partition. */
 export class SinkOperator extends Operator {
   private partition!: SinkPartition<unknown>;
@@ -48,7 +55,8 @@ export class SinkOperator extends Operator {
     name: string,
     private readonly sink: Sink<unknown>,
     private readonly mode: SinkMode,
-    private readonly jobDirectory: string,
+    /** The job's directory and run (read when the partition opens). */
+    private readonly run: () => SinkRunContext,
     private readonly report: VisibilityReporter,
   ) {
     super(name);
@@ -60,7 +68,16 @@ export class SinkOperator extends Operator {
 
   override open(): void {
     const restored = this.restoredState;
-    this.partition = this.sink.open({ subtask: this.task.subtask, parallelism: this.task.parallelism, jobDirectory: this.jobDirectory, restoredEpoch: restored?.epoch ?? 0, mode: this.mode });
+    const run = this.run();
+    this.partition = this.sink.open({
+      subtask: this.task.subtask,
+      parallelism: this.task.parallelism,
+      jobDirectory: run.jobDirectory,
+      restoredEpoch: restored?.epoch ?? 0,
+      mode: this.mode,
+      runId: run.runId,
+      fresh: run.fresh,
+    });
     if (restored) {
       this.outputIndex = restored.outputIndex;
       this.epoch = restored.epoch;
@@ -177,6 +194,11 @@ export class SinkOperator extends Operator {
   finalCommit(): void {
     this.flush();
     if (this.mode === 'transactional') this.commitUpTo(Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Resolves once everything written is in the external system (the partition's `flush`). */
+  async drain(): Promise<void> {
+    await this.partition?.flush?.();
   }
 
   override close(): void {

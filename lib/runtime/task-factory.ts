@@ -11,7 +11,7 @@ import { CausalTaskLog } from '../causal/task-log.js';
 import { NO_RECORDER } from '../causal/recorder.js';
 import type { EpochSegment } from '../../determinants/replica.js';
 import type { Sink } from '../connectors/sink.js';
-import { SinkOperator } from './sink-operator.js';
+import { SinkOperator, type SinkRunContext } from './sink-operator.js';
 import type { StrategyFeatures } from './strategy.js';
 import type { StateBackend } from '../state/backend.js';
 import type { TaskSnapshot } from '../state/snapshot.js';
@@ -44,6 +44,8 @@ export interface TaskFactoryHost {
   wakeAt(task: Task, at: number): void;
   /** An async failure of `task` (a rejected promise). */
   taskFailed(task: Task, error: unknown): void;
+  /** The job's directory and run, as sink partitions are told when they open. */
+  sinkRun(): SinkRunContext;
 }
 
 /** What to build. */
@@ -68,7 +70,7 @@ export class TaskFactory {
     const operators = [...chain];
     let deadLetterSink: SinkOperator | null = null;
     if (options.errors.policy === 'dead-letter') {
-      deadLetterSink = new SinkOperator(`dead-letters[${plan.id}]`, this.deadLetterRouter(), features.sinkMode, options.directory, () => {});
+      deadLetterSink = new SinkOperator(`dead-letters[${plan.id}]`, this.deadLetterRouter(), features.sinkMode, () => this.host.sinkRun(), () => {});
       operators.push(deadLetterSink);
     }
     const causal = features.causal;
@@ -132,7 +134,7 @@ export class TaskFactory {
   private createOperator(node: LogicalNode, subtask: number): Operator {
     if (node.source) return new SourceOperator(node.name);
     if (node.sink) {
-      return new SinkOperator(node.name, node.sinkConnector!, this.host.features.sinkMode, this.host.options.directory, (count, ingestTime) =>
+      return new SinkOperator(node.name, node.sinkConnector!, this.host.features.sinkMode, () => this.host.sinkRun(), (count, ingestTime) =>
         this.host.sinkOutput(count, ingestTime),
       );
     }

@@ -37,6 +37,8 @@ export interface DeploySpec {
   incarnations: number[];
   /** Sink tasks that show the records a rollback regenerates after what they showed (at-least-once, I23). */
   showAfterVisible: number[];
+  /** The job's run (`SinkContext.runId`), and whether nothing of it was written yet (`SinkContext.fresh`). */
+  run: { id: string; fresh: boolean };
 }
 
 /** A channel wired anew in a recovery round. */

@@ -91,6 +91,8 @@ export class WorkerHost implements WorkerCommands {
   private started = false;
   private storesOpen = false;
   private pendingFailures: FailureReport[] = [];
+  /** The run sink partitions are told of; fresh only while the first deployment of a new run opens them. */
+  private jobRun = { id: '', fresh: false };
 
   constructor(private readonly o: WorkerHostOptions) {
     this.scheduler = new Scheduler(o.clock);
@@ -115,6 +117,7 @@ export class WorkerHost implements WorkerCommands {
       clock: o.clock,
       wakeAt: (task, at) => this.scheduler.wakeAt(task, at),
       taskFailed: (task, error) => this.taskFailed(task, error),
+      sinkRun: () => ({ jobDirectory: o.options.directory, runId: this.jobRun.id, fresh: this.jobRun.fresh }),
     });
   }
 
@@ -148,7 +151,10 @@ export class WorkerHost implements WorkerCommands {
     for (const list of this.standbys.values()) for (const standby of list) await standby.dispose();
     this.standbys.clear();
     for (const standby of spec.standbys) for (let i = 0; i < this.o.features.standbys; i++) this.addStandby(standby.taskId, standby.snapshot);
+    this.jobRun = { ...spec.run };
     for (const task of created) this.startTask(task);
+    // Whatever opens a partition from now on (a replacement, a rollback) finds this run's records there.
+    this.jobRun.fresh = false;
   }
 
   /** {@inheritDoc WorkerCommands.run} */
@@ -175,7 +181,11 @@ export class WorkerHost implements WorkerCommands {
   /** {@inheritDoc WorkerCommands.finish} */
   async finish(): Promise<void> {
     // Nothing can roll back once every task finished: transactional sinks commit the rest.
-    for (const task of this.tasks.values()) for (const op of task.operators) if (op instanceof SinkOperator) op.finalCommit();
+    const sinks: SinkOperator[] = [];
+    for (const task of this.tasks.values()) for (const op of task.operators) if (op instanceof SinkOperator) sinks.push(op);
+    for (const op of sinks) op.finalCommit();
+    // The job is done when its output is where it goes (Kafka, files): a worker process may exit next.
+    await Promise.all(sinks.map((op) => op.drain()));
     for (const task of this.tasks.values()) task.close();
     this.scheduler.stop();
   }
@@ -247,11 +257,17 @@ export class WorkerHost implements WorkerCommands {
       this.incarnations[rewire.index] = rewire.incarnation;
       const channel = this.o.plan.channels[rewire.index]!;
       const consumer = replaced.has(channel.to) ? null : this.hosts(channel.to);
-      if (consumer) {
+      if (consumer && consumer.status === 'finished') {
+        // A finished consumer read everything up to the end of the stream and reads nothing more: what the
+        // replacement regenerates for it is dropped (a closed end), never left waiting for credit.
+        this.inputEndOf(rewire.index).close();
+      } else if (consumer) {
         const input = consumer.inputs[channel.consumerInput]!;
         const fresh = this.inputEndOf(rewire.index);
         const newest = lastOfChain(input.channel);
-        if (!newest.isClosed && newest !== fresh) newest.successor = fresh;
+        // A closed newest end is a stand-in for an end towards a worker that died meanwhile (a concurrent
+        // recovery placed its producer there): the consumer reads on from the fresh end all the same.
+        if (newest !== fresh) newest.successor = fresh;
         movedProducers.push({ task: consumer, input: channel.consumerInput });
       }
       const producer = replaced.has(channel.from) ? null : this.hosts(channel.from);

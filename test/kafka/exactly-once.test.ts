@@ -53,3 +53,22 @@ kafkaTest(
   },
   { serial: true },
 );
+
+kafkaTest(
+  'in three worker processes: the processes holding the keyed operator and the sink are SIGKILLed; the output topic still equals the oracle',
+  async (t) => {
+    const run = await runKafkaScenario(t, {
+      seed: 606,
+      kill: ['count[0]', 'out[1]'],
+      killWindowMs: [300, 1200],
+      partitions: 2,
+      perPartition: 8000,
+      pace,
+      workers: 3,
+      job: { recovery: { mode: 'exactly-once', checkpointIntervalMs: 100, dsd: -1 } },
+    });
+    assertExactlyOnce(t, run, 1);
+    t.true(run.result.events.some((e) => e.type === 'worker-lost'), 'a worker process was lost');
+  },
+  { serial: true },
+);

@@ -14,6 +14,7 @@ import { kafkaSink, type KafkaSink, type KafkaSinkOptions } from '../../lib/conn
 import { kafkaSource, type KafkaSource, type KafkaSourceOptions } from '../../lib/connectors/kafka/source.js';
 import type { Sink } from '../../lib/connectors/sink.js';
 import { jobDirectory } from '../helpers/jobs.js';
+import { buildKafkaJob, KAFKA_WORKER_JOB, numbersJob } from './worker-job.js';
 
 /** The broker the tests use, or null. */
 export const BROKERS = process.env.CAUSALFLOW_KAFKA_BROKERS ?? null;
@@ -117,11 +118,9 @@ export function runOutput(partitions: readonly FetchedRecord[][], runId: string)
   return { bySubtask, duplicates, gaps, records };
 }
 
-/** The input records of the scenario jobs. */
-export interface Numbered {
-  n: number;
-  k: number;
-}
+export type { Numbered } from './worker-job.js';
+export { numbersJob } from './worker-job.js';
+import type { Numbered } from './worker-job.js';
 
 /**
  * Writes `perPartition` records `{ n, k }` to each partition (n unique), `batch` at a time, `everyMs`
@@ -161,34 +160,6 @@ export async function writeNumbers(client: KafkaClient, topic: string, partition
   }
 }
 
-/**
- * The nondeterministic keyed job of the scenarios: `in` (the Kafka source) → keyBy k → `tag` (a random
- * tag and the clock) → keyBy n mod 3 → `count` (a running count per key, keyed state) → rebalance →
- * `out` (the sink, a task of its own).
- */
-export function numbersJob(options: JobOptions, source: KafkaSource<Numbered>, sink: Sink<unknown>): Job {
-  const job = new Job(options);
-  job
-    .source(source, { name: 'in' })
-    .keyBy((r) => r.k)
-    .process<{ n: number; k: number; tag: number; at: number }>({ processElement: (r, ctx) => ctx.emit({ n: r.n, k: r.k, tag: Math.floor(ctx.random() * 1e6), at: Math.floor(ctx.now()) % 1000 }) }, { name: 'tag' })
-    .keyBy((r) => r.n % 3)
-    .process<{ n: number; tag: number; at: number; count: number }>(
-      {
-        processElement: (r, ctx) => {
-          const seen = ctx.state.value<number>('seen');
-          const count = (seen.value() ?? 0) + 1;
-          seen.update(count);
-          ctx.emit({ n: r.n, tag: r.tag, at: r.at, count });
-        },
-      },
-      { name: 'count' },
-    )
-    .rebalance()
-    .sink(sink, { name: 'out' });
-  return job;
-}
-
 /** A Kafka scenario: input written to a topic, the job run with kills, output read back. */
 export interface KafkaScenario {
   /** Seed of the kill moments (printed). */
@@ -216,6 +187,8 @@ export interface KafkaScenario {
   readIsolation?: IsolationLevel;
   /** Runs while the job runs (a broker restart); awaited before the job's end is awaited. */
   during?: (handle: JobHandle) => Promise<void>;
+  /** Run the job in this many worker processes (kills are then SIGKILLs of the processes holding the tasks). */
+  workers?: number;
 }
 
 /** What a scenario produced. */
@@ -250,12 +223,11 @@ export async function runKafkaScenario(t: ExecutionContext, scenario: KafkaScena
     recovery: { mode: 'exactly-once', checkpointIntervalMs: 100, ...scenario.job?.recovery },
   };
   const end = Array.from({ length: scenario.partitions }, () => scenario.perPartition);
-  const source = await kafkaSource<Numbered>({ brokers, topic: input, end, idleTimeoutMs: Infinity, ...scenario.source });
-  const sink = await kafkaSink<unknown>({ brokers, topic: output, ...scenario.sink });
+  const args = { brokers, input, output, end, options: { ...options, directory: join(directory, 'run') }, source: scenario.source ?? {}, sink: scenario.sink ?? {} };
+  const { job, source, sink } = await buildKafkaJob(args);
   t.teardown(() => Promise.all([source.close(), sink.close()]).then(() => {}));
   const writing = writeNumbers(client, input, scenario.partitions, scenario.perPartition, scenario.pace);
-  const job = numbersJob({ ...options, directory: join(directory, 'run') }, source, sink);
-  const handle = await job.start({ faults });
+  const handle = await job.start({ faults, ...(scenario.workers ? { workers: { count: scenario.workers, module: KAFKA_WORKER_JOB, export: 'buildKafkaJob', args } } : {}) });
   let result: JobResult;
   try {
     const during = scenario.during?.(handle);
@@ -275,5 +247,5 @@ export async function runKafkaScenario(t: ExecutionContext, scenario: KafkaScena
   await (await oracleJob.replay(handle.traces())).done;
   const oracle: string[][] = [];
   for (let s = 0; s < oracleSink.partitionCount; s++) oracle.push(oracleSink.partition(s).map((r) => JSON.stringify(r)));
-  return { result, faults, output: runOutput(await readTopic(client, output, scenario.readIsolation), sink.runId), oracle, sink, outputTopic: output, client };
+  return { result, faults, output: runOutput(await readTopic(client, output, scenario.readIsolation), handle.runId), oracle, sink, outputTopic: output, client };
 }

@@ -6,7 +6,7 @@
  *
  * | Field | Meaning |
  * | --- | --- |
- * | `run` | Identity of the run of the sink that wrote the record (random per `kafkaSink()`, or its `runId` option) |
+ * | `run` | Identity of the job run that wrote the record (the same in every worker process, kept by `--resume`; or the sink's `runId` option) |
  * | `subtask` | The sink subtask, decimal: the channel the record left the job by |
  * | `seq` | The record's output index in that subtask, decimal: 0, 1, 2, … without gaps |
  * | `epoch` | The epoch it was produced in (the id of the checkpoint before it), decimal |

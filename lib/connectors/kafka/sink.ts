@@ -60,9 +60,10 @@ export interface KafkaSinkOptions<T> extends KafkaConnectionOptions {
   /** Transaction timeout, ms (default 60,000). */
   transactionTimeoutMs?: number;
   /**
-   * Identity of this run's output (the run field of the `cf` header; no `/`). Default: random per `kafkaSink()` call, which holds for
-   * the embedded runtime, whose tasks share the sink object. Set it when several processes open the
-   * same sink, so that their tail reads recognise each other's records.
+   * Identity of this run's output (the run field of the `cf` header; no `/`). Default: the job run's identity
+   * (`SinkContext.runId`), the same in every worker process and kept by a resumed run, so that tail reads
+   * recognise the run's own records wherever the task writing them runs. Give one only to share output
+   * identity across separately started jobs; every open then reads the tail.
    */
   runId?: string;
   /** Largest produce request, bytes (default 512 KiB; keep it under the broker's `message.max.bytes`). */
@@ -92,9 +93,11 @@ class SubtaskOutput {
     readonly sink: KafkaSink<unknown>,
     readonly subtask: number,
     readonly partition: number,
+    /** The run field of this subtask's headers: the sink's `runId`, else the job run's. */
+    readonly run: string,
   ) {
     this.taskName = `${sink.name}[${subtask}]`;
-    this.idPrefix = idPrefix(sink.runId, subtask);
+    this.idPrefix = idPrefix(run, subtask);
     this.idSuffix = `/${this.taskName}`;
     this.sender = new Sender(this);
     this.txn = new TransactionalOutput(this);
@@ -119,7 +122,7 @@ class SubtaskOutput {
     const client = await this.sink.client();
     let next: number | null = null;
     const envelopes: Uint8Array[] = [];
-    const run = this.sink.runId;
+    const run = this.run;
     await scanBackwards(client, this.sink.topic, this.partition, isolation, this.runStartOffset, ({ headers: h }) => {
       if (h === null || h.run !== run || h.subtask !== this.subtask) return 'continue';
       if (next === null) next = h.seq + 1;
@@ -470,7 +473,11 @@ class ExactlyOncePartition<T> implements SinkPartition<T> {
     // What an earlier task of this subtask handed over goes to Kafka first: the tail is then complete.
     await out.sender.drained();
     if (out.sender.failure) throw out.sender.failure;
-    if (!out.opened && !this.sink.runIdGiven) {
+    // Fresh: the first deployment of a new run (the job says so), or, when it does not say, the first
+    // open in this process of a sink without a given run id. Anything else reads the tail: a replacement
+    // in another worker process finds there what its predecessor wrote.
+    const fresh = !this.sink.runIdGiven && (this.context.fresh ?? !out.opened);
+    if (fresh && !out.opened) {
       // A fresh run: none of its records exist; later tail reads need not look below today's end.
       const latest = await withRetry(async () => (await this.sink.client()).listOffsets(this.sink.topic, 'latest', 'read_uncommitted'), { what: `list offsets of ${this.sink.topic}`, retries: Infinity, log, stopped: () => this.sink.closed });
       out.runStartOffset = latest[out.partition] ?? 0;
@@ -707,8 +714,15 @@ export class KafkaSink<T> implements Sink<T> {
   readonly topic: string;
   /** Its partition count. */
   readonly partitions: number;
-  /** The run field of this sink's `cf` headers. */
-  readonly runId: string;
+  /**
+   * The run field of this sink's `cf` headers: the `runId` option, else the run of the job that opened it
+   * last (`SinkContext.runId`; `JobHandle.runId` says the same), else a random one.
+   */
+  get runId(): string {
+    return this.runIdGiven ? this.defaultRunId : (this.latestRun ?? this.defaultRunId);
+  }
+  private readonly defaultRunId: string;
+  private latestRun: string | null = null;
   /** Whether `runId` was given (then even a first open reads the tail). */
   readonly runIdGiven: boolean;
   /** How output becomes visible. */
@@ -739,7 +753,7 @@ export class KafkaSink<T> implements Sink<T> {
     this.name = options.name ?? `kafka:${options.topic}`;
     this.partitions = partitions;
     this.runIdGiven = options.runId !== undefined;
-    this.runId = options.runId ?? randomUUID();
+    this.defaultRunId = options.runId ?? randomUUID();
     this.delivery = options.delivery ?? 'exactly-once';
     this.transactionalIdPrefix = options.transactionalIdPrefix ?? `causalflow-${this.name.replace(/[^\w.-]/g, '_')}`;
     this.transactionTimeoutMs = options.transactionTimeoutMs ?? 60_000;
@@ -758,7 +772,7 @@ export class KafkaSink<T> implements Sink<T> {
         throw new ConfigError(`${this.name}.delivery`, "'exactly-once' under local recovery (or a job in global-rollback mode for 'transactional')", `'transactional' in a job whose sinks run in ${context.mode} mode`);
       }
     }
-    const out = this.output(context.subtask);
+    const out = this.output(context.subtask, this.runIdGiven ? this.defaultRunId : (context.runId ?? this.defaultRunId));
     this.openPartitions++;
     if (this.idleTimer !== null) {
       clearTimeout(this.idleTimer);
@@ -831,14 +845,16 @@ export class KafkaSink<T> implements Sink<T> {
     return this.keyFn === null ? null : this.keyFn(record);
   }
 
-  private output(subtask: number): SubtaskOutput {
+  private output(subtask: number, run: string): SubtaskOutput {
     let out = this.outputs.get(subtask);
-    if (!out) {
+    this.latestRun = run;
+    // A sink object used by another run of a job starts that run's outputs afresh.
+    if (!out || out.run !== run) {
       const partition = this.partitionFn(subtask, this.partitions);
       if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions) {
         throw new ConfigError(`${this.name}.partition`, `a function returning a partition from 0 to ${this.partitions - 1}`, partition);
       }
-      out = new SubtaskOutput(this as KafkaSink<unknown>, subtask, partition);
+      out = new SubtaskOutput(this as KafkaSink<unknown>, subtask, partition, run);
       this.outputs.set(subtask, out);
     }
     return out;
