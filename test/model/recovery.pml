@@ -139,7 +139,7 @@ inline pick(v) {
   fi
 }
 
-/* Two tasks failing at once (noticed in one go: one recover() call, Executor.recoverPending). */
+/* Two tasks failing at once (noticed in one go: one recover() call, FailureIntake.recoverPending). */
 inline pick2(v1, v2) {
   if
   :: st[A] != DEAD && st[B] != DEAD -> v1 = A; v2 = B
