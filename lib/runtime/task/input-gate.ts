@@ -357,6 +357,7 @@ export class InputGate {
     let i = start;
     let suspendedBy: void | Promise<void> = undefined;
     try {
+      // One loop per logical input rather than a branch or a bound method per record: this is the hot path.
       if (input.logical === 0) {
         for (; i < end; i++) {
           suspendedBy = head.processElement(records[i], timestamps[i]!);
