@@ -483,8 +483,8 @@ export class WorkerHost implements WorkerCommands {
     for (const taskId of taskIds) {
       const copies: EpochSegment[][] = [];
       for (const task of this.tasks.values()) {
-        if (task.status === 'dead' || task.causal === null || task.taskId === taskId) continue;
-        const copy = task.causal.replicas.logOf(taskId, fromEpoch);
+        if (task.status === 'dead' || !task.recorder.keepsLog || task.taskId === taskId) continue;
+        const copy = task.recorder.replicaOf(taskId, fromEpoch);
         if (copy.length > 0) copies.push(copy);
       }
       if (copies.length > 0) out.set(taskId, longestCopy(taskId, copies));
@@ -497,9 +497,9 @@ export class WorkerHost implements WorkerCommands {
     const out = new Map<number, { replay: EpochSegment[]; history: EpochSegment[] | null }>();
     const wanted = taskIds ? new Set(taskIds) : null;
     for (const task of this.tasks.values()) {
-      if (task.causal === null || (wanted && !wanted.has(task.taskId))) continue;
+      if (!task.recorder.keepsLog || (wanted && !wanted.has(task.taskId))) continue;
       // A dead task's log is the coordinator's to ask for only in this process (its memory is gone elsewhere).
-      out.set(task.taskId, { replay: task.causal.ownSegments(fromEpoch), history: whole ? task.causal.ownSegments(0) : null });
+      out.set(task.taskId, { replay: task.recorder.ownSegments(fromEpoch), history: whole ? task.recorder.ownSegments(0) : null });
     }
     return out;
   }
@@ -541,7 +541,7 @@ export class WorkerHost implements WorkerCommands {
   /** {@inheritDoc WorkerCommands.traces} */
   async traces(): Promise<Map<number, EpochSegment[]>> {
     const traces = new Map<number, EpochSegment[]>();
-    for (const task of this.tasks.values()) if (task.causal) traces.set(task.taskId, task.causal.ownSegments(0));
+    for (const task of this.tasks.values()) if (task.recorder.keepsLog) traces.set(task.taskId, task.recorder.ownSegments(0));
     return traces;
   }
 
@@ -578,7 +578,7 @@ export class WorkerHost implements WorkerCommands {
       const standby = [...this.standbys.get(task.taskId) ?? []][0];
       return {
         task: task.taskName,
-        causalBytes: task.causal ? task.causal.log.memoryBytes + task.causal.replicas.memoryBytes : 0,
+        causalBytes: task.recorder.memoryBytes,
         stateBytes: withState ? encodedStateBytes(task.stateBackends.values()) : 0,
         standbyStateBytes: withState && standby ? encodedStateBytes(standby.backends.values()) : null,
       };
