@@ -22,6 +22,8 @@ import { SeededRandom } from '../lib/util/random.js';
 /** The JSON result, as fixed by `../shared/contracts.md`. */
 export interface DeterminantsBenchResult {
   bench: 'determinants';
+  /** Worker processes of the runtime (always 0: this benchmark runs in this process). */
+  workers: 0;
   appendsPerSec: number;
   orderBytesPerRecordBatched: number;
   orderBytesPerRecordInterleaved: number;
@@ -232,6 +234,7 @@ export async function runDeterminantsBench(options: DeterminantsBenchOptions = {
   const ship = measureShip(seconds * 0.4, (f) => progress('ship', f));
   return {
     bench: 'determinants',
+    workers: 0,
     appendsPerSec: Math.round(appendsPerSec),
     orderBytesPerRecordBatched: round(orderBytesPerRecordBatched, 5),
     orderBytesPerRecordInterleaved: round(orderBytesPerRecordInterleaved, 4),

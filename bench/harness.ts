@@ -9,10 +9,13 @@ import { Job, type DataStream, type JobHandle, type RecoveryMode } from '../lib/
 import type { NexmarkEvent } from './nexmark/model.js';
 import { DiscardSink } from '../lib/connectors/discard.js';
 import { nexmarkSource } from './nexmark/source.js';
-import { QUERIES, type QueryId } from './nexmark/queries.js';
+import type { QueryId } from './nexmark/queries.js';
+import { BENCH_EVENT_RATE, buildBenchJob } from './worker-job.js';
 
-/** Event-time rate of the benchmark generator: 10 s windows hold a million events. */
-export const BENCH_EVENT_RATE = 100_000;
+export { BENCH_EVENT_RATE } from './worker-job.js';
+
+/** How long after a measured window the figures of worker processes are read (they batch them for 10 ms). */
+const FIGURES_SETTLE_MS = 100;
 
 /** One benchmark run. */
 export interface RunSpec {
@@ -34,8 +37,10 @@ export interface RunSpec {
   measureMs: number;
   /** Called once the job started; the function it returns is called just before the job stops. */
   observe?: (handle: JobHandle) => () => void | Promise<void>;
-  /** The dataflow after the source, when not the query's (sweeps). */
+  /** The dataflow after the source, when not the query's (sweeps; embedded only). */
   pipeline?: (events: DataStream<NexmarkEvent>) => DataStream<any>;
+  /** Worker processes (0 or omitted: the embedded runtime). */
+  workers?: number;
 }
 
 /** What one run measured. */
@@ -52,11 +57,29 @@ export interface RunFigures {
   checkpoints: number;
 }
 
-/** A job running a query into a discard sink, ready to start. */
+/**
+ * A job running a query (or `spec.pipeline`) into a discard sink, ready to start. Without a pipeline it is
+ * {@link buildBenchJob}'s, which worker processes can build too; a pipeline is a closure, so it runs embedded.
+ */
 export function benchJob(
-  spec: Pick<RunSpec, 'query' | 'mode' | 'dsd' | 'parallelism' | 'rate' | 'checkpointIntervalMs' | 'pipeline'>,
+  spec: Pick<RunSpec, 'query' | 'mode' | 'dsd' | 'parallelism' | 'rate' | 'checkpointIntervalMs' | 'pipeline' | 'workers'>,
   directory: string,
 ): { job: Job; sink: DiscardSink<unknown> } {
+  if (!spec.pipeline) {
+    const { job, sink } = buildBenchJob({
+      query: spec.query,
+      mode: spec.mode,
+      ...(spec.dsd !== undefined ? { dsd: spec.dsd } : {}),
+      parallelism: spec.parallelism,
+      ...(spec.rate !== undefined ? { rate: spec.rate } : {}),
+      checkpointIntervalMs: spec.checkpointIntervalMs,
+      directory,
+      sink: 'discard',
+      workers: spec.workers ?? 0,
+    });
+    return { job, sink: sink as DiscardSink<unknown> };
+  }
+  if ((spec.workers ?? 0) > 0) throw new Error('a benchmark pipeline is a closure: it runs embedded only (workers: 0)');
   const job = new Job({
     name: `bench-${spec.query}-${spec.mode}`,
     parallelism: spec.parallelism,
@@ -65,7 +88,7 @@ export function benchJob(
   });
   const events = job.source(nexmarkSource({ partitions: spec.parallelism, eventRate: BENCH_EVENT_RATE, rate: spec.rate }), { watermarks: {} });
   const sink = new DiscardSink<unknown>();
-  (spec.pipeline ? spec.pipeline(events) : QUERIES[spec.query].build(events)).sink(sink, { name: 'bench-sink' });
+  spec.pipeline(events).sink(sink, { name: 'bench-sink' });
   return { job, sink };
 }
 
@@ -76,7 +99,8 @@ export async function measureRun(spec: RunSpec): Promise<RunFigures> {
     const { job, sink } = benchJob(spec, directory);
     const handle: JobHandle = await job.start();
     const beforeStop = spec.observe?.(handle);
-    await sleep(spec.warmupMs + spec.measureMs);
+    // Worker processes send their figures every few ms: wait for those of the window's last moments.
+    await sleep(spec.warmupMs + spec.measureMs + ((spec.workers ?? 0) > 0 ? FIGURES_SETTLE_MS : 0));
     await beforeStop?.();
     const from = spec.warmupMs;
     const to = spec.warmupMs + spec.measureMs;
@@ -88,7 +112,8 @@ export async function measureRun(spec: RunSpec): Promise<RunFigures> {
       eventsPerSec: Math.round(timeline.inputBetween(from, to) / (spec.measureMs / 1000)),
       p50Ms: latency.total > 0 ? round(latency.quantile(0.5)) : null,
       p99Ms: latency.total > 0 ? round(latency.quantile(0.99)) : null,
-      output: sink.count,
+      // A discard sink in a worker process counts there; the coordinator counts what every sink reported.
+      output: (spec.workers ?? 0) > 0 ? progress.recordsOut : sink.count,
       checkpoints: progress.checkpoints,
     };
   } finally {

@@ -77,6 +77,8 @@ export interface PacedFigures {
 /** The result; the contract's fields first. */
 export interface KafkaBenchResult {
   bench: 'kafka';
+  /** Worker processes of the runtime (always 0: the jobs run embedded). */
+  workers: 0;
   query: KafkaBenchQuery;
   /** Maximum rate through Kafka (exactly-once), events per second. */
   eventsPerSec: number | null;
@@ -354,6 +356,7 @@ export async function runKafkaBench(options: KafkaBenchOptions): Promise<KafkaBe
   };
   const result: KafkaBenchResult = {
     bench: 'kafka',
+    workers: 0,
     query: options.query,
     eventsPerSec: null,
     exactlyOnce: { p50Ms: null, p99Ms: null, recoveryMs: null, duplicates: null, lost: null, settledMs: null, outputGapMs: null, killed: null },

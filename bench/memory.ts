@@ -10,6 +10,8 @@ import { measureRun, peakRssMB } from './harness.js';
 /** The JSON result. */
 export interface MemoryResult {
   bench: 'memory';
+  /** Worker processes of the runtime (always 0: the job runs embedded). */
+  workers: 0;
   query: QueryId;
   mode: RecoveryMode;
   seconds: number;
@@ -72,6 +74,7 @@ export async function runMemoryBench(options: MemoryOptions): Promise<MemoryResu
   const run = await measureRun({ ...base, mode: options.mode, rate, warmupMs: 1000, measureMs: options.seconds * 1000, observe });
   return {
     bench: 'memory',
+    workers: 0,
     query: options.query,
     mode: options.mode,
     seconds: options.seconds,

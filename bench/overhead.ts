@@ -7,6 +7,9 @@
  *   median over rounds.
  * - Latency: the source is paced at half of the maximum rate measured for mode `none`; p50 and p99 of
  *   sink latency (from the ingest time of the input behind a record until the record is visible).
+ * - With `workers` > 0 every mode runs in that many worker processes (the query's sink a `DiscardSink`,
+ *   which lives in the worker of its task), and each round also runs mode `none` embedded: the JSON
+ *   reports workers-`none` ÷ embedded-`none`, paired per round like the other ratios.
  */
 import type { RecoveryMode } from '../lib/index.js';
 import { IMPLEMENTED_MODES } from '../lib/recovery/index.js';
@@ -26,7 +29,24 @@ export const OVERHEAD_MODES: readonly { name: OverheadMode; mode: RecoveryMode; 
 ];
 
 /** Figures of one mode (null when the mode is not implemented in this build). */
-export type ModeFigures = { eventsPerSec: number; p50Ms: number | null; p99Ms: number | null; dsd?: number; throughputRuns: number[] } | null;
+export type ModeFigures = {
+  eventsPerSec: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  dsd?: number;
+  throughputRuns: number[];
+  /** Every mode but `none`: median over rounds of (this mode ÷ `none` in the same round), with the lowest and highest round. */
+  ratio?: number;
+  ratioMin?: number;
+  ratioMax?: number;
+} | null;
+
+/** A paired ratio: median over rounds, with the lowest and highest round. */
+export interface RatioSpread {
+  ratio: number;
+  ratioMin: number;
+  ratioMax: number;
+}
 
 /** The JSON result, as fixed by `../shared/contracts.md`. */
 export interface OverheadResult {
@@ -39,6 +59,15 @@ export interface OverheadResult {
   modes: Record<OverheadMode, ModeFigures>;
   /** Throughput of each mode divided by that of `none` in the same round, median over rounds. */
   ratios: Record<OverheadMode, number | null>;
+  /** Worker processes the modes ran in (0: the embedded runtime). */
+  workers: number;
+  /** With workers: mode `none` run embedded in the same rounds (events/s, median, and each round); else null. */
+  embeddedNone: { eventsPerSec: number; throughputRuns: number[] } | null;
+  /** With workers: median over rounds of (workers `none` ÷ embedded `none` in the same round); else null. */
+  embeddedNoneRatio: number | null;
+  /** The lowest and highest round of that ratio (null without workers). */
+  embeddedNoneRatioMin: number | null;
+  embeddedNoneRatioMax: number | null;
   peakRssMB: number;
 }
 
@@ -51,6 +80,8 @@ export interface OverheadOptions {
   checkpointIntervalMs: number;
   /** Rounds of throughput runs (default 10). */
   rounds?: number;
+  /** Worker processes to run the modes in (default 0: embedded). */
+  workers?: number;
   /** Called before each run. */
   onProgress?: (message: string, done: number, total: number) => void;
 }
@@ -58,16 +89,23 @@ export interface OverheadOptions {
 /** Runs the benchmark. */
 export async function runOverheadBench(options: OverheadOptions): Promise<OverheadResult> {
   const rounds = options.rounds ?? 10;
+  const workers = options.workers ?? 0;
   const modes = OVERHEAD_MODES.filter((m) => IMPLEMENTED_MODES.includes(m.mode));
-  const total = modes.length * (rounds + 1);
+  const total = (modes.length + (workers > 0 ? 1 : 0)) * rounds + modes.length;
   let done = 0;
   const measureMs = Math.max(500, (options.seconds * 1000) / rounds);
   const warmupMs = 1000;
-  const base = { query: options.query, parallelism: options.parallelism, checkpointIntervalMs: options.checkpointIntervalMs, warmupMs, measureMs };
+  const base = { query: options.query, parallelism: options.parallelism, checkpointIntervalMs: options.checkpointIntervalMs, warmupMs, measureMs, workers };
+  const where = workers > 0 ? ` in ${workers} workers` : '';
   const throughput = new Map<OverheadMode, number[]>();
+  const embedded: number[] = [];
   for (let round = 0; round < rounds; round++) {
+    if (workers > 0) {
+      options.onProgress?.(`throughput none embedded (round ${round + 1}/${rounds})`, done++, total);
+      embedded.push((await measureRun({ ...base, workers: 0, mode: 'none' })).eventsPerSec);
+    }
     for (const m of modes) {
-      options.onProgress?.(`throughput ${m.name} (round ${round + 1}/${rounds})`, done++, total);
+      options.onProgress?.(`throughput ${m.name}${where} (round ${round + 1}/${rounds})`, done++, total);
       const figures = await measureRun({ ...base, mode: m.mode, dsd: m.dsd });
       throughput.set(m.name, [...(throughput.get(m.name) ?? []), figures.eventsPerSec]);
     }
@@ -77,7 +115,7 @@ export async function runOverheadBench(options: OverheadOptions): Promise<Overhe
   const latencyRate = Math.max(1000, Math.round(maxRate / 2));
   const latency = new Map<OverheadMode, RunFigures>();
   for (const m of modes) {
-    options.onProgress?.(`latency ${m.name} at ${latencyRate} events/s`, done++, total);
+    options.onProgress?.(`latency ${m.name}${where} at ${latencyRate} events/s`, done++, total);
     latency.set(m.name, await measureRun({ ...base, measureMs: Math.max(1000, (options.seconds * 1000) / 2), mode: m.mode, dsd: m.dsd, rate: latencyRate }));
   }
   const result = {} as Record<OverheadMode, ModeFigures>;
@@ -90,10 +128,19 @@ export async function runOverheadBench(options: OverheadOptions): Promise<Overhe
       continue;
     }
     const lat = latency.get(m.name)!;
-    result[m.name] = { eventsPerSec: Math.round(median(runs)), p50Ms: lat.p50Ms, p99Ms: lat.p99Ms, ...(m.dsd !== undefined ? { dsd: m.dsd } : {}), throughputRuns: runs };
     // Paired: each round's run against the `none` run of the same round, then the median over rounds.
-    ratios[m.name] = Math.round(median(runs.map((r, i) => r / noneRuns[i]!)) * 1000) / 1000;
+    const spread = pairedRatio(runs, noneRuns);
+    result[m.name] = {
+      eventsPerSec: Math.round(median(runs)),
+      p50Ms: lat.p50Ms,
+      p99Ms: lat.p99Ms,
+      ...(m.dsd !== undefined ? { dsd: m.dsd } : {}),
+      throughputRuns: runs,
+      ...(m.name !== 'none' ? spread : {}),
+    };
+    ratios[m.name] = spread.ratio;
   }
+  const vsEmbedded = workers > 0 ? pairedRatio(noneRuns, embedded) : null;
   return {
     bench: 'overhead',
     query: options.query,
@@ -103,6 +150,19 @@ export async function runOverheadBench(options: OverheadOptions): Promise<Overhe
     latencyRate,
     modes: result,
     ratios,
+    workers,
+    embeddedNone: workers > 0 ? { eventsPerSec: Math.round(median(embedded)), throughputRuns: embedded } : null,
+    embeddedNoneRatio: vsEmbedded?.ratio ?? null,
+    embeddedNoneRatioMin: vsEmbedded?.ratioMin ?? null,
+    embeddedNoneRatioMax: vsEmbedded?.ratioMax ?? null,
     peakRssMB: peakRssMB(),
   };
+}
+
+/** `runs[i] ÷ baseline[i]` per round: the median, the lowest and the highest, to 3 decimals. */
+export function pairedRatio(runs: readonly number[], baseline: readonly number[]): RatioSpread {
+  const per = runs.map((r, i) => r / baseline[i]!).filter((v) => Number.isFinite(v));
+  const r3 = (v: number): number => Math.round(v * 1000) / 1000;
+  if (per.length === 0) return { ratio: NaN, ratioMin: NaN, ratioMax: NaN };
+  return { ratio: r3(median(per)), ratioMin: r3(Math.min(...per)), ratioMax: r3(Math.max(...per)) };
 }

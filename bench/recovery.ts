@@ -9,19 +9,26 @@
  * - `single`: one task of the deepest stateful operator;
  * - `multiple`: three connected tasks, `killSpacingMs` apart;
  * - `concurrent`: the same three tasks at once, with a sharing depth that covers them.
+ *
+ * With `workers` > 0 the job runs in that many worker processes (`buildBenchJob`, its `CollectSink`
+ * partitions in this process, the coordinator), and a kill is a SIGKILL of the worker process holding the
+ * task, with every other task and standby it held.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Job, type JobEvent, type RecoveryMode } from '../lib/index.js';
-import { CollectSink } from '../lib/connectors/collect.js';
-import { buildPlan, type PhysicalPlan } from '../lib/runtime/plan.js';
+import type { Job, RecoveryMode } from '../lib/index.js';
+import type { CollectSink } from '../lib/connectors/collect.js';
+import type { PhysicalPlan } from '../lib/runtime/plan.js';
 import { recoveryFigures } from '../lib/runtime/recovery-metrics.js';
 import type { TimelineSlot } from '../lib/runtime/metrics.js';
 import { compareOutputs, outputOf, type Comparison } from '../lib/verify/compare.js';
-import { BENCH_EVENT_RATE, measureRun, round } from './harness.js';
-import { nexmarkSource } from './nexmark/source.js';
-import { QUERIES, type QueryId } from './nexmark/queries.js';
+import { measureRun, round } from './harness.js';
+import type { QueryId } from './nexmark/queries.js';
+import { buildBenchJob } from './worker-job.js';
+import { MARK_TYPES, killsOf, worstOf } from './recovery-events.js';
+
+export { failureTimes } from './recovery-events.js';
 
 /** Failure patterns. */
 export const FAILURE_PATTERNS = ['single', 'multiple', 'concurrent'] as const;
@@ -40,6 +47,8 @@ export type BenchJobBuilder = (options: {
   maxEvents: number;
   /** Keep every determinant (for the verifier's oracle). */
   retain: boolean;
+  /** Worker processes (0: embedded; the oracle always runs embedded). */
+  workers: number;
 }) => {
   job: Job;
   sink: CollectSink<unknown>;
@@ -68,6 +77,8 @@ export interface RecoveryBenchOptions {
   build?: BenchJobBuilder;
   /** Check each run against an oracle replay (default true); without, `duplicates` and `lost` are null. */
   verify?: boolean;
+  /** Worker processes (default 0: embedded); a kill SIGKILLs the process holding the task. Not with `build`. */
+  workers?: number;
   /** Called with a message before each step. */
   onProgress?: (message: string) => void;
 }
@@ -112,10 +123,24 @@ export interface RecoveryModeFigures {
   baselineLatencyMs: number | null;
   /** Longest output gap before the kill (ms): windowed queries show output in bursts anyway. */
   baselineGapMs: number | null;
-  /** Per kill: from the failure to the replacement(s) live, or to the end of the rollback (ms). */
-  takeoverMs: number[];
+  /** From the kill until the failure was detected (ms; the longest over kills): the `worker-lost` event's with workers, 0 embedded. */
+  detectionMs: number | null;
+  /** From the kill until every replacement is live (local) or every task restarted (global), in ms; the longest over kills. */
+  takeoverMs: number | null;
+  /** With workers: the longest time a lost worker took to come back as a new process (ms), else null. */
+  respawnMs: number | null;
   /** Per kill, the same figures as above. */
-  perKill: { killAt: number; recoveryMs: number | null; settledMs: number | null; outputGapMs: number | null; peakLatencyMs: number | null }[];
+  perKill: {
+    killAt: number;
+    recoveryMs: number | null;
+    settledMs: number | null;
+    outputGapMs: number | null;
+    peakLatencyMs: number | null;
+    detectionMs: number | null;
+    takeoverMs: number | null;
+    /** Worker processes the kill took (empty embedded). */
+    workers: number[];
+  }[];
   recoveries: number;
   escalations: number;
   /** Records the sink showed. */
@@ -139,28 +164,24 @@ export interface RecoveryBenchResult {
   killed: string[];
   killAtMs: number[];
   dsd: number;
+  /** Worker processes (0: the embedded runtime). */
+  workers: number;
+  /** With workers: the worker process that holds each killed task at the start (what a kill SIGKILLs); else []. */
+  killedWorkers: number[];
   modes: Partial<Record<RecoveryMode, RecoveryModeFigures>>;
 }
 
-/** The plain query into a collecting sink. */
+/** The plain query into a collecting sink ({@link buildBenchJob}, so that worker processes can build it too). */
 export function queryBuilder(query: QueryId, parallelism: number): BenchJobBuilder {
-  return ({ directory, mode, dsd, checkpointIntervalMs, rate, maxEvents, retain }) => {
-    const job = new Job({
-      name: `bench-recovery-${query}`,
-      parallelism,
-      directory,
-      recovery: { mode, checkpointIntervalMs, dsd },
-      retainDeterminants: retain,
-    });
-    const events = job.source(nexmarkSource({ partitions: parallelism, eventRate: BENCH_EVENT_RATE, rate, maxEvents }), { watermarks: {} });
-    const sink = QUERIES[query].build(events).collect({ name: 'bench-sink' });
-    return { job, sink: sink as CollectSink<unknown> };
+  return ({ directory, mode, dsd, checkpointIntervalMs, rate, maxEvents, retain, workers }) => {
+    const built = buildBenchJob({ name: `bench-recovery-${query}`, query, mode, dsd, parallelism, rate, maxEvents, checkpointIntervalMs, directory, sink: 'collect', retain, workers });
+    return { job: built.job, sink: built.sink as CollectSink<unknown> };
   };
 }
 
-/** Maximum throughput of the query in mode none (events/s), measured over a short run. */
-export async function measureMaxRate(query: QueryId, parallelism: number, checkpointIntervalMs: number): Promise<number> {
-  const figures = await measureRun({ query, mode: 'none', parallelism, checkpointIntervalMs, warmupMs: 1000, measureMs: 2000 });
+/** Maximum throughput of the query in mode none (events/s), measured over a short run (in `workers` processes). */
+export async function measureMaxRate(query: QueryId, parallelism: number, checkpointIntervalMs: number, workers = 0): Promise<number> {
+  const figures = await measureRun({ query, mode: 'none', parallelism, checkpointIntervalMs, warmupMs: 1000, measureMs: 2000, workers });
   return figures.eventsPerSec;
 }
 
@@ -188,19 +209,25 @@ export async function runRecoveryBench(options: RecoveryBenchOptions): Promise<R
   const warmupMs = options.warmupMs ?? 4000;
   const afterMs = options.afterMs ?? 6000;
   const spacing = options.killSpacingMs ?? 5000;
+  const workers = options.workers ?? 0;
+  // A custom builder's job is built by closures of this process: worker processes could not rebuild it.
+  if (options.build && workers > 0) throw new Error('runRecoveryBench: a custom build runs embedded only (workers: 0)');
   const build = options.build ?? queryBuilder(options.query, options.parallelism);
   let maxRate: number | null = null;
   let rate = options.rate;
   if (rate === undefined) {
-    progress(`measuring the maximum rate of ${options.query}`);
-    maxRate = await measureMaxRate(options.query, options.parallelism, options.checkpointIntervalMs);
+    progress(`measuring the maximum rate of ${options.query}${workers > 0 ? ` in ${workers} workers` : ''}`);
+    maxRate = await measureMaxRate(options.query, options.parallelism, options.checkpointIntervalMs, workers);
     rate = Math.max(1000, Math.round(maxRate / 2));
   }
   const scratch = mkdtempSync(join(tmpdir(), 'causalflow-bench-recovery-'));
   try {
     const count = options.failures === 'single' ? 1 : 3;
-    const planned = build({ directory: join(scratch, 'plan'), mode: 'none', dsd: 0, checkpointIntervalMs: options.checkpointIntervalMs, rate, maxEvents: 1, retain: false });
+    const planned = build({ directory: join(scratch, 'plan'), mode: 'none', dsd: 0, checkpointIntervalMs: options.checkpointIntervalMs, rate, maxEvents: 1, retain: false, workers: 0 });
     const killed = killTargets(planned.job.plan(), count);
+    const placement = planned.job.placement(workers);
+    const plan = planned.job.plan();
+    const killedWorkers = placement ? killed.map((name) => placement.tasks[plan.tasks.find((t) => t.name === name)!.id]!) : [];
     const killAtMs = killed.map((_, i) => (options.failures === 'multiple' ? warmupMs + i * spacing : warmupMs));
     const dsd = options.dsd ?? (options.failures === 'concurrent' ? count : 1);
     const runMs = killAtMs[killAtMs.length - 1]! + afterMs;
@@ -216,10 +243,13 @@ export async function runRecoveryBench(options: RecoveryBenchOptions): Promise<R
       killed,
       killAtMs,
       dsd,
+      workers,
+      killedWorkers,
       modes: {},
     };
     for (const mode of modes) {
-      progress(`${mode}: running ${(runMs / 1000).toFixed(0)} s at ${rate} events/s, killing ${killed.join(', ')}`);
+      const how = workers > 0 ? ` in ${workers} workers, SIGKILLing the worker of ${killed.join(', ')}` : `, killing ${killed.join(', ')}`;
+      progress(`${mode}: running ${(runMs / 1000).toFixed(0)} s at ${rate} events/s${how}`);
       const directory = join(scratch, mode);
       result.modes[mode] = await runOneMode({
         build,
@@ -232,6 +262,7 @@ export async function runRecoveryBench(options: RecoveryBenchOptions): Promise<R
         killAtMs,
         directory,
         verify: options.verify ?? true,
+        workers,
         progress,
       });
       rmSync(directory, { recursive: true, force: true });
@@ -253,12 +284,13 @@ interface OneModeSpec {
   killAtMs: number[];
   directory: string;
   verify: boolean;
+  workers: number;
   progress: (message: string) => void;
 }
 
 async function runOneMode(spec: OneModeSpec): Promise<RecoveryModeFigures> {
   const jobOptions = { mode: spec.mode, dsd: spec.dsd, checkpointIntervalMs: spec.checkpointIntervalMs, rate: spec.rate, maxEvents: spec.maxEvents, retain: spec.verify };
-  const { job, sink } = spec.build({ ...jobOptions, directory: join(spec.directory, 'run') });
+  const { job, sink } = spec.build({ ...jobOptions, directory: join(spec.directory, 'run'), workers: spec.workers });
   const handle = await job.start({ faults: spec.killed.map((task, i) => ({ task, afterMs: spec.killAtMs[i]! })) });
   const outcome = await handle.done;
   const executor = handle.executor;
@@ -271,7 +303,7 @@ async function runOneMode(spec: OneModeSpec): Promise<RecoveryModeFigures> {
   let check: Comparison | null = null;
   if (spec.verify) {
     spec.progress(`${spec.mode}: checking the output against an oracle replay`);
-    const oracleBuild = spec.build({ ...jobOptions, directory: join(spec.directory, 'oracle') });
+    const oracleBuild = spec.build({ ...jobOptions, directory: join(spec.directory, 'oracle'), workers: 0 });
     let oracleOutput: unknown[][] | null = null;
     try {
       const oracle = await oracleBuild.job.replay(traces);
@@ -283,7 +315,8 @@ async function runOneMode(spec: OneModeSpec): Promise<RecoveryModeFigures> {
     check = compareOutputs(outputOf(sink), oracleOutput);
   }
 
-  const killTimes = failureTimes(outcome.events, spec.killAtMs);
+  const kills = killsOf(outcome.events, spec.killAtMs, spec.workers);
+  const killTimes = kills.map((k) => k.killAt);
   const perKill = killTimes.map((killAt, i) => {
     const until = killTimes[i + 1] ?? Infinity;
     const f = recoveryFigures(
@@ -295,12 +328,17 @@ async function runOneMode(spec: OneModeSpec): Promise<RecoveryModeFigures> {
       killAt: round(killAt),
       recoveryMs: f.recoveryMs === null ? null : round(f.recoveryMs),
       settledMs: f.settledMs === null ? null : round(f.settledMs),
-      outputGapMs: f.outputGapMs === null ? null : round(f.outputGapMs), peakLatencyMs: f.peakLatencyMs, baseline: f.baselineLatencyMs, baselineGap: f.baselineGapMs };
+      outputGapMs: f.outputGapMs === null ? null : round(f.outputGapMs),
+      peakLatencyMs: f.peakLatencyMs,
+      detectionMs: kills[i]!.detectionMs,
+      takeoverMs: kills[i]!.takeoverMs,
+      workers: kills[i]!.workers,
+      baseline: f.baselineLatencyMs,
+      baselineGap: f.baselineGapMs,
+    };
   });
-  const worst = (pick: (k: (typeof perKill)[number]) => number | null): number | null => {
-    const values = perKill.map(pick);
-    return values.some((v) => v === null) ? null : Math.max(...(values as number[]));
-  };
+  const worst = (pick: (k: (typeof perKill)[number]) => number | null): number | null => worstOf(perKill.map(pick));
+  const respawns = outcome.events.flatMap((e) => (e.type === 'worker-respawned' ? [e.ms] : []));
   let traceBytes = 0;
   for (const segments of traces.values()) for (const segment of segments) traceBytes += segment.bytes.length;
   return {
@@ -313,7 +351,9 @@ async function runOneMode(spec: OneModeSpec): Promise<RecoveryModeFigures> {
     oracleIdentical: spec.verify ? (check?.identical ?? false) : null,
     baselineLatencyMs: perKill[0]?.baseline ?? null,
     baselineGapMs: perKill[0]?.baselineGap == null ? null : round(perKill[0].baselineGap),
-    takeoverMs: takeovers(outcome.events),
+    detectionMs: worst((k) => k.detectionMs),
+    takeoverMs: worst((k) => k.takeoverMs),
+    respawnMs: respawns.length > 0 ? round(Math.max(...respawns)) : null,
     perKill: perKill.map(({ baseline: _baseline, baselineGap: _gap, ...k }) => k),
     recoveries: outcome.recoveries,
     escalations: outcome.escalations,
@@ -321,38 +361,9 @@ async function runOneMode(spec: OneModeSpec): Promise<RecoveryModeFigures> {
     determinantBytesPerEvent: spec.verify && spec.mode === 'exactly-once' && outcome.recordsIn > 0 ? round(traceBytes / outcome.recordsIn) : null,
     timeline: timelineOf(slots),
     marks: outcome.events
-      .filter((e) => ['task-failed', 'standby-activated', 'live', 'rollback-started', 'rollback-finished', 'escalated'].includes(e.type))
+      .filter((e) => MARK_TYPES.has(e.type))
       .map((e) => ({ t: round(e.t), type: e.type, ...('task' in e ? { task: e.task } : {}) })),
   };
-}
-
-/**
- * When each group of kills actually happened (failure events less than 50 ms apart are one group, as
- * kills scheduled for one moment are), falling back to the distinct scheduled times.
- */
-export function failureTimes(events: readonly JobEvent[], scheduled: readonly number[]): number[] {
-  const group = (times: readonly number[]): number[] => {
-    const distinct: number[] = [];
-    for (const t of [...times].sort((a, b) => a - b)) if (distinct.length === 0 || t - distinct[distinct.length - 1]! > 50) distinct.push(t);
-    return distinct;
-  };
-  const failed = group(events.filter((e) => e.type === 'task-failed').map((e) => e.t));
-  const planned = group(scheduled);
-  return failed.length === planned.length ? failed : planned;
-}
-
-/** Per failure: until every replacement is live (local) or the rollback finished (global). */
-function takeovers(events: readonly JobEvent[]): number[] {
-  const out: number[] = [];
-  let failedAt: number | null = null;
-  for (const e of events) {
-    if (e.type === 'task-failed' && failedAt === null) failedAt = e.t;
-    if (failedAt !== null && (e.type === 'recovery-finished' || e.type === 'rollback-finished')) {
-      out.push(round(e.t - failedAt));
-      failedAt = null;
-    }
-  }
-  return out;
 }
 
 function timelineOf(slots: readonly TimelineSlot[]): TimelinePoint[] {

@@ -27,6 +27,7 @@ import {
 } from './sweeps.js';
 import { overheadSpec, renderSvg, sweepSpec, timelineSpec } from './charts.js';
 import { renderReport } from './report-markdown.js';
+import { loadWorkerResults, newestWorkerResults } from './report-workers.js';
 import type { QueryId } from './nexmark/queries.js';
 
 /** Options of {@link runReport}. */
@@ -36,6 +37,8 @@ export interface ReportOptions {
   /** Repository root (results, charts and docs are written under it). */
   root: string;
   parallelism: number;
+  /** The worker-process section's results (relative to `root`; default the newest `bench/results/*-workers/`). */
+  workersDir?: string;
   /** Called at each step with its name, the steps done, the total, and the estimated seconds left. */
   onProgress?: (step: string, done: number, total: number, secondsLeft: number | null) => void;
 }
@@ -202,7 +205,7 @@ export async function runReport(options: ReportOptions): Promise<{ data: ReportD
   }
   data.seconds = Math.round((Date.now() - started) / 1000);
   options.onProgress?.('rendering charts', steps.length, steps.length, 0);
-  const files = await writeReport(data, options.root);
+  const files = await writeReport(data, options.root, options.workersDir);
   return { data, resultsDir, files };
 }
 
@@ -235,8 +238,12 @@ export function loadReportData(resultsDir: string): ReportData {
   };
 }
 
-/** Writes the results, the charts and `docs/benchmarks.md` of `data` under `root`; returns the files written. */
-export async function writeReport(data: ReportData, root: string): Promise<string[]> {
+/**
+ * Writes the results, the charts and `docs/benchmarks.md` of `data` under `root`; returns the files written.
+ * The worker-process section comes from `workersDir` (relative to `root`; default the newest
+ * `bench/results/*-workers/`, none if there is none; null: leave it out).
+ */
+export async function writeReport(data: ReportData, root: string, workersDir?: string | null): Promise<string[]> {
   const resultsDir = join(root, 'bench', 'results', data.date);
   const chartsDir = join(root, 'docs', 'benchmarks');
   mkdirSync(resultsDir, { recursive: true });
@@ -288,7 +295,12 @@ export async function writeReport(data: ReportData, root: string): Promise<strin
   await writeSvg('sweep-state-size.svg', sweepSpec({ title: 'Recovery time against keyed state per task', rows: recoverySweep(data.stateSize), xTitle: 'keyed state per task (MB)', yTitle: 'settled after (ms)', logX: true }));
   await writeSvg('sweep-rate.svg', sweepSpec({ title: 'Recovery time against input rate (Q3)', rows: recoverySweep(data.rate).map((r) => ({ ...r, x: r.x * 100 })), xTitle: 'input rate (% of maximum)', yTitle: 'settled after (ms)' }));
 
-  const markdown = renderReport(data, charts, { stateSweepRate: STATE_SWEEP_RATE, resultsDir: `bench/results/${data.date}` });
+  const workers = workersDir === null ? null : (workersDir ?? newestWorkerResults(root));
+  const markdown = renderReport(data, charts, {
+    stateSweepRate: STATE_SWEEP_RATE,
+    resultsDir: `bench/results/${data.date}`,
+    workers: workers ? loadWorkerResults(root, workers) : null,
+  });
   const docPath = join(root, 'docs', 'benchmarks.md');
   writeFileSync(docPath, markdown);
   files.push(docPath);

@@ -101,7 +101,7 @@ async function recoveryPoint(
   const point: RecoverySweepPoint = { x, modes: {} };
   for (const mode of SWEEP_MODES) {
     const f = result.modes[mode]!;
-    point.modes[mode] = { recoveryMs: f.recoveryMs, settledMs: f.settledMs, outputGapMs: f.outputGapMs, peakLatencyMs: f.peakLatencyMs, takeoverMs: f.takeoverMs[0] ?? null };
+    point.modes[mode] = { recoveryMs: f.recoveryMs, settledMs: f.settledMs, outputGapMs: f.outputGapMs, peakLatencyMs: f.peakLatencyMs, takeoverMs: f.takeoverMs };
   }
   return point;
 }

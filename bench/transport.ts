@@ -54,6 +54,8 @@ export interface TransportBenchResult {
   bench: 'transport';
   /** Processes involved in the loopback figures. */
   processes: 2;
+  /** Worker processes of the runtime (0: no job runs; the loopback peer is a plain child process). */
+  workers: 0;
   /** Node version. */
   node: string;
   /** Measured seconds per loopback run. */
@@ -236,7 +238,7 @@ async function main(): Promise<void> {
   connection.close();
   await once(producer, 'exit');
   await server.close();
-  const result: TransportBenchResult = { bench: 'transport', processes: 2, node: process.version, secondsPerRun: seconds, capacity, rows };
+  const result: TransportBenchResult = { bench: 'transport', processes: 2, workers: 0, node: process.version, secondsPerRun: seconds, capacity, rows };
   if (json) console.log(JSON.stringify(result));
 }
 

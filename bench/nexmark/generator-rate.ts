@@ -33,4 +33,4 @@ for (let round = 0; round < seconds; round++) {
 rates.sort((a, b) => a - b);
 const median = rates[Math.floor(rates.length / 2)]!;
 console.log(`median ${(median / 1e6).toFixed(2)} M events/s over ${seconds} rounds (${next} events, checksum ${checksum % 1000})`);
-console.log(JSON.stringify({ bench: 'nexmark-generator', eventsPerSec: Math.round(median), node: process.version }));
+console.log(JSON.stringify({ bench: 'nexmark-generator', workers: 0, eventsPerSec: Math.round(median), node: process.version }));

@@ -26,12 +26,6 @@ const packr = new Packr({ moreTypes: true });
 
 /** What the services need of their task. */
 export interface ServiceHost {
-  /** The task's causal log. */
-  readonly causal: CausalTaskLog | null;
-  /** The task's cached clock (ticked by the task). */
-  cachedClock: number;
-  /** Set when the cached clock is read, so that the task ticks it only when someone uses it. */
-  cachedClockRead: boolean;
   /** Whether an external call may be made (the head operator is async). */
   readonly allowsCalls: boolean;
   /** Display name, for errors. */
@@ -43,10 +37,17 @@ export class RecordingServices implements CausalServices {
   private generator: SeededRandom | null = null;
   private readonly callIds = new Map<string, number>();
 
-  constructor(private readonly host: ServiceHost) {}
+  /** `taskLog` is the task's causal log (and holds its cached clock, which the task ticks through it). */
+  constructor(
+    private readonly taskLog: CausalTaskLog,
+    private readonly host: ServiceHost,
+  ) {
+    // A new epoch: the next random number draws (and records) a new seed.
+    taskLog.onEpochStart = () => this.onEpochStart();
+  }
 
   now(): number {
-    const causal = this.host.causal!;
+    const causal = this.taskLog;
     const reader = causal.reader;
     if (reader !== null && !reader.exhausted) return reader.nextClock();
     const value = wallClock();
@@ -55,12 +56,12 @@ export class RecordingServices implements CausalServices {
   }
 
   cachedNow(): number {
-    this.host.cachedClockRead = true;
-    return this.host.cachedClock;
+    this.taskLog.cachedClockRead = true;
+    return this.taskLog.cachedClock;
   }
 
   monotonicNow(): number {
-    const causal = this.host.causal!;
+    const causal = this.taskLog;
     const reader = causal.reader;
     if (reader !== null && !reader.exhausted) return reader.nextMonotonicClock() / 1000;
     const micros = Math.round(monotonicClock() * 1000);
@@ -86,7 +87,7 @@ export class RecordingServices implements CausalServices {
       );
     }
     const id = this.callId(name);
-    const causal = this.host.causal!;
+    const causal = this.taskLog;
     const reader = causal.reader;
     if (reader !== null && !reader.exhausted) return packr.unpack(reader.nextExternal(id)) as T;
     const encoded = packr.pack(await runUncaptured(fn));
@@ -103,7 +104,7 @@ export class RecordingServices implements CausalServices {
 
   private seeded(): SeededRandom {
     if (this.generator !== null) return this.generator;
-    const causal = this.host.causal!;
+    const causal = this.taskLog;
     const reader = causal.reader;
     let seed: number;
     if (reader !== null && !reader.exhausted) {

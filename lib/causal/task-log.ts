@@ -6,14 +6,16 @@
  * Everything a task decides that is not a function of its input goes through here, either as an
  * append (live) or as a read (replay): input order, processing-time timers, the clock tick of the
  * cached clock, source polls and barriers, aborted checkpoints, and the answers of the causal
- * services.
+ * services. It is the causal {@link CausalRecorder}; tasks without causal logging use `NO_RECORDER`.
  */
 import { DeltaShipper } from '../../determinants/shipper.js';
 import { DeterminantLog } from '../../determinants/log.js';
 import { ReplicaStore, type EpochSegment } from '../../determinants/replica.js';
 import { ReplayReader } from '../../determinants/replay.js';
 import type { GrowableBytes } from '../../determinants/bytes.js';
-import type { Batch, EnvelopeAttacher } from '../transport/batch.js';
+import type { Batch } from '../transport/batch.js';
+import { wallClock } from '../util/clock.js';
+import type { CausalRecorder } from './recorder.js';
 
 /** Timer id of the cached clock's tick (see `CausalServices.cachedNow`). */
 export const CLOCK_TICK_TIMER = 0;
@@ -21,6 +23,8 @@ export const CLOCK_TICK_TIMER = 0;
 export const OPERATOR_TIMER_BASE = 1;
 /** Timer id of a firing of `setTimeout`/`setInterval` callbacks captured by `causal()`: `CAPTURED_TIMER_BASE + callbacks fired`. */
 export const CAPTURED_TIMER_BASE = 1000;
+/** How stale the cached clock may get before a live task ticks it (ms). */
+const CLOCK_TICK_MS = 1;
 
 /** Options of a {@link CausalTaskLog}. */
 export interface CausalTaskLogOptions {
@@ -44,7 +48,8 @@ export interface CausalTaskLogOptions {
 }
 
 /** The causal log of one task. */
-export class CausalTaskLog implements EnvelopeAttacher {
+export class CausalTaskLog implements CausalRecorder {
+  readonly keepsLog = true;
   /** The task's own log. */
   readonly log: DeterminantLog;
   /** Copies of upstream logs. */
@@ -55,6 +60,12 @@ export class CausalTaskLog implements EnvelopeAttacher {
   reader: ReplayReader | null;
   /** Whether every epoch is kept. */
   readonly retainAll: boolean;
+  /** The cached wall clock (see `CausalServices.cachedNow`): set by recorded ticks only. */
+  cachedClock = 0;
+  /** Whether the cached clock was read since its last tick (a tick nobody reads is not recorded). */
+  cachedClockRead = true;
+  /** Called at every epoch start (the services draw a new random seed); set by the services. */
+  onEpochStart: (() => void) | null = null;
   private readonly sinkConsumer: number;
 
   constructor(options: CausalTaskLogOptions) {
@@ -78,9 +89,24 @@ export class CausalTaskLog implements EnvelopeAttacher {
     return this.reader !== null;
   }
 
+  /** {@inheritDoc CausalRecorder.truncates} */
+  get truncates(): boolean {
+    return !this.retainAll;
+  }
+
+  /** {@inheritDoc CausalRecorder.memoryBytes} */
+  get memoryBytes(): number {
+    return this.log.memoryBytes + this.replicas.memoryBytes;
+  }
+
   /** Registers a consumer (an output channel); returns its id for {@link attach}. */
   addConsumer(): number {
     return this.shipper.addConsumer();
+  }
+
+  /** {@inheritDoc CausalRecorder.resetConsumer} */
+  resetConsumer(consumer: number): void {
+    this.shipper.resetConsumer(consumer);
   }
 
   /** {@inheritDoc EnvelopeAttacher.attach} — I1: the delta goes on the batch carrying the records it caused. */
@@ -99,9 +125,70 @@ export class CausalTaskLog implements EnvelopeAttacher {
     return this.shipper.writeDelta(this.sinkConsumer, out);
   }
 
+  // ------------------------------------------------------------------ what the task decides live
+
+  /** {@inheritDoc CausalRecorder.order} */
+  order(input: number, count: number, position: number): void {
+    this.maybeTickClock(wallClock(), position);
+    this.log.order(input, count);
+  }
+
+  /** {@inheritDoc CausalRecorder.processingTimer} */
+  processingTimer(operator: number, now: number, position: number): void {
+    this.log.timer(OPERATOR_TIMER_BASE + operator, now, position);
+  }
+
+  /** {@inheritDoc CausalRecorder.capturedTimers} */
+  capturedTimers(count: number, now: number, position: number): void {
+    this.log.timer(CAPTURED_TIMER_BASE + count, now, position);
+  }
+
+  /** {@inheritDoc CausalRecorder.maybeTickClock} */
+  maybeTickClock(now: number, position: number): void {
+    if (this.cachedClockRead && now - this.cachedClock >= CLOCK_TICK_MS) this.tick(now, position);
+  }
+
+  /** {@inheritDoc CausalRecorder.tickClock} */
+  tickClock(position: number): void {
+    if (this.reader === null) this.tick(wallClock(), position);
+  }
+
+  /** {@inheritDoc CausalRecorder.abortCheckpoint} */
+  abortCheckpoint(checkpointId: number, position: number): void {
+    this.log.abortCheckpoint(checkpointId, position);
+  }
+
+  /** {@inheritDoc CausalRecorder.sourcePoll} */
+  sourcePoll(slot: number, count: number): void {
+    this.log.sourcePoll(slot, count);
+  }
+
+  /** {@inheritDoc CausalRecorder.sourceBarrier} */
+  sourceBarrier(checkpointId: number, position: number): void {
+    this.log.sourceBarrier(checkpointId, position);
+  }
+
+  /** Sets the cached clock, recording the tick as a timer determinant. */
+  private tick(now: number, position: number): void {
+    this.log.timer(CLOCK_TICK_TIMER, now, position);
+    this.cachedClock = now;
+    this.cachedClockRead = false;
+  }
+
+  // ------------------------------------------------------------------ replay and epochs
+
+  /** {@inheritDoc CausalRecorder.replayClockTick} */
+  replayClockTick(timestamp: number): void {
+    this.cachedClock = timestamp;
+  }
+
   /** The task took checkpoint `epoch` (I5). In replay the copied log already has the epoch. */
   startEpoch(epoch: number): void {
     if (this.log.epoch < epoch) this.log.startEpoch(epoch);
+    this.onEpochStart?.();
+    // Every epoch starts with a tick of the cached clock (at position 0, I5), so that replay has it from
+    // the epoch's start.
+    this.tickClock(0);
   }
 
   /** Checkpoint `epoch` completed: drop older epochs here and in replicas (I2), unless retaining all. */
@@ -114,6 +201,11 @@ export class CausalTaskLog implements EnvelopeAttacher {
   /** Stops replaying: from now on determinants are recorded. */
   goLive(): void {
     this.reader = null;
+  }
+
+  /** {@inheritDoc CausalRecorder.replicaOf} */
+  replicaOf(taskId: number, fromEpoch: number): EpochSegment[] {
+    return this.replicas.logOf(taskId, fromEpoch);
   }
 
   /** Every epoch of the own log, copied (for recovery of this task's successor, or the oracle). */

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { FAILURE_PATTERNS, RECOVERY_BENCH_MODES, runRecoveryBench, type FailurePattern, type RecoveryBenchResult } from '../../bench/recovery.js';
 import { QUERY_IDS, type QueryId } from '../../bench/nexmark/queries.js';
-import { oneOf, positiveInteger, positiveNumber } from './args.js';
+import { nonNegativeInteger, oneOf, positiveInteger, positiveNumber } from './args.js';
 import { Progress, formatNumber, printJsonResult } from './output.js';
 
 /** Adds `bench recovery` to the `bench` command group. */
@@ -18,6 +18,7 @@ export function registerRecoveryBench(bench: Command): void {
     .option('--warmup <s>', 'seconds before the first kill', positiveNumber, 4)
     .option('--after <s>', 'seconds after the last kill', positiveNumber, 6)
     .option('--dsd <d>', 'sharing depth of exactly-once (default 1; 3 for concurrent failures)', Number.parseInt)
+    .option('--workers <n>', 'run the job in N worker processes (0: embedded); a kill is a SIGKILL of the worker holding the task', nonNegativeInteger, 0)
     .option('--json', 'print the result as one JSON object on the last line of stdout')
     .action(
       async (options: {
@@ -29,6 +30,7 @@ export function registerRecoveryBench(bench: Command): void {
         warmup: number;
         after: number;
         dsd?: number;
+        workers: number;
         json?: boolean;
       }) => {
         const progress = new Progress();
@@ -41,6 +43,7 @@ export function registerRecoveryBench(bench: Command): void {
           checkpointIntervalMs: options.checkpointInterval,
           warmupMs: options.warmup * 1000,
           afterMs: options.after * 1000,
+          workers: options.workers,
           ...(options.dsd !== undefined && Number.isInteger(options.dsd) ? { dsd: options.dsd } : {}),
           onProgress: (message) => progress.log(`[${Math.round((Date.now() - started) / 1000)}s] ${message}`),
         });
@@ -55,15 +58,16 @@ export function registerRecoveryBench(bench: Command): void {
 export function formatRecoveryResult(result: RecoveryBenchResult): string {
   const lines = [
     `${result.query}, ${result.failures} failure (${result.killed.join(', ')} at ${result.killAtMs.map((t) => `${t / 1000}s`).join(', ')}), ` +
-      `${formatNumber(result.rate)} events/s${result.maxRate ? ` (half of the measured maximum ${formatNumber(result.maxRate)})` : ''}, checkpoint every ${result.checkpointIntervalMs} ms, dsd ${result.dsd}`,
-    'mode              recovery ms  settled ms  output gap ms  peak latency ms  takeover ms  duplicates  lost  oracle',
+      `${formatNumber(result.rate)} events/s${result.maxRate ? ` (half of the measured maximum ${formatNumber(result.maxRate)})` : ''}, checkpoint every ${result.checkpointIntervalMs} ms, dsd ${result.dsd}, ` +
+      (result.workers > 0 ? `${result.workers} worker processes (SIGKILL of worker ${[...new Set(result.killedWorkers)].join(', ')})` : 'embedded'),
+    'mode              recovery ms  settled ms  output gap ms  peak latency ms  detection ms  takeover ms  duplicates  lost  oracle',
   ];
   for (const mode of RECOVERY_BENCH_MODES) {
     const f = result.modes[mode];
     if (!f) continue;
     const cell = (v: number | null, width: number) => (v === null ? 'n/a' : String(Math.round(v * 10) / 10)).padStart(width);
     lines.push(
-      `${mode.padEnd(16)}  ${cell(f.recoveryMs, 11)}  ${cell(f.settledMs, 10)}  ${cell(f.outputGapMs, 13)}  ${cell(f.peakLatencyMs, 15)}  ${f.takeoverMs.map((v) => Math.round(v)).join('/').padStart(11)}  ` +
+      `${mode.padEnd(16)}  ${cell(f.recoveryMs, 11)}  ${cell(f.settledMs, 10)}  ${cell(f.outputGapMs, 13)}  ${cell(f.peakLatencyMs, 15)}  ${cell(f.detectionMs, 12)}  ${cell(f.takeoverMs, 11)}  ` +
         `${String(f.duplicates ?? 'n/a').padStart(10)}  ${String(f.lost ?? 'n/a').padStart(4)}  ${f.oracleIdentical ? 'identical' : 'differs'}` +
         (f.escalations > 0 ? `  (${f.escalations} escalation${f.escalations > 1 ? 's' : ''})` : ''),
     );

@@ -8,7 +8,7 @@ import { OVERHEAD_MODES, runOverheadBench } from '../../bench/overhead.js';
 import { runMemoryBench } from '../../bench/memory.js';
 import { RECOVERY_MODES, type RecoveryMode } from '../config.js';
 import { QUERY_IDS, type QueryId } from '../../bench/nexmark/queries.js';
-import { oneOf, positiveInteger, positiveNumber } from './args.js';
+import { nonNegativeInteger, oneOf, positiveInteger, positiveNumber } from './args.js';
 import { Progress, formatNumber, printJsonResult } from './output.js';
 import { registerRecoveryBench } from './bench-recovery.js';
 import { registerReportBench } from './bench-report.js';
@@ -48,8 +48,9 @@ export function registerBenchCommands(program: Command): void {
     .option('--parallelism <n>', 'parallelism of the source and every operator', positiveInteger, 2)
     .option('--checkpoint-interval <ms>', 'checkpoint interval in ms', positiveNumber, 1000)
     .option('--rounds <n>', 'rounds of throughput runs (each mode once per round)', positiveInteger, 10)
+    .option('--workers <n>', 'run the modes in N worker processes (0: embedded, in this process); each round also runs none embedded, for the ratio', nonNegativeInteger, 0)
     .option('--json', 'print the result as one JSON object on the last line of stdout')
-    .action(async (options: { query: QueryId; seconds: number; parallelism: number; checkpointInterval: number; rounds: number; json?: boolean }) => {
+    .action(async (options: { query: QueryId; seconds: number; parallelism: number; checkpointInterval: number; rounds: number; workers: number; json?: boolean }) => {
       const progress = new Progress();
       const started = Date.now();
       const result = await runOverheadBench({
@@ -58,6 +59,7 @@ export function registerBenchCommands(program: Command): void {
         parallelism: options.parallelism,
         checkpointIntervalMs: options.checkpointInterval,
         rounds: options.rounds,
+        workers: options.workers,
         onProgress: (message, done, total) => {
           const elapsed = (Date.now() - started) / 1000;
           const eta = done > 0 ? Math.round((elapsed / done) * (total - done)) : null;
@@ -66,7 +68,10 @@ export function registerBenchCommands(program: Command): void {
       });
       progress.done();
       const out = options.json ? process.stderr : process.stdout;
-      out.write(`query ${result.query}, parallelism ${result.parallelism}, checkpoint every ${result.checkpointIntervalMs} ms; latency at ${formatNumber(result.latencyRate)} events/s\n`);
+      out.write(
+        `query ${result.query}, parallelism ${result.parallelism}, checkpoint every ${result.checkpointIntervalMs} ms, ` +
+          `${result.workers > 0 ? `${result.workers} worker processes` : 'embedded'}; latency at ${formatNumber(result.latencyRate)} events/s\n`,
+      );
       out.write('mode                  events/s     ratio   p50 ms    p99 ms\n');
       for (const m of OVERHEAD_MODES) {
         const f = result.modes[m.name];
@@ -78,7 +83,13 @@ export function registerBenchCommands(program: Command): void {
           `${m.name.padEnd(20)}  ${formatNumber(f.eventsPerSec).padStart(10)}  ${String(result.ratios[m.name]).padStart(6)}  ${String(f.p50Ms).padStart(7)}  ${String(f.p99Ms).padStart(8)}\n`,
         );
       }
-      out.write(`peak RSS ${result.peakRssMB} MB\n`);
+      if (result.embeddedNone) {
+        out.write(
+          `none embedded         ${formatNumber(result.embeddedNone.eventsPerSec).padStart(10)}  workers none ÷ embedded none ${result.embeddedNoneRatio} ` +
+            `(rounds ${result.embeddedNoneRatioMin} to ${result.embeddedNoneRatioMax})\n`,
+        );
+      }
+      out.write(`peak RSS ${result.peakRssMB} MB${result.workers > 0 ? ' (this process, the coordinator)' : ''}\n`);
       if (options.json) printJsonResult(result);
     });
 

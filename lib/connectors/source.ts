@@ -62,6 +62,11 @@ export interface PartitionReader<T> {
    * consumer group so that lag tools show progress); the job does not depend on it.
    */
   checkpointCompleted?(checkpointId: number, offset: number): void;
+  /**
+   * What the reader waits for at `offset`, in words, for the stall report (a replay that waits for a
+   * recorded poll's records names what the source has fetched). Never changes anything.
+   */
+  describeWait?(offset: number): string;
   /** Releases resources. */
   close?(): void;
 }

@@ -132,13 +132,10 @@ export class SinkOperator extends Operator {
         const skip = Math.max(0, Math.min(buffer.length, visible - this.outputIndex));
         if (skip < buffer.length) {
           // I1 at the last hop: the task's determinants are stored with the first output they cause.
-          const causal = this.task.causal;
           let determinants: Uint8Array | undefined;
-          if (causal !== null) {
-            this.envelope.length = 0;
-            const length = causal.deltaForSink(this.envelope);
-            if (length > 0) determinants = this.envelope.view(0, length);
-          }
+          this.envelope.length = 0;
+          const length = this.task.recorder.deltaForSink(this.envelope);
+          if (length > 0) determinants = this.envelope.view(0, length);
           this.partition.write(skip === 0 ? buffer : buffer.slice(skip), this.outputIndex + skip, determinants, this.epoch);
         }
         this.reportRuns(dropLeading(runs, skip));
@@ -165,7 +162,7 @@ export class SinkOperator extends Operator {
   override checkpointCompleted(checkpointId: number): void {
     if (this.mode === 'transactional') this.commitUpTo(checkpointId - 1);
     // Stored determinants of epochs before the completed checkpoint are needed by no recovery (I2).
-    if (this.task.causal !== null && this.task.causal.retainAll === false) {
+    if (this.task.recorder.truncates) {
       this.partition.pruneDeterminants?.((envelope) => maxEpoch(envelope) >= checkpointId);
     }
   }

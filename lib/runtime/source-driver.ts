@@ -149,13 +149,13 @@ export class SourceDriver {
     }
     this.injectPendingBarrier();
     // The barrier's snapshot waits for captured callbacks to run: no poll until it is taken.
-    if (this.task.checkpointHeld) return false;
+    if (this.task.snapshots.held) return false;
     const now = this.clock();
     let emitted = 0;
     let idlePolls = 0;
     const n = this.readers.length;
     while (emitted < budget && idlePolls < n && !this.finished) {
-      if (!this.task.outputsWritable()) {
+      if (!this.task.outputs.writable()) {
         // Credit: a source reads no further than its consumers take (a barrier it injects queues behind
         // no more than a channel's credit). It is woken when credit frees up.
         this.task.backpressured = true;
@@ -190,7 +190,7 @@ export class SourceDriver {
     if (reader.peek() === Kind.SourceBarrier) {
       const checkpointId = reader.nextSourceBarrier();
       this.task.checkPosition(reader.position, 'SOURCE_BARRIER');
-      this.task.takeCheckpoint(checkpointId);
+      this.task.snapshots.take(checkpointId);
       return 0;
     }
     const slot = reader.peekSourcePoll();
@@ -209,6 +209,15 @@ export class SourceDriver {
     return count;
   }
 
+  /** For the stall report: the recorded poll a replay waits for, and what its partition says. */
+  describeReplayWait(reader: ReplayReader): string {
+    const slot = reader.peekSourcePoll();
+    const partition = this.readers[slot];
+    const offset = this.offsets[slot] ?? 0;
+    const detail = partition?.describeWait?.(offset);
+    return `replaying SOURCE_POLL: ${reader.count} records of partition slot ${slot} at offset ${offset}, ${partition ? partition.available(offset, this.clock()) : 0} available${detail ? ` (${detail})` : ''}`;
+  }
+
   /** Reads one live poll from partition slot `i` (recorded first, I1); returns the records emitted. */
   private poll(i: number, max: number, now: number): number {
     const reader = this.readers[i]!;
@@ -219,14 +228,14 @@ export class SourceDriver {
       // A quiet partition may stop holding back event time: a decision of the clock's, recorded as an
       // empty poll (I1), which `emit` turns into the idle mark, live and in replay alike.
       if (!this.idle[i] && reader.idle?.(offset, now) === true) {
-        if (this.task.causal !== null) this.task.causal.log.sourcePoll(i, 0);
+        this.task.recorder.sourcePoll(i, 0);
         this.emit(i, 0, now);
       }
       return 0;
     }
     const count = Math.min(max, available, killAt);
     if (count <= 0) return 0;
-    if (this.task.causal !== null) this.task.causal.log.sourcePoll(i, count);
+    this.task.recorder.sourcePoll(i, count);
     this.emit(i, count, now);
     if (killAt !== Number.POSITIVE_INFINITY) {
       this.task.killCountdown -= count;
@@ -298,8 +307,8 @@ export class SourceDriver {
     this.pendingCheckpoint = -1;
     if (checkpointId <= this.task.epoch) return;
     // The trigger arrived at a moment of the wall clock's choosing: record where the barrier went (I1).
-    if (this.task.causal !== null) this.task.causal.log.sourceBarrier(checkpointId, this.task.position);
-    this.task.takeCheckpoint(checkpointId);
+    this.task.recorder.sourceBarrier(checkpointId, this.task.position);
+    this.task.snapshots.take(checkpointId);
   }
 
   private scheduleNextPoll(now: number): void {

@@ -3,7 +3,7 @@
  * current watermark, and ways to report late records and errors.
  */
 import type { CausalServices } from '../causal/services.js';
-import type { CausalTaskLog } from '../causal/task-log.js';
+import type { CausalRecorder } from '../causal/recorder.js';
 import type { StateBackend } from '../state/backend.js';
 
 /** A task as its operators see it. */
@@ -33,6 +33,6 @@ export interface TaskContext {
   operatorFailed(operatorName: string, record: unknown, error: unknown): void;
   /** Ingest time of the input being processed (job-clock ms), for latency accounting. */
   readonly ingestTime: number;
-  /** The task's causal log under exactly-once recovery, else null. */
-  readonly causal: CausalTaskLog | null;
+  /** Where the task's determinants go: the causal log under exactly-once recovery, else `NO_RECORDER`. */
+  readonly recorder: CausalRecorder;
 }

@@ -8,6 +8,7 @@ import type { ResolvedJobOptions, DeadLetter } from '../config.js';
 import { LiveServices } from '../causal/live.js';
 import { RecordingServices } from '../causal/recording.js';
 import { CausalTaskLog } from '../causal/task-log.js';
+import { NO_RECORDER } from '../causal/recorder.js';
 import type { EpochSegment } from '../../determinants/replica.js';
 import type { Sink } from '../connectors/sink.js';
 import { SinkOperator, type SinkRunContext } from './sink-operator.js';
@@ -72,29 +73,29 @@ export class TaskFactory {
       deadLetterSink = new SinkOperator(`dead-letters[${plan.id}]`, this.deadLetterRouter(), features.sinkMode, () => this.host.sinkRun(), () => {});
       operators.push(deadLetterSink);
     }
-    const task = new Task(plan, vertex.parallelism, operators, this.host.environment(backends));
+    const causal = features.causal;
+    const log = causal
+      ? new CausalTaskLog({
+          taskId: plan.id,
+          dsd: causal.dsd,
+          epoch: snapshot?.checkpointId ?? 0,
+          retainAll: causal.retainAll,
+          replay,
+          history,
+          onReplayEnd: () => task.noteLogEnd(),
+        })
+      : null;
+    const task = new Task(plan, vertex.parallelism, operators, this.host.environment(backends), log ?? NO_RECORDER);
     task.buffering = operators.some((op) => op instanceof SinkOperator);
     task.allowsCalls = nodes[vertex.nodes[0]!]!.async === true;
-    const causal = features.causal;
-    if (causal) {
-      task.causal = new CausalTaskLog({
-        taskId: plan.id,
-        dsd: causal.dsd,
-        epoch: snapshot?.checkpointId ?? 0,
-        retainAll: causal.retainAll,
-        replay,
-        history,
-        onReplayEnd: () => task.noteLogEnd(),
-      });
-    }
-    task.services = causal ? new RecordingServices(task) : new LiveServices();
+    task.services = log ? new RecordingServices(log, task) : new LiveServices();
     task.failAsync = (error) => this.host.taskFailed(task, error);
-    for (const channelIndex of plan.inputs) task.addInput(this.host.inputEnd(channelIndex), this.host.plan.channels[channelIndex]!.logicalInput);
-    if (snapshot) task.restore(snapshot);
+    for (const channelIndex of plan.inputs) task.gate.add(this.host.inputEnd(channelIndex), this.host.plan.channels[channelIndex]!.logicalInput);
+    if (snapshot) task.snapshots.restore(snapshot);
     let seqIndex = 0;
     plan.outputs.forEach((channelIndexes, edge) => {
       for (const channelIndex of channelIndexes) {
-        task.addWriter(edge, this.host.outputEnd(channelIndex), snapshot?.outputSeqs[seqIndex] ?? 0, task.causal);
+        task.outputs.add(edge, this.host.outputEnd(channelIndex), snapshot?.outputSeqs[seqIndex] ?? 0);
         seqIndex++;
       }
     });
@@ -112,7 +113,7 @@ export class TaskFactory {
       });
       op.output = outputs.length === 0 ? DISCARDING_OUTPUT : outputs.length === 1 ? outputs[0]! : new FanOutput(outputs);
     });
-    task.applyRouting(rebalancers);
+    task.snapshots.applyRouting(rebalancers);
     if (deadLetterSink) deadLetterSink.output = DISCARDING_OUTPUT;
     const head = nodes[vertex.nodes[0]!]!;
     if (head.source) {

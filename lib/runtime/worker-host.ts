@@ -91,6 +91,8 @@ export class WorkerHost implements WorkerCommands {
   private started = false;
   private storesOpen = false;
   private pendingFailures: FailureReport[] = [];
+  /** Per task, reports waiting for its sinks' output to be durable ({@link afterSinksDurable}). */
+  private readonly reportsInFlight = new Map<number, Promise<void>>();
   /** The run sink partitions are told of; fresh only while the first deployment of a new run opens them. */
   private jobRun = { id: '', fresh: false };
 
@@ -212,6 +214,32 @@ export class WorkerHost implements WorkerCommands {
       this.stateRoot = openLmdb({ path: join(this.o.directory, 'state'), maxDbs: 10_000 });
     }
     if (this.o.features.inflightLog) this.inflightSpill = InflightSpillStore.open(join(this.o.directory, 'inflight'));
+  }
+
+  /**
+   * Reports a checkpoint acknowledgement only once the output its sinks wrote before the barrier is in
+   * the external system (I31): the sink's client may die with the task's process, and a checkpoint that
+   * counted records still in a dead producer's buffer would make the replacement skip them. Later
+   * reports of the task (`waitForSinks` false) keep their order behind it. A task that died meanwhile
+   * acknowledges nothing.
+   */
+  private afterSinksDurable(task: Task, waitForSinks: boolean, report: () => void): void {
+    const previous = this.reportsInFlight.get(task.taskId);
+    const sinks = waitForSinks ? task.operators.filter((op): op is SinkOperator => op instanceof SinkOperator && op.sinkPartition.flush !== undefined) : [];
+    if (sinks.length === 0 && previous === undefined) {
+      report();
+      return;
+    }
+    const next = (previous ?? Promise.resolve())
+      .then(() => Promise.all(sinks.map((sink) => sink.drain())))
+      .then(() => {
+        if (task.status !== 'dead') report();
+      })
+      .catch((error: unknown) => this.taskFailed(task, error))
+      .finally(() => {
+        if (this.reportsInFlight.get(task.taskId) === next) this.reportsInFlight.delete(task.taskId);
+      });
+    this.reportsInFlight.set(task.taskId, next);
   }
 
   private startTask(task: Task): void {
@@ -455,8 +483,8 @@ export class WorkerHost implements WorkerCommands {
     for (const taskId of taskIds) {
       const copies: EpochSegment[][] = [];
       for (const task of this.tasks.values()) {
-        if (task.status === 'dead' || task.causal === null || task.taskId === taskId) continue;
-        const copy = task.causal.replicas.logOf(taskId, fromEpoch);
+        if (task.status === 'dead' || !task.recorder.keepsLog || task.taskId === taskId) continue;
+        const copy = task.recorder.replicaOf(taskId, fromEpoch);
         if (copy.length > 0) copies.push(copy);
       }
       if (copies.length > 0) out.set(taskId, longestCopy(taskId, copies));
@@ -469,9 +497,9 @@ export class WorkerHost implements WorkerCommands {
     const out = new Map<number, { replay: EpochSegment[]; history: EpochSegment[] | null }>();
     const wanted = taskIds ? new Set(taskIds) : null;
     for (const task of this.tasks.values()) {
-      if (task.causal === null || (wanted && !wanted.has(task.taskId))) continue;
+      if (!task.recorder.keepsLog || (wanted && !wanted.has(task.taskId))) continue;
       // A dead task's log is the coordinator's to ask for only in this process (its memory is gone elsewhere).
-      out.set(task.taskId, { replay: task.causal.ownSegments(fromEpoch), history: whole ? task.causal.ownSegments(0) : null });
+      out.set(task.taskId, { replay: task.recorder.ownSegments(fromEpoch), history: whole ? task.recorder.ownSegments(0) : null });
     }
     return out;
   }
@@ -513,7 +541,7 @@ export class WorkerHost implements WorkerCommands {
   /** {@inheritDoc WorkerCommands.traces} */
   async traces(): Promise<Map<number, EpochSegment[]>> {
     const traces = new Map<number, EpochSegment[]>();
-    for (const task of this.tasks.values()) if (task.causal) traces.set(task.taskId, task.causal.ownSegments(0));
+    for (const task of this.tasks.values()) if (task.recorder.keepsLog) traces.set(task.taskId, task.recorder.ownSegments(0));
     return traces;
   }
 
@@ -550,7 +578,7 @@ export class WorkerHost implements WorkerCommands {
       const standby = [...this.standbys.get(task.taskId) ?? []][0];
       return {
         task: task.taskName,
-        causalBytes: task.causal ? task.causal.log.memoryBytes + task.causal.replicas.memoryBytes : 0,
+        causalBytes: task.recorder.memoryBytes,
         stateBytes: withState ? encodedStateBytes(task.stateBackends.values()) : 0,
         standbyStateBytes: withState && standby ? encodedStateBytes(standby.backends.values()) : null,
       };
@@ -567,7 +595,10 @@ export class WorkerHost implements WorkerCommands {
       resume: (task) => this.scheduler.runNow(task),
       wakeAt: (task, at) => this.scheduler.wakeAt(task, at),
       // Encoded now, while the snapshot's objects still hold the state at the barrier.
-      acknowledge: (task, id, snapshot) => this.o.reports.acknowledge(this.o.index, task.taskId, id, encodeSnapshot(snapshot)),
+      acknowledge: (task, id, snapshot) => {
+        const encoded = encodeSnapshot(snapshot);
+        this.afterSinksDurable(task, true, () => this.o.reports.acknowledge(this.o.index, task.taskId, id, encoded));
+      },
       checkpointAbandoned: (id) => this.aborted.has(id),
       abortedAfter: (epoch) => [...this.aborted].filter((id) => id > epoch).sort((a, b) => a - b),
       replayFinished: (task) => {
@@ -586,7 +617,10 @@ export class WorkerHost implements WorkerCommands {
         }
         this.o.reports.logEnded(this.o.index, task.taskId, task.allWriters.map((w) => w.nextSeq - 1), sinks, task.elementsIn);
       },
-      finished: (task) => this.o.reports.taskFinished(this.o.index, task.taskId, encodeSnapshot(this.finalSnapshot(task))),
+      finished: (task) => {
+        const encoded = encodeSnapshot(this.finalSnapshot(task));
+        this.afterSinksDurable(task, false, () => this.o.reports.taskFinished(this.o.index, task.taskId, encoded));
+      },
       timersCancelled: (task, intervals) => {
         this.o.reports.taskEvent(this.o.index, { type: 'timers-cancelled', task: task.taskName, intervals });
         process.emitWarning(`${task.taskName}: ${intervals} setInterval callback(s) registered inside causal() were still active when its input ended; they were stopped`, {

@@ -31,6 +31,8 @@ test('a small recovery benchmark: every mode recovers, exactly-once and global-r
     afterMs: 2000,
   });
   t.is(result.bench, 'recovery');
+  t.is(result.workers, 0, 'embedded');
+  t.deepEqual(result.killedWorkers, []);
   t.deepEqual(result.killed, ['q3-join[0]']);
   for (const mode of ['global-rollback', 'at-least-once', 'exactly-once'] as const) {
     const f = result.modes[mode]!;
@@ -38,6 +40,8 @@ test('a small recovery benchmark: every mode recovers, exactly-once and global-r
     t.true(f.records > 0, `${mode} produced output`);
     t.true(f.timeline.length > 30, `${mode} timeline`);
     t.truthy(f.marks.find((m) => m.type === 'task-failed'));
+    t.is(f.detectionMs, 0, `${mode}: embedded, the kill is the failure report`);
+    t.true(f.takeoverMs !== null && f.takeoverMs >= 0, `${mode} took over`);
   }
   for (const mode of ['global-rollback', 'exactly-once'] as const) {
     const f = result.modes[mode]!;

@@ -3,6 +3,7 @@ import { overheadSpec, renderSvg, sweepSpec, timelineSpec } from '../../bench/ch
 import { renderReport } from '../../bench/report-markdown.js';
 import type { ReportData } from '../../bench/report.js';
 import type { RecoveryBenchResult, RecoveryModeFigures } from '../../bench/recovery.js';
+import { renderWorkersSection } from '../../bench/report-workers.js';
 
 function figures(recoveryMs: number, gap: number, overrides: Partial<RecoveryModeFigures> = {}): RecoveryModeFigures {
   return {
@@ -15,8 +16,10 @@ function figures(recoveryMs: number, gap: number, overrides: Partial<RecoveryMod
     oracleIdentical: true,
     baselineLatencyMs: 2,
     baselineGapMs: 30,
-    takeoverMs: [12],
-    perKill: [{ killAt: 4000, recoveryMs, settledMs: recoveryMs, outputGapMs: gap, peakLatencyMs: 50 }],
+    detectionMs: 0,
+    takeoverMs: 12,
+    respawnMs: null,
+    perKill: [{ killAt: 4000, recoveryMs, settledMs: recoveryMs, outputGapMs: gap, peakLatencyMs: 50, detectionMs: 0, takeoverMs: 12, workers: [] }],
     recoveries: 1,
     escalations: 0,
     records: 1000,
@@ -42,6 +45,8 @@ const recovery: RecoveryBenchResult = {
   killed: ['q3-join[0]'],
   killAtMs: [4000],
   dsd: 1,
+  workers: 0,
+  killedWorkers: [],
   modes: { 'global-rollback': figures(2500, 1200), 'exactly-once': figures(300, 40) },
 };
 
@@ -77,6 +82,11 @@ test('the report states each target as met or missed with its figure', (t) => {
           'exactly-once-full': { eventsPerSec: 92, p50Ms: 1, p99Ms: 4, dsd: -1, throughputRuns: [92] },
         },
         ratios: { none: 1, 'global-rollback': 0.97, 'at-least-once': 0.96, 'exactly-once': 0.93, 'exactly-once-full': 0.92 },
+        workers: 0,
+        embeddedNone: null,
+        embeddedNoneRatio: null,
+        embeddedNoneRatioMin: null,
+        embeddedNoneRatioMax: null,
         peakRssMB: 100,
       },
     ],
@@ -94,4 +104,72 @@ test('the report states each target as met or missed with its figure', (t) => {
   t.regex(md, /exactly-once recoveryMs ÷ global-rollback \| ≤ 0\.2 \| 0\.12 \(300 ms \/ 2,500 ms\) \| met \|/);
   t.regex(md, /## Where we are behind[\s\S]*Q3 failure-free throughput, exactly-once \(dsd 1\) ÷ none: 0\.93 against ≥ 0\.95/);
   t.regex(md, /\| Q3 single failure, recovery \| about 10 s \| 87 – 96 s \| 300 ms \| 2,500 ms \|/);
+});
+
+test('the worker-process section defines its figures and checks each worker target, met or missed', (t) => {
+  const overhead = {
+    bench: 'overhead' as const,
+    query: 'q3' as const,
+    seconds: 30,
+    parallelism: 2,
+    checkpointIntervalMs: 1000,
+    latencyRate: 1,
+    modes: {
+      none: { eventsPerSec: 120, p50Ms: 1, p99Ms: 2, throughputRuns: [120] },
+      'global-rollback': null,
+      'at-least-once': null,
+      'exactly-once': { eventsPerSec: 110, p50Ms: 1, p99Ms: 3, dsd: 1, throughputRuns: [110], ratio: 0.917, ratioMin: 0.9, ratioMax: 0.95 },
+      'exactly-once-full': null,
+    },
+    ratios: { none: 1, 'global-rollback': null, 'at-least-once': null, 'exactly-once': 0.917, 'exactly-once-full': null },
+    workers: 2,
+    embeddedNone: { eventsPerSec: 100, throughputRuns: [100] },
+    embeddedNoneRatio: 1.1,
+    embeddedNoneRatioMin: 1.05,
+    embeddedNoneRatioMax: 1.3,
+    peakRssMB: 100,
+  };
+  const withWorkers = (eo: RecoveryModeFigures, detectionMs: number): RecoveryModeFigures => ({ ...eo, detectionMs, perKill: eo.perKill.map((k) => ({ ...k, detectionMs, workers: [2] })) });
+  const workersRecovery: RecoveryBenchResult = {
+    ...recovery,
+    workers: 3,
+    killedWorkers: [2],
+    modes: { 'global-rollback': withWorkers(figures(2500, 1200), 20), 'exactly-once': withWorkers(figures(300, 150), 60) },
+  };
+  const data = {
+    dir: 'bench/results/2026-12-01-workers',
+    overhead: [{ file: 'overhead-q3-w2.json', command: 'npx causalflow bench overhead --query q3 --workers 2 --json', result: overhead }],
+    recovery: [{ file: 'recovery-q3-w3.json', command: 'npx causalflow bench recovery --query q3 --workers 3 --json', result: workersRecovery }],
+    notes: '### Why\n\nBecause.',
+  };
+  const md = renderWorkersSection(data).join('\n');
+  t.regex(md, /## Worker processes/);
+  t.regex(md, /`embeddedNoneRatio`/);
+  t.regex(md, /`detectionMs` is the `worker-lost` event's/);
+  t.regex(md, /\| Q3 `none`, 2 workers ÷ embedded \(same invocation\) \| ≥ 1\.2 \| 1\.1 \(rounds 1\.05 – 1\.3\) \| \*\*missed\*\* \|/);
+  t.regex(md, /\| Q3 exactly-once \(dsd 1\) ÷ none, 2 workers \| ≥ 0\.90 \| 0\.917 \(rounds 0\.9 – 0\.95\) \| met \|/);
+  t.regex(md, /Q3 single, 3 workers: exactly-once output gap \| ≤ 200 ms \| 150 ms \| met \|/);
+  t.regex(md, /Q3 single, 3 workers: exactly-once recoveryMs ÷ global-rollback's \| ≤ 0\.2 \| 0\.12 \(300 ms \/ 2,500 ms\) \| met \|/);
+  t.regex(md, /Detection of a SIGKILLed worker \(every kill of the recovery runs, 2 kills\) \| ≤ 50 ms \| 20 – 60 ms \| \*\*missed\*\* \|/);
+  t.regex(md, /`npx causalflow bench recovery --query q3 --workers 3 --json`/);
+  t.regex(md, /Q3 single, 3 workers: exactly-once duplicates \/ lost, oracle \| 0 \/ 0, identical \| 0 \/ 0, identical \| met \|/);
+  t.regex(md, /### Why\n\nBecause\./);
+  t.deepEqual(renderWorkersSection(null), []);
+});
+
+test('a worker figure that could not be measured is a miss, and every invocation must meet the target', (t) => {
+  const withWorkers = (f: RecoveryModeFigures, detectionMs: number | null): RecoveryModeFigures => ({ ...f, detectionMs, perKill: f.perKill.map((k) => ({ ...k, detectionMs, workers: [2] })) });
+  const run = (eo: RecoveryModeFigures, gr: RecoveryModeFigures): RecoveryBenchResult => ({ ...recovery, workers: 3, killedWorkers: [2], modes: { 'global-rollback': gr, 'exactly-once': eo } });
+  const settled = run(withWorkers(figures(300, 150), 20), withWorkers(figures(2500, 1200), 20));
+  const unsettled = run(
+    withWorkers(figures(300, 150, { recoveryMs: null, duplicates: null, lost: null, oracleIdentical: false }), null),
+    withWorkers(figures(2500, 1200), 20),
+  );
+  const entry = (result: RecoveryBenchResult, i: number) => ({ file: `recovery-q3-w3-${i}.json`, command: 'npx causalflow bench recovery --query q3 --workers 3 --json', result });
+  const md = renderWorkersSection({ dir: 'bench/results/x-workers', overhead: [], recovery: [entry(settled, 1), entry(unsettled, 2)], notes: null }).join('\n');
+  t.regex(md, /exactly-once recoveryMs ÷ global-rollback's over 2 invocations \| ≤ 0\.2 \| 0\.12 \(300 ms \/ 2,500 ms\), n\/a \(n\/a \/ 2,500 ms\) \| \*\*missed\*\* \|/);
+  t.regex(md, /exactly-once duplicates \/ lost, oracle over 2 invocations \| 0 \/ 0, identical \| 0 \/ 0, identical; n\/a \/ n\/a, could not replay \| \*\*missed\*\* \|/);
+  t.regex(md, /exactly-once output gap over 2 invocations \| ≤ 200 ms \| 150 ms, 150 ms \| met \|/);
+  t.regex(md, /Detection of a SIGKILLed worker \(every kill of the recovery runs, 4 kills\) \| ≤ 50 ms \| 20 ms, 1 unknown \| \*\*missed\*\* \|/);
+  t.notRegex(md, /not measured/);
 });

@@ -102,3 +102,25 @@ test('a job waiting for its sources is not stalled: a paced source with nothing 
   t.is(sink.size, 2);
   t.false(result.events.some((e) => e.type === 'stalled'));
 });
+
+// Found with Kafka in three worker processes: the worker holding numbers[0], a[0] and b[0] died. numbers[0]
+// replays (it writes past the credit of its replaying consumer a[0], I18, but not of the live a[1]); a[1]
+// is live and waits for credit from b[0], which replays and takes its inputs in recorded order: it wanted
+// a[0]'s records, a[0] wanted numbers[0]'s, and numbers[0] waited on a[1]. A cycle through a live task.
+// Now no task waits for credit on a channel whose consumer replays, live or replaying (I18).
+for (const seed of [1, 2, 3]) {
+  test(`I18: a source and the next two keyed stages fail at once, a live task between them; the replays never wait on each other through it (seed ${seed})`, async (t) => {
+    const at = 150 + seed * 60;
+    const scenario = await runScenario(t, (options) => threeStages({ ...options, channelCapacity: 2, batchSize: 16 }), {
+      faults: [
+        { task: 'numbers[0]', afterMs: at },
+        { task: 'a[0]', afterMs: at },
+        { task: 'b[0]', afterMs: at },
+      ],
+      job: { recovery: { mode: 'exactly-once', dsd: -1, checkpointIntervalMs: 400 }, stallTimeoutMs: 8000 },
+    });
+    t.log(`seed ${seed}: numbers[0], a[0], b[0] at ${at} ms: ${scenario.result.recoveries} recoveries, ${scenario.output.flat().length} records`);
+    assertExactlyOnce(t, scenario, 1);
+    t.is(scenario.output.flat().length, 6000);
+  });
+}

@@ -15,7 +15,7 @@ inline ingest(hl, hm, nl, nm) {
   fi
 }
 
-/* Task.runReplay / the live loop: consume the record at pos[x], decide, emit into the in-flight log.
+/* ReplayDriver.run / the live loop: consume the record at pos[x], decide, emit into the in-flight log.
  * Live, the decision is appended to the own log before the record is emitted (I1, step 1). Replaying,
  * the recorded decision is used (I6). Symmetry reduction: the first decision ever taken at a position
  * is called 0 (values are only compared for equality); an incarnation deciding a position anew, its
@@ -37,7 +37,7 @@ inline decide(x) {
   pos[x] = tp + 1
 }
 
-/* ChannelWriter + DeltaShipper.writeDelta + Task.skipConsumed: x sends element sc[x] to y = x+1.
+/* ChannelWriter + DeltaShipper.writeDelta + InputGate.skipConsumed: x sends element sc[x] to y = x+1.
  * The consumer takes seq = the next expected one, drops a duplicate (I8), and ingests the envelope on
  * arrival (I1: the delta travels on the same batch as the records). dsd 1 ships the own log only;
  * full sharing also forwards every replica the sender holds. */
@@ -139,7 +139,7 @@ inline pick(v) {
   fi
 }
 
-/* Two tasks failing at once (noticed in one go: one recover() call, Executor.recoverPending). */
+/* Two tasks failing at once (noticed in one go: one recover() call, FailureIntake.recoverPending). */
 inline pick2(v1, v2) {
   if
   :: st[A] != DEAD && st[B] != DEAD -> v1 = A; v2 = B

@@ -145,6 +145,8 @@ class Sender {
   private producer: IdempotentProducer | null = null;
   private running: Promise<void> | null = null;
   private waiters: (() => void)[] = [];
+  /** Waiters for a sequence number to be in Kafka, in the order they came (so in order of `seq`). */
+  private seqWaiters: { seq: number; resolve: () => void }[] = [];
   /** A failure no retry can cure (a record too large for the broker); writes throw it. */
   failure: ConnectorError | null = null;
 
@@ -183,6 +185,17 @@ class Sender {
     }
   }
 
+  /**
+   * Resolves once every record handed over before the call is in Kafka (or sending stopped for good).
+   * Unlike {@link drained}, records handed over later do not delay it: a checkpoint waits only for
+   * what its barrier covers, however busy the partition.
+   */
+  handedOverSoFar(): Promise<void> {
+    const seq = this.nextSeq;
+    if (this.headSeq >= seq || this.failure !== null || this.out.sink.closed) return Promise.resolve();
+    return new Promise((resolve) => this.seqWaiters.push({ seq, resolve }));
+  }
+
   /** Resolves once everything handed over so far is in Kafka (or sending stopped for good). */
   drained(): Promise<void> {
     if (this.pending === 0 || this.failure !== null || this.out.sink.closed) return Promise.resolve();
@@ -198,6 +211,7 @@ class Sender {
   }
 
   private settle(): void {
+    this.settleSeqWaiters();
     if (this.pending > 0 && this.failure === null && !this.out.sink.closed) return;
     const waiters = this.waiters;
     this.waiters = [];
@@ -244,9 +258,17 @@ class Sender {
     }
   }
 
+  private settleSeqWaiters(): void {
+    const stopped = this.failure !== null || this.out.sink.closed;
+    let done = 0;
+    while (done < this.seqWaiters.length && (stopped || this.seqWaiters[done]!.seq <= this.headSeq)) this.seqWaiters[done++]!.resolve();
+    if (done > 0) this.seqWaiters.splice(0, done);
+  }
+
   private advance(count: number): void {
     this.head += count;
     this.headSeq += count;
+    if (this.seqWaiters.length > 0) this.settleSeqWaiters();
     if (this.head === this.queue.length) {
       this.queue = [];
       this.sizes = [];
@@ -540,7 +562,7 @@ class ExactlyOncePartition<T> implements SinkPartition<T> {
   }
 
   flush(): Promise<void> {
-    return this.out.sender.drained();
+    return this.out.sender.handedOverSoFar();
   }
 
   private wrongMode(call: string): OperatorError {

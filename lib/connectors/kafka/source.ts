@@ -242,6 +242,10 @@ class KafkaPartitionReader<T> implements PartitionReader<T> {
     this.source.wake();
   }
 
+  describeWait(offset: number): string {
+    return `fetched up to index ${this.bufferedEnd} (Kafka offset ${this.fetchOffset}, end ${this.index.end}, end index ${this.index.endIndex ?? 'unknown'}, scanned ${this.index.scannedIndex}), ${this.buffered} buffered, keeping from ${this.keepFrom}, ${this.started ? 'started' : 'not started'}${this.closed ? ', closed' : ''}${this.wantsData() ? ', wants data' : ''}${this.failure ? `, failed: ${this.failure.message}` : ''}; reading at ${offset}`;
+  }
+
   endsAt(offset: number): boolean {
     return this.index.endIndex !== null && offset >= this.index.endIndex;
   }

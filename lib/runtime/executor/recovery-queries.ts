@@ -1,0 +1,141 @@
+/**
+ * What recovery asks of the job as a whole, beyond one worker: the copies of a task's log that live tasks
+ * hold (a replacement replays the longest, I4), a task's history before its checkpoint (retained traces),
+ * the determinant envelopes sink partitions store (the last hop's copies, I20), and which sinks showed
+ * output since the latest checkpoint (what an escalation or an at-least-once recovery would show again,
+ * I23). A live sink task answers for its partition; a dead one's partition, or every partition of a
+ * resumed job, is opened in the external system to read what it stored.
+ */
+import { longestCopy, ReplicaStore, type EpochSegment } from '../../../determinants/replica.js';
+import type { SinkPartition } from '../../connectors/sink.js';
+import type { ShownSinceCheckpoint } from '../escalation.js';
+import type { LogicalNode } from '../plan.js';
+import type { WorkerCommands } from '../worker-api.js';
+import type { CheckpointController } from './checkpoint-controller.js';
+import type { JobView } from './job-view.js';
+
+/** What the queries need from the coordinator besides the {@link JobView}. */
+export interface RecoveryQueriesHost extends JobView {
+  /** The logical nodes (to find the sinks and their connectors). */
+  readonly nodes: readonly LogicalNode[];
+  /** The job's directory, which sink partitions are opened in. */
+  readonly directory: string;
+  /** The latest checkpoint (what sinks showed is compared with it). */
+  readonly checkpoints: CheckpointController;
+  /** This run's identity, as sink partitions are told when they open. */
+  runId(): string;
+}
+
+/** A sink task: where its partition is, and the sink in its chain. */
+interface SinkTask {
+  /** The sink task's id. */
+  taskId: number;
+  /** Its subtask: the partition it writes. */
+  subtask: number;
+  /** Partitions of the sink. */
+  parallelism: number;
+  /** Chain position of the sink operator. */
+  chainIndex: number;
+  /** The sink's logical node (its connector opens the partition). */
+  node: LogicalNode;
+}
+
+/** Answers recovery's questions about logs and sinks across the job. */
+export class RecoveryQueries {
+  constructor(private readonly host: RecoveryQueriesHost) {}
+
+  /** For each task: copies of its log held by live tasks, per worker. */
+  async collectCopies(taskIds: readonly number[], fromEpoch: number): Promise<Map<number, EpochSegment[][]>> {
+    const copies = new Map<number, EpochSegment[][]>();
+    for (const link of this.host.links) {
+      if (!link) continue;
+      for (const [taskId, copy] of await link.replicas(taskIds, fromEpoch)) {
+        if (!copies.has(taskId)) copies.set(taskId, []);
+        copies.get(taskId)!.push(copy);
+      }
+    }
+    return copies;
+  }
+
+  /** A task's trace before `beforeEpoch`: from its own (dead) memory where this process has it, else the longest copy from epoch 0. */
+  async historyOf(taskId: number, beforeEpoch: number): Promise<EpochSegment[]> {
+    const own = (await this.host.links[this.host.placement[taskId]!]?.ownLogs([taskId], 0, false))?.get(taskId);
+    if (own) return own.replay.filter((segment) => segment.epoch < beforeEpoch);
+    const copies = (await this.collectCopies([taskId], 0)).get(taskId) ?? [];
+    const stored = new ReplicaStore({ dsd: -1 });
+    for (const envelope of await this.sinkDeterminants(0)) stored.ingest(envelope);
+    const fromSinks = stored.logOf(taskId, 0);
+    if (fromSinks.length > 0) copies.push(fromSinks);
+    return (copies.length > 0 ? longestCopy(taskId, copies) : []).filter((segment) => segment.epoch < beforeEpoch);
+  }
+
+  /** Every determinant envelope the job's sink partitions store (a dead sink's partition is opened to read them). */
+  async sinkDeterminants(fromEpoch: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    for (const sink of this.sinkTasks()) {
+      const state = !this.host.isDead(sink.taskId) ? (await this.askSinkState(sink))?.get(sink.taskId) : undefined;
+      if (state) {
+        out.push(...state.determinants);
+        continue;
+      }
+      // No live task holds the partition (it died, or the job resumes): the partition lives on in the
+      // external system; open it to read what it stored.
+      const partition = this.openPartition(sink, fromEpoch);
+      try {
+        await partition.ready?.();
+        out.push(...(partition.determinants?.() ?? []));
+      } finally {
+        void partition.close?.();
+      }
+    }
+    return out;
+  }
+
+  /** Sink tasks among `tainted` whose partitions show more than the latest checkpoint covers. */
+  async shownSinceCheckpoint(tainted: ReadonlySet<number>): Promise<ShownSinceCheckpoint[]> {
+    const exposed: ShownSinceCheckpoint[] = [];
+    const store = this.host.checkpoints.store!;
+    const latest = store.latest;
+    for (const sink of this.sinkTasks()) {
+      if (!tainted.has(sink.taskId)) continue;
+      const restored = latest >= 0 ? store.restore(sink.taskId) : null;
+      const atCheckpoint = (restored?.operators[sink.chainIndex]?.state as { outputIndex?: number } | undefined)?.outputIndex ?? 0;
+      let visible: number;
+      const state = !this.host.isDead(sink.taskId) ? (await this.askSinkState(sink))?.get(sink.taskId) : undefined;
+      if (state) {
+        visible = state.progress.find((p) => p.sink === sink.node.name)?.visible ?? 0;
+      } else {
+        const partition = this.openPartition(sink, Math.max(0, latest));
+        try {
+          await partition.ready?.();
+          visible = partition.visibleCount();
+        } finally {
+          void partition.close?.();
+        }
+      }
+      if (visible > atCheckpoint) exposed.push({ taskId: sink.taskId, sink: sink.node.name, visible, atCheckpoint });
+    }
+    return exposed;
+  }
+
+  /** Every sink task, as (vertex, subtask, chain position of the sink, task id). */
+  private *sinkTasks(): Generator<SinkTask> {
+    const { plan, nodes } = this.host;
+    for (const vertex of plan.vertices) {
+      const chainIndex = vertex.nodes.findIndex((id) => nodes[id]!.sink);
+      if (chainIndex < 0) continue;
+      const node = nodes[vertex.nodes[chainIndex]!]!;
+      for (let s = 0; s < vertex.parallelism; s++) yield { taskId: vertex.firstTask + s, subtask: s, parallelism: vertex.parallelism, chainIndex, node };
+    }
+  }
+
+  /** Asks the worker of a sink task what its partition holds (undefined where the worker is gone). */
+  private askSinkState(sink: SinkTask): ReturnType<WorkerCommands['sinkStates']> | undefined {
+    return this.host.links[this.host.placement[sink.taskId]!]?.sinkStates([sink.taskId]);
+  }
+
+  /** Opens a sink task's partition in the external system, as of checkpoint `restoredEpoch` of this run. */
+  private openPartition(sink: SinkTask, restoredEpoch: number): SinkPartition<unknown> {
+    return sink.node.sinkConnector!.open({ subtask: sink.subtask, parallelism: sink.parallelism, jobDirectory: this.host.directory, restoredEpoch, runId: this.host.runId(), fresh: false });
+  }
+}
