@@ -301,6 +301,10 @@ export class ProcessFleet implements WorkerFleet {
       const { taskId, checkpointId, frame } = params as { taskId: number; checkpointId: number; frame: Uint8Array };
       reports.acknowledge(worker, taskId, checkpointId, frame);
     });
+    rpc.handle('closedEpoch', (params) => {
+      const { taskId, epoch, bytes } = params as { taskId: number; epoch: number; bytes: Uint8Array };
+      reports.closedEpoch(worker, taskId, epoch, bytes);
+    });
     rpc.handle('taskFinished', (params) => {
       const { taskId, finalSnapshot } = params as { taskId: number; finalSnapshot: Uint8Array };
       reports.taskFinished(worker, taskId, finalSnapshot);

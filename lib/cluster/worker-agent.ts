@@ -142,6 +142,10 @@ export class WorkerAgent {
         this.flush();
         rpc.notify('acknowledge', { taskId, checkpointId, frame });
       },
+      closedEpoch: (_w, taskId, epoch, bytes) => {
+        this.flush();
+        rpc.notify('closedEpoch', { taskId, epoch, bytes });
+      },
       taskFinished: (_w, taskId, finalSnapshot) => {
         this.flush();
         rpc.notify('taskFinished', { taskId, finalSnapshot });

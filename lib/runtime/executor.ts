@@ -107,6 +107,8 @@ export class Executor implements WorkerReports {
   private readonly incarnations: number[];
   private readonly taskState: TaskState[];
   private readonly checkpoints: CheckpointController;
+  /** With retained determinants: each task's own log of the epochs it closed, as its host reported (I32). */
+  private readonly closedEpochs = new Map<number, Map<number, Uint8Array>>();
   private readonly standbys: StandbyPool;
   private readonly workers: WorkerSupervisor;
   private readonly rounds: ReplacementRounds;
@@ -219,7 +221,7 @@ export class Executor implements WorkerReports {
       },
       taskDied,
     });
-    this.queries = new RecoveryQueries({ ...view, nodes, directory: options.directory, checkpoints: this.checkpoints, runId: () => this.runId });
+    this.queries = new RecoveryQueries({ ...view, nodes, directory: options.directory, checkpoints: this.checkpoints, runId: () => this.runId, closedEpochs: (taskId) => this.closedEpochs.get(taskId) });
     this.faults = new FaultInjector({
       plan: this.plan,
       nodes,
@@ -494,6 +496,13 @@ export class Executor implements WorkerReports {
       return;
     }
     this.strategy.logEnded?.(this.control, taskId, regenerated, sinks, records);
+  }
+
+  /** {@inheritDoc WorkerReports.closedEpoch} */
+  closedEpoch(_worker: number, taskId: number, epoch: number, bytes: Uint8Array): void {
+    let epochs = this.closedEpochs.get(taskId);
+    if (!epochs) this.closedEpochs.set(taskId, (epochs = new Map()));
+    epochs.set(epoch, bytes);
   }
 
   /** {@inheritDoc WorkerReports.sinkOutput} */

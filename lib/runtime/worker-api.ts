@@ -172,6 +172,13 @@ export interface WorkerCommands {
 export interface WorkerReports {
   /** A task took its snapshot of `checkpointId` (encoded). */
   acknowledge(worker: number, taskId: number, checkpointId: number, frame: Uint8Array): void;
+  /**
+   * With retained determinants (verification): a task's own log of `epoch`, which it closed by taking a
+   * later checkpoint, sent before that checkpoint's acknowledgement. The coordinator keeps it, so that the
+   * trace of a task whose process died is whole up to the checkpoint its replacement restores (copies held
+   * downstream end at the task's last output).
+   */
+  closedEpoch(worker: number, taskId: number, epoch: number, bytes: Uint8Array): void;
   /** A task finished; its final snapshot stands for it in every later checkpoint. */
   taskFinished(worker: number, taskId: number, finalSnapshot: Uint8Array): void;
   /** Tasks failed, noticed in one go. */

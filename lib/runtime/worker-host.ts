@@ -91,6 +91,8 @@ export class WorkerHost implements WorkerCommands {
   private started = false;
   private storesOpen = false;
   private pendingFailures: FailureReport[] = [];
+  /** Per task incarnation: the first epoch whose closing it has not reported yet ({@link reportClosedEpochs}). */
+  private readonly closedEpochsFrom = new WeakMap<Task, number>();
   /** Per task, reports waiting for its sinks' output to be durable ({@link afterSinksDurable}). */
   private readonly reportsInFlight = new Map<number, Promise<void>>();
   /** The run sink partitions are told of; fresh only while the first deployment of a new run opens them. */
@@ -143,6 +145,7 @@ export class WorkerHost implements WorkerCommands {
       const plan = this.o.plan.tasks[deploy.taskId]!;
       const snapshot = deploy.snapshot ? decodeSnapshot(deploy.snapshot) : null;
       const task = this.factory.create({ plan, snapshot, backends: null, replay: deploy.replay, history: deploy.history });
+      this.closedEpochsFrom.set(task, snapshot?.checkpointId ?? 0);
       this.tasks.set(plan.id, task);
       created.push(task);
     }
@@ -242,6 +245,17 @@ export class WorkerHost implements WorkerCommands {
     this.reportsInFlight.set(task.taskId, next);
   }
 
+  /** With retained determinants: the epochs `task` closed before checkpoint `checkpointId`, once each (I32). */
+  private reportClosedEpochs(task: Task, checkpointId: number): void {
+    if (!task.recorder.keepsLog || task.recorder.truncates) return;
+    const from = this.closedEpochsFrom.get(task) ?? 0;
+    if (from >= checkpointId) return;
+    for (const segment of task.recorder.ownSegments(from)) {
+      if (segment.epoch < checkpointId) this.o.reports.closedEpoch(this.o.index, task.taskId, segment.epoch, segment.bytes);
+    }
+    this.closedEpochsFrom.set(task, checkpointId);
+  }
+
   private startTask(task: Task): void {
     if (task.status === 'finished') {
       this.o.reports.taskFinished(this.o.index, task.taskId, encodeSnapshot(this.finalSnapshot(task)));
@@ -330,6 +344,7 @@ export class WorkerHost implements WorkerCommands {
     const previous = this.tasks.get(deploy.taskId);
     if (previous) previous.disposeState();
     const task = this.factory.create({ plan, snapshot, backends: standby ? standby.backends : null, replay: deploy.replay, history: deploy.history });
+    this.closedEpochsFrom.set(task, snapshot?.checkpointId ?? 0);
     this.tasks.set(plan.id, task);
     if (deploy.replay !== null) this.awaitingVerdict.add(plan.id);
     const recordedConsumption = task.inputs.map((input) => input.lastSeq);
@@ -596,6 +611,7 @@ export class WorkerHost implements WorkerCommands {
       wakeAt: (task, at) => this.scheduler.wakeAt(task, at),
       // Encoded now, while the snapshot's objects still hold the state at the barrier.
       acknowledge: (task, id, snapshot) => {
+        this.reportClosedEpochs(task, id);
         const encoded = encodeSnapshot(snapshot);
         this.afterSinksDurable(task, true, () => this.o.reports.acknowledge(this.o.index, task.taskId, id, encoded));
       },

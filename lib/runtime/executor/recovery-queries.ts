@@ -24,6 +24,8 @@ export interface RecoveryQueriesHost extends JobView {
   readonly checkpoints: CheckpointController;
   /** This run's identity, as sink partitions are told when they open. */
   runId(): string;
+  /** With retained determinants: the epochs of a task's own log it reported closed (I32), by epoch. */
+  closedEpochs(taskId: number): ReadonlyMap<number, Uint8Array> | undefined;
 }
 
 /** A sink task: where its partition is, and the sink in its chain. */
@@ -66,7 +68,13 @@ export class RecoveryQueries {
     for (const envelope of await this.sinkDeterminants(0)) stored.ingest(envelope);
     const fromSinks = stored.logOf(taskId, 0);
     if (fromSinks.length > 0) copies.push(fromSinks);
-    return (copies.length > 0 ? longestCopy(taskId, copies) : []).filter((segment) => segment.epoch < beforeEpoch);
+    const copied = (copies.length > 0 ? longestCopy(taskId, copies) : []).filter((segment) => segment.epoch < beforeEpoch);
+    // Copies end at the task's last output; the epochs it reported closed are whole (I32), and win.
+    const closed = this.host.closedEpochs(taskId);
+    if (!closed || closed.size === 0) return copied;
+    const byEpoch = new Map(copied.map((segment) => [segment.epoch, segment.bytes]));
+    for (const [epoch, bytes] of closed) if (epoch < beforeEpoch) byEpoch.set(epoch, bytes);
+    return [...byEpoch].sort((a, b) => a[0] - b[0]).map(([epoch, bytes]) => ({ epoch, bytes }));
   }
 
   /** Every determinant envelope the job's sink partitions store (a dead sink's partition is opened to read them). */
