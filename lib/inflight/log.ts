@@ -3,9 +3,13 @@
  * until the checkpoint closing the epoch completes (I2), so that a replacement consumer can be fed
  * again from any live epoch, skipping what it already has.
  *
- * Records are kept by reference in fixed-size chunks (records are immutable once emitted, I11),
- * so appending costs a pointer copy per record. Past the task's memory budget, full chunks spill to
- * lmdb oldest first and the task keeps running.
+ * Elements are appended by reference into a chunk of {@link CHUNK} elements (records are immutable once
+ * emitted, I11), so appending costs a pointer copy per record. A chunk that is complete (full, or closed by
+ * the start of an epoch) is sealed: encoded with msgpackr, its references dropped. So the log holds bytes,
+ * not live objects (what a replay sends may go to another process, and the heap does not keep every
+ * emitted record reachable until its checkpoint completes), apart from the one chunk being filled. A
+ * replay decodes a chunk when it reaches it. Past the task's memory budget, sealed chunks spill their
+ * bytes to lmdb oldest first and the task keeps running.
  */
 import { Packr } from 'msgpackr';
 import { Batch, ElementType } from '../transport/batch.js';
@@ -30,10 +34,12 @@ interface Chunk {
   firstSeq: number;
   /** Elements in use. */
   count: number;
-  /** Records and control markers; null once spilled. */
+  /** Records and control markers while the chunk is filled; null once sealed. */
   elements: unknown[] | null;
-  /** Event timestamps; null once spilled. */
+  /** Event timestamps while the chunk is filled; null once sealed. */
   timestamps: Float64Array | null;
+  /** The sealed chunk's elements and timestamps, encoded; null while filled, and once spilled. */
+  encoded: Uint8Array | null;
   /** Per batch sent: [seq of its first element, its ingest time], flattened. */
   ingest: number[];
   /** Index under which the chunk was spilled, or -1. */
@@ -134,7 +140,7 @@ export class InflightLog {
     let drop = 0;
     while (drop < this.chunks.length && this.chunks[drop]!.epoch < epoch && this.chunks[drop] !== this.current) {
       const chunk = this.chunks[drop]!;
-      if (chunk.elements) this.budget.inMemory -= chunk.count;
+      if (chunk.elements || chunk.encoded) this.budget.inMemory -= chunk.count;
       else if (chunk.spilledAs >= 0) this.spill?.drop(this.taskId, this.channel, chunk.spilledAs);
       if (this.loaded?.from === chunk) this.loaded = null;
       drop++;
@@ -145,7 +151,7 @@ export class InflightLog {
   /** Forgets everything (the task died). */
   discard(): void {
     for (const chunk of this.chunks) {
-      if (chunk.elements) this.budget.inMemory -= chunk.count;
+      if (chunk.elements || chunk.encoded) this.budget.inMemory -= chunk.count;
       else if (chunk.spilledAs >= 0) this.spill?.drop(this.taskId, this.channel, chunk.spilledAs);
     }
     this.chunks.length = 0;
@@ -179,7 +185,8 @@ export class InflightLog {
 
   private load(chunk: Chunk): Chunk {
     if (this.loaded?.from === chunk) return this.loaded.copy;
-    const [elements, timestamps] = packr.unpack(this.spill!.read(this.taskId, this.channel, chunk.spilledAs)) as [unknown[], number[]];
+    const bytes = chunk.encoded ?? this.spill!.read(this.taskId, this.channel, chunk.spilledAs);
+    const [elements, timestamps] = packr.unpack(bytes) as [unknown[], number[]];
     const revived = elements.map((e) =>
       e !== null && typeof e === 'object' && (e as { __control?: number }).__control !== undefined
         ? new ControlMarker((e as { __control: ElementType }).__control, (e as { value: number }).value)
@@ -192,8 +199,23 @@ export class InflightLog {
   }
 
   private roll(): Chunk {
-    this.current = this.newChunk(this.current.firstSeq + this.current.count);
+    const sealed = this.current;
+    this.current = this.newChunk(sealed.firstSeq + sealed.count);
+    this.seal(sealed);
     return this.current;
+  }
+
+  /** Encodes a complete chunk and drops its references (the log keeps bytes, see the module comment). */
+  private seal(chunk: Chunk): void {
+    if (chunk.elements === null || chunk.count === 0) return;
+    const elements = chunk.elements.slice(0, chunk.count);
+    for (let i = 0; i < elements.length; i++) {
+      const e = elements[i];
+      if (e instanceof ControlMarker) elements[i] = { __control: e.type, value: e.value };
+    }
+    chunk.encoded = packr.pack([elements, chunk.timestamps!.subarray(0, chunk.count)]);
+    chunk.elements = null;
+    chunk.timestamps = null;
   }
 
   private newChunk(firstSeq: number): Chunk {
@@ -204,6 +226,7 @@ export class InflightLog {
       elements: new Array(CHUNK),
       timestamps: new Float64Array(CHUNK),
       ingest: [],
+      encoded: null,
       spilledAs: -1,
     };
     this.chunks.push(chunk);
@@ -214,13 +237,11 @@ export class InflightLog {
     if (!this.spill) return;
     for (const chunk of this.chunks) {
       if (this.budget.inMemory <= this.budget.maxRecords) return;
-      if (chunk === this.current || !chunk.elements) continue;
-      const elements = chunk.elements.slice(0, chunk.count).map((e) => (e instanceof ControlMarker ? { __control: e.type, value: e.value } : e));
+      if (chunk === this.current || chunk.encoded === null) continue;
       chunk.spilledAs = this.spillCounter++;
-      this.spill.write(this.taskId, this.channel, chunk.spilledAs, packr.pack([elements, Array.from(chunk.timestamps!.subarray(0, chunk.count))]));
+      this.spill.write(this.taskId, this.channel, chunk.spilledAs, chunk.encoded);
       this.budget.inMemory -= chunk.count;
-      chunk.elements = null;
-      chunk.timestamps = null;
+      chunk.encoded = null;
     }
   }
 }

@@ -99,3 +99,35 @@ test('past its memory budget the log spills to lmdb, keeps running, and replays 
   log.truncateBefore(1);
   t.is(replay(log, 12_000).length, 12_000);
 });
+
+test('a complete chunk is kept as encoded bytes, not references: records changed after they were sent replay as they were sent, with their timestamps and barriers', (t) => {
+  const log = new InflightLog(0, 0, 0, 0, new InflightBudget(1_000_000), null);
+  const sent: { n: number }[] = [];
+  for (let done = 0; done < 5000; done += 100) {
+    const batch = new Batch(100);
+    for (let i = 0; i < 100; i++) {
+      const record = { n: done + i };
+      sent.push(record);
+      batch.records[i] = record;
+      batch.timestamps[i] = done + i;
+    }
+    batch.count = 100;
+    batch.seq = log.nextSeq;
+    log.append(batch);
+  }
+  appendControl(log, ElementType.Barrier, 1);
+  log.startEpoch(1);
+  appendRecords(log, 5000, 10);
+  // A record is immutable once emitted (I11); a buggy operator mutating one must not change what a replay sends.
+  for (const record of sent) record.n = -1;
+  const replayed = replay(log, -1);
+  t.is(replayed.length, 5000 + 1 + 10);
+  t.deepEqual(replayed[0], [0, 'r0@0']);
+  t.deepEqual(replayed[4999], [4999, 'r4999@4999']);
+  t.deepEqual(replayed[5000], [5000, 'barrier1']);
+  t.deepEqual(replayed[5010], [5010, 'r5009@5009']);
+  // What a replay hands out are copies decoded from the bytes, never the objects that were sent.
+  const batch = new Batch(64);
+  log.replayAfter(-1).fill(batch);
+  t.not(batch.records[0], sent[0]);
+});
