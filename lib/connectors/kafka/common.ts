@@ -5,6 +5,7 @@
 import { ConfigError, ConnectorError } from '../../errors.js';
 import { createKafkaClient, type FetchedRecord, type IsolationLevel, type KafkaClient } from './client.js';
 import { readCausalflowHeaders, type CausalflowHeaders } from './headers.js';
+import { withRetry } from './retry.js';
 
 /** Options every Kafka connector takes. */
 export interface KafkaConnectionOptions {
@@ -74,10 +75,17 @@ export async function ensureTopic(client: KafkaClient, field: string, topic: str
   const replicationFactor = spec.replicationFactor ?? 1;
   if (!Number.isInteger(partitions) || partitions < 1) throw new ConfigError(`${field}.autoCreate.partitions`, 'an integer >= 1', partitions);
   if (!Number.isInteger(replicationFactor) || replicationFactor < 1) throw new ConfigError(`${field}.autoCreate.replicationFactor`, 'an integer >= 1', replicationFactor);
-  await client.createTopic(topic, partitions, replicationFactor);
-  const created = await client.partitionCount(topic);
-  if (created === null) throw new ConnectorError('KAFKA_TOPIC_MISSING', `topic ${topic} was created but is not visible yet`, { retriable: true, context: { topic } });
-  return created;
+  // A topic just created may not be served yet ("does not host this topic-partition"), on the create's own
+  // wait for leaders or on the metadata read after it: both are retriable, and creating again is a no-op.
+  return withRetry(
+    async () => {
+      await client.createTopic(topic, partitions, replicationFactor);
+      const created = await client.partitionCount(topic);
+      if (created === null) throw new ConnectorError('KAFKA_TOPIC_MISSING', `topic ${topic} was created but is not visible yet`, { retriable: true, context: { topic } });
+      return created;
+    },
+    { what: `create topic ${topic}`, retries: 8, maxMs: 1000 },
+  );
 }
 
 /** What {@link scanBackwards} hands its visitor: a record, with its causalflow headers decoded. */
