@@ -3,6 +3,7 @@
  * services only through the context (`ctx.now()`, `ctx.random()`, `ctx.call()`), or inside `causal()`
  * (see `docs/determinism.md`): that is what makes its effects replayable.
  */
+import type { CausalServices } from '../causal/services.js';
 import type { KeyedStateStore, StateKey } from '../state/api.js';
 
 /** Receives the records a flatMap produces. */
@@ -23,8 +24,8 @@ export interface TimerService {
   deleteEventTime(timestamp: number): void;
 }
 
-/** What a process function sees. */
-export interface ProcessContext<O> {
+/** What a process function sees: its output, its position, its state and timers, and the causal services (clocks, random numbers, external calls; each a determinant under exactly-once). */
+export interface ProcessContext<O> extends CausalServices {
   /** Emits a record; its timestamp defaults to the current record's (or timer's). */
   emit(record: O, timestamp?: number): void;
   /** Event timestamp of the current record, or the timer's timestamp in `onTimer`; NaN for none. */
@@ -39,18 +40,6 @@ export interface ProcessContext<O> {
   readonly state: KeyedStateStore;
   /** Timers. */
   readonly timers: TimerService;
-  /** Wall-clock ms; a determinant under exactly-once. */
-  now(): number;
-  /** The wall clock as of the task's last clock tick; free to call in hot loops. */
-  cachedNow(): number;
-  /** Monotonic ms with microsecond resolution (like `performance.now()`); a determinant under exactly-once. */
-  monotonicNow(): number;
-  /** Uniform float in [0, 1) from a seeded generator (one seed per epoch). */
-  random(): number;
-  /** Random version-4 UUID from the same generator. */
-  randomUUID(): string;
-  /** An external call whose result is recorded and replayed in recovery. */
-  call<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
 }
 
 /** What a keyed process function sees. */

@@ -14,7 +14,7 @@
  * | `sums` | ORDER, SOURCE_POLL: running sums per key, each record carrying its sum before and after |
  * | `chain` | ORDER: numbers → keyed step → keyed step → out, three stages to place across workers |
  */
-import { CollectSink, Job, sequence, tumbling, type DataStream, type JobOptions } from '../../lib/index.js';
+import { CollectSink, Job, sequence, tumbling, type DataStream, type JobOptions, type KeyedProcessFunction } from '../../lib/index.js';
 
 /** Arguments of {@link buildClusterJob}. */
 export interface ClusterJobArgs {
@@ -35,6 +35,16 @@ export interface SumRecord {
   before: number;
   after: number;
 }
+
+/** The keyed running sum of the `sums` job (and of the `--resume` job file): each record carries its sum before and after. */
+export const runningSum: KeyedProcessFunction<number, number, SumRecord> = {
+  processElement(n, ctx) {
+    const sum = ctx.state.value<number>('sum');
+    const before = sum.value() ?? 0;
+    sum.update(before + n);
+    ctx.emit({ n, key: ctx.key, before, after: before + n });
+  },
+};
 
 /** The file URL of this module (the tests pass it as `workers.module`). */
 export const CLUSTER_JOBS = import.meta.url;
@@ -136,17 +146,7 @@ export function buildClusterJob(args: ClusterJobArgs): { job: Job; sink: Collect
       const sink = job
         .source(sequence((n) => n, { count: count ?? 20_000, rate: rate ?? 10_000, partitions: 2 }), { name: 'numbers' })
         .keyBy((n: number) => n % 5)
-        .process<SumRecord>(
-          {
-            processElement(n, ctx) {
-              const sum = ctx.state.value<number>('sum');
-              const before = sum.value() ?? 0;
-              sum.update(before + n);
-              ctx.emit({ n, key: ctx.key, before, after: before + n });
-            },
-          },
-          { name: 'sum' },
-        )
+        .process<SumRecord>(runningSum, { name: 'sum' })
         .collect({ name: 'out' });
       return { job, sink };
     }

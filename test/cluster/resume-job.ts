@@ -3,7 +3,7 @@
  * in the directory named by `RESUME_TEST_DIR` (worker processes inherit the coordinator's environment).
  */
 import { fileSink, Job, sequence } from '../../lib/index.js';
-import type { SumRecord } from './jobs.js';
+import { runningSum, type SumRecord } from './jobs.js';
 
 /** Records the source produces. */
 export const RESUME_COUNT = 30_000;
@@ -16,17 +16,7 @@ export default function build(): Job {
   job
     .source(sequence((n) => n, { count: RESUME_COUNT, rate: 10_000, partitions: 2 }), { name: 'numbers' })
     .keyBy((n: number) => n % 5)
-    .process<SumRecord>(
-      {
-        processElement(n, ctx) {
-          const sum = ctx.state.value<number>('sum');
-          const before = sum.value() ?? 0;
-          sum.update(before + n);
-          ctx.emit({ n, key: ctx.key, before, after: before + n });
-        },
-      },
-      { name: 'sum' },
-    )
+    .process<SumRecord>(runningSum, { name: 'sum' })
     .sink(fileSink(`${dir}/out`), { name: 'out' });
   return job;
 }
