@@ -24,6 +24,8 @@ export interface EndpointOptions {
   host?: string;
   /** The token every request must carry. */
   token: string;
+  /** What the endpoint is, for errors (`metrics`, `dashboard`). */
+  name?: string;
 }
 
 /** A new random token (32 hex characters). */
@@ -71,8 +73,15 @@ export class HttpEndpoint {
         response.end(`${error instanceof RequestError ? error.status : 500}: ${error instanceof Error ? error.message : String(error)}\n`);
       }
     };
+    const field = `${options.name ?? 'endpoint'}.port`;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (error: NodeJS.ErrnoException) => {
+        // A port in use or an address this host does not have is a configuration problem, said in one line.
+        if (error.code === 'EADDRINUSE') reject(new ConfigError(field, `a free port on ${host}`, options.port));
+        else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') reject(new ConfigError(`${options.name ?? 'endpoint'}.host`, 'an address of this host', host));
+        else if (error.code === 'EACCES') reject(new ConfigError(field, 'a port this user may bind', options.port));
+        else reject(error);
+      });
       server.listen(options.port, host, () => resolve());
     });
     const address = server.address() as AddressInfo;

@@ -39,12 +39,12 @@ export class Observability {
     let dashboard: string | null = null;
     try {
       if (config.metrics) {
-        const server = await HttpEndpoint.listen({ ...config.metrics, token }, [metricsRoute(registry)]);
+        const server = await HttpEndpoint.listen({ ...config.metrics, token, name: 'metrics' }, [metricsRoute(registry)]);
         servers.push(server);
         metrics = `${server.origin}/metrics`;
       }
       if (config.dashboard) {
-        const server = await HttpEndpoint.listen({ ...config.dashboard, token }, dashboardRoutes(observer, registry, job, token));
+        const server = await HttpEndpoint.listen({ ...config.dashboard, token, name: 'dashboard' }, dashboardRoutes(observer, registry, job, token));
         servers.push(server);
         dashboard = `${server.origin}/?token=${token}`;
       }

@@ -118,6 +118,21 @@ if (serial) {
     t.log(`screenshot: ${shot}`);
   });
 
+  serial('once the SIGKILLed worker is respawned, the page shows every standby on another worker than its task again', async (t) => {
+    type State = { tasks: { name: string; worker: number; standbyWorkers: number[] }[] };
+    await page.waitForFunction(
+      () => {
+        const state = (globalThis as unknown as { __causalflowState?: State }).__causalflowState;
+        return state?.tasks.every((task) => task.standbyWorkers.length > 0 && !task.standbyWorkers.includes(task.worker));
+      },
+      null,
+      { timeout: 20_000 },
+    );
+    t.true(handle.events().some((e) => e.type === 'worker-respawned'), 'a new process took the lost worker\'s place');
+    const state = await page.evaluate(() => (globalThis as unknown as { __causalflowState: State }).__causalflowState);
+    for (const task of state.tasks) t.false(task.standbyWorkers.includes(task.worker), `${task.name} on worker-${task.worker}, standby on ${task.standbyWorkers.join(', ')}`);
+  });
+
   serial('when the job has finished, the counts on the page match a scrape of /metrics', async (t) => {
     const result = await handle.done;
     const { dashboard, token } = handle.endpoints;
