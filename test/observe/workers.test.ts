@@ -17,6 +17,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { JobHandle } from '../../lib/api/job.js';
 import { buildDemoJob, DEMO_JOB_MODULE, type DemoJobArgs } from '../../lib/cli/demo-job.js';
 import { scrape, sumOf } from './exposition.js';
+import { ROOT } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
 
 const CHROMIUM = process.env.CAUSALFLOW_CHROMIUM ?? '/usr/bin/chromium';
 const REQUIRED = process.env.CAUSALFLOW_REQUIRE_TOOLS === '1';
@@ -146,4 +148,34 @@ if (serial) {
     t.is(sumOf(metrics, 'causalflow_recoveries_total', { outcome: 'local' }), 1);
     t.is(await number('records-out'), result.recordsOut, 'and both match the job result');
   });
+
+  serial('npx causalflow demo --workers 3 --dashboard: the page shows the graph over three workers and the demo\'s own kill through to live', async (t) => {
+    const demo = spawn(process.execPath, [`${ROOT}bin/causalflow.js`, 'demo', '--workers', '3', '--dashboard', '--seconds', '10', '--kill-at', '5.5', '--rate', '30000', '--dashboard-wait', '3'], { cwd: ROOT });
+    let stdout = '';
+    let stderr = '';
+    demo.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => demo.on('close', resolve));
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no dashboard address in: ${stdout}${stderr}`)), 60_000);
+      demo.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        const match = /dashboard: (http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32})/.exec(stdout);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+    });
+    const demoPage = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    t.is((await demoPage.goto(url))?.status(), 200);
+    for (const task of ['source-1[0]', 'source-1[1]', 'q3-join[0]', 'q3-join[1]']) await demoPage.getByTestId(`task-${task}`).waitFor({ timeout: 15_000 });
+    t.is(await demoPage.locator('[data-testid^="worker-"]').count(), 3, 'three worker rows');
+    const live = demoPage.locator('[data-testid="recovery"][data-outcome="live"]');
+    await live.first().waitFor({ timeout: 40_000 });
+    t.regex(await live.first().innerText(), /q3-join\[0\][\s\S]*live/);
+    await demoPage.close();
+    t.is(await exited, 0, `${stdout}\n${stderr}`);
+    t.regex(stdout, /oracle \.+ identical/);
+  });
 }
+
