@@ -5,19 +5,24 @@
 import { OVERHEAD_MODES } from './overhead.js';
 import type { ReportData } from './report.js';
 import type { RecoveryBenchResult, RecoveryModeFigures } from './recovery.js';
-import type { RecoverySweepPoint } from './sweeps.js';
+import { sweepRecoveryMs, type RecoverySweepPoint, type SweepModeFigures } from './sweeps.js';
 import { checkWorkerTargets, renderWorkersSection, type WorkerReportData } from './report-workers.js';
 
 const fmt = (v: number | null | undefined, digits = 0): string =>
   v === null || v === undefined || Number.isNaN(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 const ms = (v: number | null | undefined): string => (v === null || v === undefined ? 'n/a' : `${fmt(v, v < 10 ? 1 : 0)} ms`);
+/** A recovery time: null is a recovery that never settled, a miss (`../shared/contracts.md`), not a blank. */
+const recovered = (v: number | null | undefined): string => (v === null || v === undefined ? 'never settled (**missed**)' : ms(v));
+/** Duplicates or losses: null is a check that could not run, a violation. */
+const counted = (v: number | null | undefined): string => (v === null || v === undefined ? '**violation** (not checked)' : fmt(v));
+const known = (v: number | null | undefined): v is number => v !== null && v !== undefined && !Number.isNaN(v);
 
-/** A target and whether the report's figures meet it. */
+/** A target and whether the report's figures meet it: a figure that could not be measured misses it. */
 interface TargetCheck {
   figure: string;
   target: string;
   measured: string;
-  met: boolean | null;
+  met: boolean;
 }
 
 function checkTargets(data: ReportData): TargetCheck[] {
@@ -25,10 +30,11 @@ function checkTargets(data: ReportData): TargetCheck[] {
   for (const o of data.overhead) {
     const eo = o.ratios['exactly-once'];
     const full = o.ratios['exactly-once-full'];
-    checks.push({ figure: `${o.query.toUpperCase()} failure-free throughput, exactly-once (dsd 1) ÷ none`, target: '≥ 0.95', measured: fmt(eo, 3), met: eo === null ? null : eo >= 0.95 });
-    checks.push({ figure: `${o.query.toUpperCase()} failure-free throughput, exactly-once-full ÷ none`, target: '≥ 0.90', measured: fmt(full, 3), met: full === null ? null : full >= 0.9 });
+    const q = o.query.toUpperCase();
+    checks.push({ figure: `${q} failure-free throughput, exactly-once (dsd 1) ÷ none`, target: '≥ 0.95', measured: ratioText(o, 'exactly-once'), met: known(eo) && eo >= 0.95 });
+    checks.push({ figure: `${q} failure-free throughput, exactly-once-full ÷ none`, target: '≥ 0.90', measured: ratioText(o, 'exactly-once-full'), met: known(full) && full >= 0.9 });
     const p99 = o.modes['exactly-once']?.p99Ms ?? null;
-    checks.push({ figure: `${o.query.toUpperCase()} p99 latency, exactly-once, at half of the maximum rate`, target: '≤ 20 ms', measured: ms(p99), met: p99 === null ? null : p99 <= 20 });
+    checks.push({ figure: `${q} p99 latency, exactly-once, at half of the maximum rate`, target: '≤ 20 ms', measured: known(p99) ? ms(p99) : 'not measured', met: known(p99) && p99 <= 20 });
   }
   for (const r of data.recovery) {
     const eo = r.modes['exactly-once'];
@@ -36,40 +42,53 @@ function checkTargets(data: ReportData): TargetCheck[] {
     const label = `${r.query.toUpperCase()} ${r.failures}`;
     if (eo && gr) {
       const ratio = eo.recoveryMs !== null && gr.recoveryMs !== null && gr.recoveryMs > 0 ? eo.recoveryMs / gr.recoveryMs : null;
+      const both = `${eo.recoveryMs === null ? 'never settled' : ms(eo.recoveryMs)} / ${gr.recoveryMs === null ? 'never settled' : ms(gr.recoveryMs)}`;
       checks.push({
         figure: `${label}: exactly-once recoveryMs ÷ global-rollback`,
         target: '≤ 0.2',
-        measured: ratio === null ? `${ms(eo.recoveryMs)} / ${ms(gr.recoveryMs)}` : `${fmt(ratio, 3)} (${ms(eo.recoveryMs)} / ${ms(gr.recoveryMs)})`,
-        met: ratio === null ? null : ratio <= 0.2,
+        measured: ratio === null ? both : `${fmt(ratio, 3)} (${both})`,
+        met: ratio !== null && ratio <= 0.2,
       });
     }
     if (eo) {
       checks.push({
         figure: `${label}: exactly-once output gap`,
         target: '≤ 100 ms',
-        measured: `${ms(eo.outputGapMs)} (longest gap before the kill: ${ms(eo.baselineGapMs)})`,
-        met: eo.outputGapMs === null ? null : eo.outputGapMs <= 100,
+        measured: `${known(eo.outputGapMs) ? ms(eo.outputGapMs) : 'not measured'} (longest gap before the kill: ${ms(eo.baselineGapMs)})`,
+        met: known(eo.outputGapMs) && eo.outputGapMs <= 100,
       });
-      if (r.failures === 'single') checks.push({ figure: `${label}: exactly-once recoveryMs`, target: '≤ 1000 ms', measured: ms(eo.recoveryMs), met: eo.recoveryMs === null ? false : eo.recoveryMs <= 1000 });
+      if (r.failures === 'single') {
+        checks.push({ figure: `${label}: exactly-once recoveryMs`, target: '≤ 1000 ms', measured: eo.recoveryMs === null ? 'never settled' : ms(eo.recoveryMs), met: known(eo.recoveryMs) && eo.recoveryMs <= 1000 });
+      }
     }
     for (const [mode, f] of [
       ['exactly-once', eo],
       ['global-rollback', gr],
     ] as const) {
       if (!f) continue;
-      const ok = f.duplicates === 0 && f.lost === 0;
-      checks.push({ figure: `${label}: ${mode} duplicates / lost`, target: '0 / 0', measured: `${fmt(f.duplicates)} / ${fmt(f.lost)}`, met: f.duplicates === null ? null : ok });
+      // No oracle (null) is a violation, as is an oracle whose output differs.
+      const ok = f.duplicates === 0 && f.lost === 0 && f.oracleIdentical !== false;
+      const measured = f.duplicates === null || f.lost === null ? 'not checked: the oracle could not replay (a violation)' : `${fmt(f.duplicates)} / ${fmt(f.lost)}`;
+      checks.push({ figure: `${label}: ${mode} duplicates / lost`, target: '0 / 0', measured, met: ok });
     }
   }
   return checks;
 }
 
+/** The mode's paired ratio to `none` with its spread over rounds (results before the spread was kept: the median alone). */
+function ratioText(o: ReportData['overhead'][number], mode: keyof typeof o.ratios): string {
+  const f = o.modes[mode];
+  const ratio = o.ratios[mode];
+  if (!known(ratio)) return 'not measured';
+  return f && known(f.ratioMin) && known(f.ratioMax) ? `${fmt(ratio, 3)} (rounds ${fmt(f.ratioMin, 3)} – ${fmt(f.ratioMax, 3)})` : fmt(ratio, 3);
+}
+
 function recoveryTable(r: RecoveryBenchResult): string {
-  const rows = ['| Mode | recoveryMs | settledMs | outputGapMs | peakLatencyMs | takeover | duplicates | lost | oracle |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const rows = ['| Mode | recoveryMs | band | outputGapMs | peakLatencyMs | takeover | duplicates | lost | oracle |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
   for (const [mode, f] of Object.entries(r.modes) as [string, RecoveryModeFigures][]) {
     rows.push(
-      `| \`${mode}\` | ${ms(f.recoveryMs)} | ${ms(f.settledMs)} | ${ms(f.outputGapMs)} | ${ms(f.peakLatencyMs)} | ${takeovers(f).map((t) => ms(t)).join(', ') || 'n/a'} | ${fmt(f.duplicates)} | ${fmt(f.lost)} | ${
-        f.oracleIdentical === null ? 'not checked' : f.oracleIdentical ? 'identical' : 'differs'
+      `| \`${mode}\` | ${recovered(f.recoveryMs)} | ${ms(f.bandMs)} | ${ms(f.outputGapMs)} | ${ms(f.peakLatencyMs)} | ${takeovers(f).map((t) => ms(t)).join(', ') || 'n/a'} | ${counted(f.duplicates)} | ${counted(f.lost)} | ${
+        f.oracleIdentical === null ? 'not checked' : f.oracleIdentical ? 'identical' : '**differs** (violation)'
       }${f.escalations > 0 ? ` (${f.escalations} escalation)` : ''} |`,
     );
   }
@@ -84,17 +103,23 @@ function takeovers(f: RecoveryModeFigures): (number | null)[] {
 
 function sweepTable(points: RecoverySweepPoint[], xLabel: string, x: (v: number) => string): string {
   const rows = [
-    `| ${xLabel} | global-rollback recovery / settled | exactly-once recovery / settled | global-rollback output gap | exactly-once output gap | exactly-once takeover |`,
+    `| ${xLabel} | global-rollback recoveryMs | exactly-once recoveryMs | global-rollback output gap | exactly-once output gap | exactly-once takeover |`,
     '| --- | --- | --- | --- | --- | --- |',
   ];
   for (const p of points) {
     const gr = p.modes['global-rollback'];
     const eo = p.modes['exactly-once'];
     rows.push(
-      `| ${x(p.x)} | ${ms(gr?.recoveryMs)} / ${ms(gr?.settledMs)} | ${ms(eo?.recoveryMs)} / ${ms(eo?.settledMs)} | ${ms(gr?.outputGapMs)} | ${ms(eo?.outputGapMs)} | ${ms(eo?.takeoverMs)} |`,
+      `| ${x(p.x)} | ${sweepCell(gr)} | ${sweepCell(eo)} | ${ms(gr?.outputGapMs)} | ${ms(eo?.outputGapMs)} | ${ms(eo?.takeoverMs)} |`,
     );
   }
   return rows.join('\n');
+}
+
+/** A sweep's recovery figure; † marks points taken before the band rule, which show their `settledMs` (see the note under the tables). */
+function sweepCell(f: SweepModeFigures | undefined): string {
+  if (!f) return 'n/a';
+  return `${recovered(sweepRecoveryMs(f))}${f.bandMs === undefined ? ' †' : ''}`;
 }
 
 /** Where the time of one exactly-once recovery went, from its events. */
@@ -132,7 +157,7 @@ export function renderReport(
     '',
     '| Figure | Target | Measured | |',
     '| --- | --- | --- | --- |',
-    ...checks.map((c) => `| ${c.figure} | ${c.target} | ${c.measured} | ${c.met === null ? 'not measured' : c.met ? 'met' : '**missed**'} |`),
+    ...checks.map((c) => `| ${c.figure} | ${c.target} | ${c.measured} | ${c.met ? 'met' : '**missed**'} |`),
     '',
   );
 
@@ -270,7 +295,7 @@ export function renderReport(
     '',
   );
 
-  const missed = checks.filter((c) => c.met === false);
+  const missed = checks.filter((c) => !c.met);
   out.push('## Where we are behind', '');
   if (missed.length === 0) out.push('Every target above was met in this run.', '');
   else {

@@ -9,6 +9,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OVERHEAD_MODES, type OverheadResult } from './overhead.js';
 import type { RecoveryBenchResult, RecoveryModeFigures } from './recovery.js';
+import { withBandRule } from './report-recompute.js';
 
 /** Worker-process results a report shows. */
 export interface WorkerReportData {
@@ -55,7 +56,8 @@ export function loadWorkerResults(root: string, dir: string): WorkerReportData {
     const result = JSON.parse(readFileSync(join(full, file), 'utf8')) as { bench?: string };
     const command = commands[file] ?? 'n/a';
     if (result.bench === 'overhead') data.overhead.push({ file, command, result: result as OverheadResult });
-    else if (result.bench === 'recovery') data.recovery.push({ file, command, result: result as RecoveryBenchResult });
+    // Results taken under the old rule get `recoveryMs` recomputed from their stored timelines.
+    else if (result.bench === 'recovery') data.recovery.push({ file, command, result: withBandRule(result as RecoveryBenchResult) });
   }
   return data;
 }

@@ -88,7 +88,28 @@ export async function sweepDsd(options: { rounds: number; measureMs: number; par
 /** One point of a recovery sweep: the figures of both modes at one value of the swept parameter. */
 export interface RecoverySweepPoint {
   x: number;
-  modes: Partial<Record<RecoveryMode, { recoveryMs: number | null; settledMs: number | null; outputGapMs: number | null; peakLatencyMs: number | null; takeoverMs: number | null }>>;
+  modes: Partial<Record<RecoveryMode, SweepModeFigures>>;
+}
+
+/** One mode at one point of a recovery sweep. */
+export interface SweepModeFigures {
+  /** Under the band rule (`recoveryFigures`) when `bandMs` is present; points without it were taken under the old rule. */
+  recoveryMs: number | null;
+  /** Deprecated alias of `recoveryMs`; under the old rule the figure nearest to the band rule (p95 of the 3 s before the kill). */
+  settledMs: number | null;
+  /** Upper edge of the band (ms); absent from points taken before the band rule. */
+  bandMs?: number | null;
+  outputGapMs: number | null;
+  peakLatencyMs: number | null;
+  takeoverMs: number | null;
+}
+
+/**
+ * The recovery figure of a sweep point: `recoveryMs`, or for points taken before the band rule (no
+ * timeline was stored to recompute it from) their `settledMs`, the figure then nearest to the band rule.
+ */
+export function sweepRecoveryMs(f: SweepModeFigures): number | null {
+  return f.bandMs !== undefined ? f.recoveryMs : f.settledMs;
 }
 
 const SWEEP_MODES: readonly RecoveryMode[] = ['global-rollback', 'exactly-once'];
@@ -101,7 +122,7 @@ async function recoveryPoint(
   const point: RecoverySweepPoint = { x, modes: {} };
   for (const mode of SWEEP_MODES) {
     const f = result.modes[mode]!;
-    point.modes[mode] = { recoveryMs: f.recoveryMs, settledMs: f.settledMs, outputGapMs: f.outputGapMs, peakLatencyMs: f.peakLatencyMs, takeoverMs: f.takeoverMs };
+    point.modes[mode] = { recoveryMs: f.recoveryMs, settledMs: f.settledMs, bandMs: f.bandMs ?? null, outputGapMs: f.outputGapMs, peakLatencyMs: f.peakLatencyMs, takeoverMs: f.takeoverMs };
   }
   return point;
 }
