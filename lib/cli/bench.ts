@@ -35,6 +35,7 @@ export function registerBenchCommands(program: Command): void {
         `order bytes/record, batched (256)   ${result.orderBytesPerRecordBatched}`,
         `order bytes/record, interleaved     ${result.orderBytesPerRecordInterleaved}`,
         `ship MB/s (extract + ingest)        ${formatNumber(result.shipMBps, 1)}  (${result.shipDeltaBytes} bytes per delta)`,
+        `ship ns/envelope (extract + ingest) ${result.shipNsPerEnvelopeBySize.map((e) => `${formatNumber(e.nsPerEnvelope)} at ${e.envelopeBytes} bytes`).join(', ')}`,
       ];
       (options.json ? process.stderr : process.stdout).write(`${lines.join('\n')}\n`);
       if (options.json) printJsonResult(result);
