@@ -251,7 +251,7 @@ export function loadReportData(resultsDir: string): ReportData {
 export async function writeReport(data: ReportData, root: string, workersDir?: string | null, writeResults = true): Promise<string[]> {
   const resultsDir = join(root, 'bench', 'results', data.date);
   const chartsDir = join(root, 'docs', 'benchmarks');
-  mkdirSync(resultsDir, { recursive: true });
+  if (writeResults) mkdirSync(resultsDir, { recursive: true });
   mkdirSync(chartsDir, { recursive: true });
   const quick = data.quick;
   const files: string[] = [];
