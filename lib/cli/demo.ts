@@ -130,8 +130,8 @@ export function registerDemoCommand(program: Command): void {
                 : `${summary.recoveryMs} ms until latency was back within the band before the kill (p95 + 10%${band}) for 1 s`
             }\n` +
             `  output gap ............. ${summary.outputGapMs === null ? 'n/a' : `${summary.outputGapMs.toFixed(1)} ms`}\n` +
-            `  duplicates ............. ${summary.duplicates ?? 'not counted: no oracle'}\n` +
-            `  lost ................... ${summary.lost ?? 'not counted: no oracle'}\n` +
+            `  duplicates ............. ${summary.duplicates ?? 'not counted: no oracle (a violation)'}\n` +
+            `  lost ................... ${summary.lost ?? 'not counted: no oracle (a violation)'}\n` +
             `  oracle ................. ${oracleFailure !== null ? `FAILED: ${oracleFailure}` : summary.oracleIdentical ? 'identical, partition by partition, record by record' : `DIFFERENT: ${describeComparison(comparison)}`}\n`,
         );
         if (options.json) printJsonResult(summary);
