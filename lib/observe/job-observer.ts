@@ -139,7 +139,12 @@ export class JobObserver extends EventEmitter {
     for (const event of job.eventLog()) this.fold(event);
     job.events.on('event', (event: JobEvent) => {
       this.fold(event);
-      this.emit('event', event);
+      // Listeners (metrics, live streams) must not break the job that emits: an error of theirs stays here.
+      try {
+        this.emit('event', event);
+      } catch (error) {
+        process.emitWarning(`causalflow observer: a listener of job events failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
     });
     job.onSinkOutput((taskId, count, latencyMs) => this.sinkOutput(taskId, count, latencyMs));
   }
@@ -283,13 +288,13 @@ export class JobObserver extends EventEmitter {
         return;
       }
       case 'task-failed':
-        this.tasks.find((t) => t.name === event.task)!.status = 'failed';
+        this.setStatus(event.task, 'failed');
         return;
       case 'live':
-        this.tasks.find((t) => t.name === event.task)!.status = 'running';
+        this.setStatus(event.task, 'running');
         return;
       case 'task-finished':
-        this.tasks.find((t) => t.name === event.task)!.status = 'finished';
+        this.setStatus(event.task, 'finished');
         return;
       case 'failed':
         // A checkpoint in flight when the job failed (persisting it failed, or the job failed around it).
@@ -309,6 +314,12 @@ export class JobObserver extends EventEmitter {
       default:
         return;
     }
+  }
+
+  /** Sets a task's status; an event about a task this plan does not have changes nothing (it must never throw: it runs inside the job's event emitter). */
+  private setStatus(name: string, status: ObservedTask['status']): void {
+    const task = this.tasks.find((t) => t.name === name);
+    if (task) task.status = status;
   }
 
   private checkpointById(id: number): ObservedCheckpoint | undefined {
