@@ -64,6 +64,13 @@ export class InflightLog {
   private spillCounter = 0;
   /** The spilled chunk loaded last: a replay reads a chunk batch by batch, so keep it around. */
   private loaded: { from: Chunk; copy: Chunk } | null = null;
+  /**
+   * The element and timestamp arrays of the chunk sealed last, for the next chunk: sealing keeps bytes, so
+   * the arrays are free again, and a log that rolls a chunk at every checkpoint and every 4,096 elements
+   * would otherwise allocate 64 KiB each time.
+   */
+  private spareElements: unknown[] | null = null;
+  private spareTimestamps: Float64Array | null = null;
 
   constructor(
     /** Producer task id. */
@@ -200,8 +207,8 @@ export class InflightLog {
 
   private roll(): Chunk {
     const sealed = this.current;
-    this.current = this.newChunk(sealed.firstSeq + sealed.count);
     this.seal(sealed);
+    this.current = this.newChunk(sealed.firstSeq + sealed.count);
     return this.current;
   }
 
@@ -214,6 +221,10 @@ export class InflightLog {
       if (e instanceof ControlMarker) elements[i] = { __control: e.type, value: e.value };
     }
     chunk.encoded = packr.pack([elements, chunk.timestamps!.subarray(0, chunk.count)]);
+    // Drop the references (the heap must not keep sent records reachable), and keep the arrays for the next chunk.
+    chunk.elements.fill(undefined, 0, chunk.count);
+    this.spareElements = chunk.elements;
+    this.spareTimestamps = chunk.timestamps;
     chunk.elements = null;
     chunk.timestamps = null;
   }
@@ -223,12 +234,14 @@ export class InflightLog {
       epoch: this.epoch,
       firstSeq,
       count: 0,
-      elements: new Array(CHUNK),
-      timestamps: new Float64Array(CHUNK),
+      elements: this.spareElements ?? new Array(CHUNK),
+      timestamps: this.spareTimestamps ?? new Float64Array(CHUNK),
       ingest: [],
       encoded: null,
       spilledAs: -1,
     };
+    this.spareElements = null;
+    this.spareTimestamps = null;
     this.chunks.push(chunk);
     return chunk;
   }
