@@ -454,11 +454,12 @@ export class NexmarkGenerator {
         : this.nextBase0PersonId(lastPerson);
     const price = this.price();
     // Half hot, half cold: the coin is below(2) > 0, i.e. the top bit of its draw; the next draw then picks
-    // below(HOT_CHANNELS.length) (its top two bits) or below(COLD_CHANNELS) (as `below` computes it).
+    // below(HOT_CHANNELS.length) or below(COLD_CHANNELS), both computed as `below` does, and the coin selects.
     const coin = this.next32() >>> 31;
     const pick = this.next32();
     const cold = Math.floor((pick * COLD_CHANNELS) / TWO_POW_32);
-    const index = cold + coin * (COLD_CHANNELS + (pick >>> 30) - cold);
+    const hot = COLD_CHANNELS + Math.floor((pick * HOT_CHANNELS.length) / TWO_POW_32);
+    const index = cold + coin * (hot - cold);
     const channel = this.channelNames[index] ?? this.buildColdChannel(index);
     const url = this.channelUrls[index]!;
     return {
