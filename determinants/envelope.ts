@@ -81,8 +81,15 @@ export class EnvelopeWriter {
     return this.count;
   }
 
-  /** Seals the envelope with its checksum; returns its total length. With no slices, writes nothing and returns 0. */
-  finish(): number {
+  /**
+   * Seals the envelope; returns its total length. With no slices, writes nothing and returns 0.
+   *
+   * `checksum: false` writes eight zero bytes where the checksum goes, for an envelope whose bytes never
+   * leave the process on their own: one a batch carries to a task of the same process, or inside a frame
+   * that is checksummed as a whole. Such an envelope must be read with `verify: false`; one that is
+   * persisted or sent by itself keeps its checksum (I7).
+   */
+  finish(checksum = true): number {
     const out = this.out!;
     this.out = null;
     if (this.count === 0) {
@@ -91,9 +98,12 @@ export class EnvelopeWriter {
     }
     out.buf[this.start + 1] = this.count & 0xff;
     out.buf[this.start + 2] = this.count >>> 8;
-    const sum = checksum64(out.buf.subarray(this.start, out.length));
     out.ensure(CHECKSUM_BYTES);
-    out.length = writeU64(out.buf, out.length, sum);
+    if (checksum) out.length = writeU64(out.buf, out.length, checksum64(out.buf.subarray(this.start, out.length)));
+    else {
+      out.buf.fill(0, out.length, out.length + CHECKSUM_BYTES);
+      out.length += CHECKSUM_BYTES;
+    }
     return out.length - this.start;
   }
 }
@@ -110,13 +120,16 @@ const scratchReader = new ByteReader(new Uint8Array(0));
  * Verifies an envelope (length, version, checksum) and hands each slice to `visit`.
  * Throws {@link LogCorruptionError} or {@link UnsupportedVersionError}; nothing is visited then.
  * Returns the number of slices.
+ *
+ * `verify: false` skips the checksum only (every length is still checked), for bytes that never left the
+ * process or arrived inside a frame whose own checksum was verified (see {@link EnvelopeWriter.finish}).
  */
-export function readEnvelope(envelope: Uint8Array, visit: SliceVisitor): number {
+export function readEnvelope(envelope: Uint8Array, visit: SliceVisitor, verify = true): number {
   const total = envelope.length;
   if (total < HEADER_BYTES + CHECKSUM_BYTES) throw new LogCorruptionError(`envelope of ${total} bytes is shorter than its header and checksum`, 0);
   if (envelope[0] !== ENVELOPE_VERSION) throw new UnsupportedVersionError('determinant envelope', envelope[0]!, ENVELOPE_VERSION);
   const bodyEnd = total - CHECKSUM_BYTES;
-  if (checksum64(envelope.subarray(0, bodyEnd)) !== readU64(envelope, bodyEnd)) throw new LogCorruptionError('envelope checksum mismatch', 0);
+  if (verify && checksum64(envelope.subarray(0, bodyEnd)) !== readU64(envelope, bodyEnd)) throw new LogCorruptionError('envelope checksum mismatch', 0);
   const count = envelope[1]! | (envelope[2]! << 8);
   // Validate every length before any slice is handed out: a bad envelope is all or nothing.
   // The table is shared; a visitor that reads another envelope gets a private one.

@@ -206,9 +206,12 @@ export class ReplicaStore {
     this.ignored = new Set(options.ignoreTaskIds ?? []);
   }
 
-  /** Ingests an envelope (verified first; a bad envelope changes nothing). Returns the number of slices in it. */
-  ingest(envelope: Uint8Array): number {
-    const slices = readEnvelope(envelope, this.visit);
+  /**
+   * Ingests an envelope (verified first; a bad envelope changes nothing). Returns the number of slices in it.
+   * `verify: false` skips the checksum, for an envelope written without one (see `EnvelopeWriter.finish`).
+   */
+  ingest(envelope: Uint8Array, verify = true): number {
+    const slices = readEnvelope(envelope, this.visit, verify);
     if (this.bytesInMemory > this.memoryLimit) this.spillDown();
     return slices;
   }

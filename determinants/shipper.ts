@@ -80,8 +80,9 @@ export class DeltaShipper {
   /**
    * Appends to `out` an envelope with everything `consumer` has not received, and advances its
    * cursors. Returns the envelope's length, or 0 (and writes nothing) when there is nothing new.
+   * `checksum: false` leaves the envelope's checksum out (see `EnvelopeWriter.finish`).
    */
-  writeDelta(consumer: number, out: GrowableBytes): number {
+  writeDelta(consumer: number, out: GrowableBytes, checksum = true): number {
     const cursors = this.cursorsOf(consumer);
     if (this.dsd === 0) return 0;
     const writer = this.writer;
@@ -96,7 +97,7 @@ export class DeltaShipper {
         if (store || replicas.forwards(replica.hops)) this.shipLog(replica, replica.hops + 1, cursors, writer);
       }
     }
-    return writer.finish();
+    return writer.finish(checksum);
   }
 
   /** Like {@link writeDelta}, but returns a fresh array (or `null` when there is nothing new). */

@@ -119,15 +119,20 @@ export class CausalTaskLog implements CausalRecorder {
     this.shipper.resetConsumer(consumer);
   }
 
-  /** {@inheritDoc EnvelopeAttacher.attach} — I1: the delta goes on the batch carrying the records it caused. */
+  /**
+   * {@inheritDoc EnvelopeAttacher.attach} — I1: the delta goes on the batch carrying the records it caused.
+   * A batch's envelope has no checksum of its own: in process its bytes cross nothing, and between worker
+   * processes they travel inside a DATA frame, whose checksum covers them (I7, I29). Only bytes that are
+   * persisted or sent alone (the sink's store) are checksummed as envelopes.
+   */
   attach(batch: Batch, consumer: number): void {
     batch.envelope.length = 0;
-    batch.envelopeLength = this.shipper.writeDelta(consumer, batch.envelope);
+    batch.envelopeLength = this.shipper.writeDelta(consumer, batch.envelope, false);
   }
 
-  /** Ingests the envelope a received batch carries (idempotent; before its records are processed). */
+  /** Ingests the envelope a received batch carries (idempotent; before its records are processed; see {@link attach}). */
   ingest(batch: Batch): void {
-    if (batch.envelopeLength > 0) this.replicas.ingest(batch.envelope.view(0, batch.envelopeLength));
+    if (batch.envelopeLength > 0) this.replicas.ingest(batch.envelope.view(0, batch.envelopeLength), false);
   }
 
   /** Writes into `out` everything the task's sink partition has not persisted yet: its own log and every replica it holds. */

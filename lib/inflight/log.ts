@@ -76,6 +76,13 @@ export class InflightLog {
   private spillCounter = 0;
   /** The spilled chunk loaded last: a replay reads a chunk batch by batch, so keep it around. */
   private loaded: { from: Chunk; copy: Chunk } | null = null;
+  /**
+   * The element and timestamp arrays of the chunk sealed last, for the next chunk: sealing keeps bytes, so
+   * the arrays are free again, and a log that rolls a chunk at every checkpoint and every 4,096 elements
+   * would otherwise allocate 64 KiB each time.
+   */
+  private spareElements: unknown[] | null = null;
+  private spareTimestamps: Float64Array | null = null;
 
   constructor(
     /** Producer task id. */
@@ -226,8 +233,8 @@ export class InflightLog {
 
   private roll(): Chunk {
     const sealed = this.current;
-    this.current = this.newChunk(sealed.firstSeq + sealed.count);
     this.seal(sealed);
+    this.current = this.newChunk(sealed.firstSeq + sealed.count);
     return this.current;
   }
 
@@ -241,6 +248,10 @@ export class InflightLog {
     }
     chunk.encoded = packr.pack([elements, chunk.timestamps!.subarray(0, chunk.count)]);
     chunk.encodedBytes = chunk.encoded.length;
+    // Drop the references (the heap must not keep sent records reachable), and keep the arrays for the next chunk.
+    chunk.elements.fill(undefined, 0, chunk.count);
+    this.spareElements = chunk.elements;
+    this.spareTimestamps = chunk.timestamps;
     chunk.elements = null;
     chunk.timestamps = null;
   }
@@ -250,13 +261,15 @@ export class InflightLog {
       epoch: this.epoch,
       firstSeq,
       count: 0,
-      elements: new Array(CHUNK),
-      timestamps: new Float64Array(CHUNK),
+      elements: this.spareElements ?? new Array(CHUNK),
+      timestamps: this.spareTimestamps ?? new Float64Array(CHUNK),
       ingest: [],
       encoded: null,
       spilledAs: -1,
       encodedBytes: 0,
     };
+    this.spareElements = null;
+    this.spareTimestamps = null;
     this.chunks.push(chunk);
     return chunk;
   }

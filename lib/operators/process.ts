@@ -111,8 +111,12 @@ export abstract class KeyedOperatorBase extends Operator implements KeyedProcess
 
   // ------------------------------------------------------------ operator hooks
 
+  /** Timer callbacks made once: a closure per watermark or clock tick would be garbage on every one. */
+  private readonly fireEvent = (_key: StateKey, ts: number): void => this.fire(ts, 'event');
+  private readonly fireProcessing = (_key: StateKey, ts: number): void => this.fire(ts, 'processing');
+
   override processWatermark(watermark: number): void {
-    this.eventTimers.fireUpTo(watermark, (key, ts) => this.fire(ts, 'event'));
+    this.eventTimers.fireUpTo(watermark, this.fireEvent);
     this.output.emitWatermark(watermark);
   }
 
@@ -126,7 +130,7 @@ export abstract class KeyedOperatorBase extends Operator implements KeyedProcess
    * without reopening it after it fired.
    */
   override onProcessingTime(now: number): void {
-    this.processingTimers.fireUpTo(now, (key, ts) => this.fire(ts, 'processing'), true);
+    this.processingTimers.fireUpTo(now, this.fireProcessing, true);
   }
 
   override snapshot(checkpointId: number) {

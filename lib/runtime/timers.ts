@@ -58,9 +58,8 @@ class TimestampHeap {
   }
 }
 
-/** The keys in canonical order: numbers ascending, then strings in code-unit order. */
+/** The keys (two or more) in canonical order: numbers ascending, then strings in code-unit order. */
 function canonicalOrder(keys: Set<StateKey>): Iterable<StateKey> {
-  if (keys.size === 1) return [keys.values().next().value as StateKey];
   let numeric = true;
   for (const key of keys) {
     if (typeof key !== 'number') {
@@ -138,12 +137,19 @@ export class KeyedTimers {
       this.heap.pop();
       const keys = this.index.get(ts)!;
       this.index.delete(ts);
-      for (const key of canonicalOrder(keys)) {
-        this.backend.currentKey = key;
-        this.removeFromState(ts);
-        fire(key, ts);
+      // Most timestamps have one key: fire it without sorting (or allocating) anything.
+      if (keys.size === 1) {
+        for (const key of keys) this.fireOne(key, ts, fire);
+        continue;
       }
+      for (const key of canonicalOrder(keys)) this.fireOne(key, ts, fire);
     }
+  }
+
+  private fireOne(key: StateKey, ts: number, fire: (key: StateKey, timestamp: number) => void): void {
+    this.backend.currentKey = key;
+    this.removeFromState(ts);
+    fire(key, ts);
   }
 
   private indexAdd(key: StateKey, timestamp: number): boolean {

@@ -28,6 +28,7 @@ import { figuresOfStandby, figuresOfTask, type WorkerTaskFigures } from './task-
 import type { LogicalNode, PhysicalPlan } from './plan.js';
 import { Scheduler } from './scheduler.js';
 import { Standby } from './standby.js';
+import { realSetImmediate } from '../util/clock.js';
 import { TaskFactory } from './task-factory.js';
 import { Task, type TaskEnvironment } from './task.js';
 import type {
@@ -403,11 +404,27 @@ export class WorkerHost implements WorkerCommands {
     for (const task of this.tasks.values()) if (task.status === 'running') task.checkpointAborted(checkpointId);
   }
 
-  /** {@inheritDoc WorkerCommands.applyStandby} */
+  /**
+   * {@inheritDoc WorkerCommands.applyStandby}
+   *
+   * Queued, and applied on a later turn of the event loop, each task's standbys on a turn of their own: a
+   * completion hands over every task's snapshot at once, and decoding and applying them in one go kept the
+   * tasks of this worker (and the records queued for them) waiting for all of it. A standby read before
+   * then applies what is queued first (see `Standby`).
+   */
   applyStandby(taskId: number, frame: Uint8Array): void {
     const list = this.standbys.get(taskId);
     if (!list) return;
-    for (const standby of list) standby.apply(decodeSnapshot(frame), frame.length);
+    for (const standby of list) standby.enqueue(frame);
+    realSetImmediate(() => {
+      for (const standby of this.standbys.get(taskId) ?? []) {
+        try {
+          standby.catchUp();
+        } catch {
+          // A corrupt frame: the standby keeps the error and raises it when it is used (activation, figures).
+        }
+      }
+    });
   }
 
   /** {@inheritDoc WorkerCommands.addStandby} */

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import {
   DeltaShipper,
   DeterminantLog,
+  GrowableBytes,
   LogCorruptionError,
   ReplicaStore,
   UnsupportedVersionError,
@@ -107,4 +108,21 @@ test('a corrupt envelope from a shipper never reaches a replica half-applied', (
   bad[bad.length - 1]! ^= 0xff;
   t.throws(() => store.ingest(bad), { instanceOf: LogCorruptionError, message: /checksum/ });
   t.is(store.replicaOf(4)!.totalBytes, 1);
+});
+
+test('I7: an envelope written without its checksum (a batch\'s, which a checksummed frame or the process covers) is read only with verify off', (t) => {
+  const log = new DeterminantLog({ taskId: 4 });
+  const shipper = new DeltaShipper({ log, dsd: 1 });
+  const consumer = shipper.addConsumer();
+  log.order(0, 3);
+  const out = new GrowableBytes(64);
+  const length = shipper.writeDelta(consumer, out, false);
+  const envelope = out.view(0, length).slice();
+  t.deepEqual([...envelope.subarray(length - 8)], [0, 0, 0, 0, 0, 0, 0, 0]);
+  t.throws(() => new ReplicaStore({ dsd: 1 }).ingest(envelope), { instanceOf: LogCorruptionError, message: /checksum/ });
+  const store = new ReplicaStore({ dsd: 1 });
+  t.is(store.ingest(envelope, false), 1);
+  t.is(store.replicaOf(4)!.totalBytes, log.bytesOf(log.epochs[0]!).length);
+  // Lengths are still checked without the checksum.
+  t.throws(() => readEnvelope(envelope.subarray(0, length - 1), () => t.fail('visited a slice of a torn envelope'), false), { instanceOf: LogCorruptionError });
 });
