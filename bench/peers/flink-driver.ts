@@ -92,13 +92,13 @@ export function buildFlinkPeer(onProgress: (message: string) => void = () => {})
 
 /** One run of the Flink peer, as `FlinkNexmark` prints it. */
 export interface FlinkRun {
-  run: 'max' | 'max-checkpoints' | 'warmup' | 'kill-fastest' | 'kill-default';
+  run: 'max' | 'max-checkpoints' | 'warmup' | 'paced' | 'kill-fastest' | 'kill-default';
   query: string;
   version: string;
   checkpointMs: number;
   /** Max runs: events/s the sources emitted in the measured window. */
   eventsPerSec?: number;
-  /** Kill runs: the paced rate, events, restart strategy, when the failure was thrown (ms since the start). */
+  /** Paced and kill runs: the rate, events, restart strategy, when the failure was thrown (ms since the start). */
   rate?: number;
   events?: number;
   restart?: string;
@@ -107,7 +107,7 @@ export interface FlinkRun {
   /** Kill runs: from submission until the sources started, and from then until the job finished (ms). */
   startupMs?: number;
   durationMs?: number;
-  /** Latency of records reaching the sink (ms): over the measured window, or before the kill after 1 s. */
+  /** Latency of records reaching the sink (ms): over the measured window, or from 1 s on until the kill (`paced`: the end). */
   p50Ms: number | null;
   p99Ms: number | null;
   /** From the event's arrival until its checkpoint committed (ms), same window. */

@@ -189,7 +189,8 @@ export function renderPeersSection(reports: readonly PeersReport[], resultsDir: 
       'worker holding that task is SIGKILLed. Flink restarts with a fixed delay of 0 (its fastest; these are the table\'s figures) ' +
       'and, in a second run, with its default strategy (exponential delay from 1 s).',
     '',
-    'Definitions: latency is from the time a paced event was due until its output reached the sink. Visibility is from then until ' +
+    'Definitions: latency is from the time a paced event was due until its output reached the sink, measured in a failure-free ' +
+      'paced run of each system as long as the time before the kill, from its second second on. Visibility is from then until ' +
       'an exactly-once consumer can read the output: for Flink when the checkpoint after it completes (`notifyCheckpointComplete` of ' +
       'a two-phase-commit sink), for causalflow when the sink writes it. `recoveryMs`, output gap and peak latency come from each ' +
       'sink\'s 100 ms timeline through `lib/runtime/recovery-metrics.ts`; for Flink that timeline is records reaching the sink ' +

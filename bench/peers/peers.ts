@@ -8,7 +8,7 @@
  *    of events, with one failure at the same second: subtask 0 of the join (Q1: of its map) throws in
  *    Flink, which restarts with its fastest strategy (fixed delay 0) and, in a second run, its default;
  *    causalflow's worker holding the same task is SIGKILLed (`bench/recovery.ts`).
- * 3. Latency at that rate before the kill; visibility: for Flink when the checkpoint after the record
+ * 3. Latency at that rate in a failure-free run as long as the time before the kill; visibility: for Flink when the checkpoint after the record
  *    commits, for causalflow when the sink writes it; recovery figures from each sink's timeline
  *    (`lib/runtime/recovery-metrics.ts`); duplicates and lost: causalflow's against the oracle replay,
  *    Flink's committed output against the TypeScript query's output over the same events.
@@ -21,7 +21,7 @@ import { recoveryFigures } from '../../lib/runtime/recovery-metrics.js';
 import type { TimelineSlot } from '../../lib/runtime/metrics.js';
 import { measureRun, round } from '../harness.js';
 import type { QueryId } from '../nexmark/queries.js';
-import { runRecoveryBench, type TimelinePoint } from '../recovery.js';
+import { runRecoveryBench, type RecoveryModeFigures, type TimelinePoint } from '../recovery.js';
 import { compareHashes, expectedHashes, parseHashes } from './output-check.js';
 import { FLINK_VERSION, buildFlinkPeer, flinkUnavailable, runFlinkPeer, type FlinkBuild, type FlinkRun } from './flink-driver.js';
 
@@ -77,20 +77,11 @@ export interface PeersResult {
   };
 }
 
-/** Recovery figures of one failure run. */
-export interface FailureRunFigures {
-  recoveryMs: number | null;
-  /** `recoveryMs` with normal widened to the latency band before the kill (`settledMs` of recovery-metrics.ts). */
-  settledMs: number | null;
-  outputGapMs: number | null;
-  peakLatencyMs: number | null;
-  duplicates: number | null;
-  lost: number | null;
-  /** Median latency before the kill (ms): what "recovered" means. */
-  baselineLatencyMs: number | null;
-  /** Longest output gap before the kill (ms): windowed output comes in bursts anyway. */
-  baselineGapMs: number | null;
-}
+/** Recovery figures of one failure run: those of `bench recovery` that both systems have. */
+export type FailureRunFigures = Pick<
+  RecoveryModeFigures,
+  'recoveryMs' | 'settledMs' | 'outputGapMs' | 'peakLatencyMs' | 'duplicates' | 'lost' | 'baselineLatencyMs' | 'baselineGapMs'
+>;
 
 /** Everything one invocation measured: the contract's object and what explains it (the results file). */
 export interface PeersReport {
@@ -183,12 +174,15 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
 
   const scratch = mkdtempSync(join(tmpdir(), 'causalflow-bench-peers-'));
   try {
-    progress(`flink ${query}: ${events} events at ${rate} events/s, subtask 0 of the join fails at ${killAtMs / 1000} s; fixed-delay 0 restart, then the default`);
-    const [fastest, fallback] = await runFlinkPeer({
+    progress(
+      `flink ${query}: latency at ${rate} events/s for ${killAtMs / 1000} s; then ${events} events, subtask 0 of the join failing at ${killAtMs / 1000} s, ` +
+        'with a fixed-delay 0 restart, then the default',
+    );
+    const [paced, fastest, fallback] = await runFlinkPeer({
       classpath: build.classpath,
       query,
       // A JVM's first seconds run interpreted code: warm it up before the runs whose latency counts.
-      runs: ['warmup', 'kill-fastest', 'kill-default'],
+      runs: ['warmup', 'paced', 'kill-fastest', 'kill-default'],
       rate,
       killAtMs,
       afterMs,
@@ -202,7 +196,7 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
     const flinkDefault = flinkFailureFigures(fallback!, committed('kill-default'), expected);
 
     progress(`causalflow ${query}: latency at ${rate} events/s, exactly-once in ${PEER_PARALLELISM} workers`);
-    const paced = await measureRun({ ...spec, mode: 'exactly-once', rate });
+    const causalPaced = await measureRun({ ...spec, mode: 'exactly-once', rate });
     progress(`causalflow ${query}: ${events} events at ${rate} events/s, the worker of the join SIGKILLed at ${killAtMs / 1000} s`);
     const recovery = await runRecoveryBench({
       query,
@@ -228,9 +222,10 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
           version: fastest!.version,
           maxEventsPerSec: flinkMax!.eventsPerSec ?? null,
           maxEventsPerSecCheckpointing: flinkMaxCheckpoints!.eventsPerSec ?? null,
-          p99Ms: fastest!.p99Ms,
-          visibleP50Ms: fastest!.visibleP50Ms,
-          visibleP99Ms: fastest!.visibleP99Ms,
+          // From a failure-free run: records just before a kill become visible only after the restart.
+          p99Ms: paced!.p99Ms,
+          visibleP50Ms: paced!.visibleP50Ms,
+          visibleP99Ms: paced!.visibleP99Ms,
           recoveryMs: flinkFastest.recoveryMs,
           outputGapMs: flinkFastest.outputGapMs,
           peakLatencyMs: flinkFastest.peakLatencyMs,
@@ -243,10 +238,10 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
           workers: PEER_PARALLELISM,
           maxEventsPerSec: causalMax.eventsPerSec,
           maxEventsPerSecCheckpointing: causalMaxCheckpoints.eventsPerSec,
-          p99Ms: paced.p99Ms,
+          p99Ms: causalPaced.p99Ms,
           // The sink writes a record once: that is when an exactly-once consumer can read it.
-          visibleP50Ms: paced.p50Ms,
-          visibleP99Ms: paced.p99Ms,
+          visibleP50Ms: causalPaced.p50Ms,
+          visibleP99Ms: causalPaced.p99Ms,
           recoveryMs: causal.recoveryMs,
           outputGapMs: causal.outputGapMs,
           peakLatencyMs: causal.peakLatencyMs,

@@ -24,10 +24,12 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  *   <li>{@code max}: the source as fast as it goes, no checkpoints; events/s over a window after a warm-up;
  *   <li>{@code max-checkpoints}: the same with aligned exactly-once checkpoints every {@code --checkpoint-ms};
  *   <li>{@code warmup}: an unmeasured {@code max-checkpoints} run of 3 s, to warm the JIT up for the runs after it;
- *   <li>{@code kill-fastest}, {@code kill-default}: the source paced at {@code --rate} for a bounded number of
- *       events, with checkpoints; subtask 0 of the join throws at {@code --kill-at-ms}; restarted with a
- *       fixed delay of 0 (Flink's fastest) or with Flink's default strategy. Latency before the kill,
- *       visibility, the timeline of the sink and, with {@code --output-dir}, the hashes of the committed lines.
+ *   <li>{@code paced}: the source paced at {@code --rate} with checkpoints until {@code --kill-at-ms}, no failure:
+ *       latency and visibility from 1 s on;
+ *   <li>{@code kill-fastest}, {@code kill-default}: the same for {@code --after-ms} longer, and subtask 0 of the
+ *       join throws at {@code --kill-at-ms}; restarted with a fixed delay of 0 (Flink's fastest) or with Flink's
+ *       default strategy. The timeline of the sink and, with {@code --output-dir}, the hashes of the committed
+ *       lines.
  * </ul>
  *
  * Usage: {@code FlinkNexmark --query q3 --runs max,max-checkpoints --warmup-ms 2000 --measure-ms 10000}
@@ -51,8 +53,8 @@ public final class FlinkNexmark {
         case "max", "max-checkpoints" -> maxRun(query, run.equals("max") ? 0 : checkpointMs, args);
         // An unmeasured 3 s at full speed with checkpoints, so that the runs after it start with compiled code.
         case "warmup" -> maxRun(query, checkpointMs, Map.of("warmup-ms", "1000", "measure-ms", "2000"));
-        case "kill-fastest", "kill-default" -> killRun(query, checkpointMs, run, args);
-        default -> throw new IllegalArgumentException("run: expected max, max-checkpoints, warmup, kill-fastest or kill-default, got " + run);
+        case "paced", "kill-fastest", "kill-default" -> pacedRun(query, checkpointMs, run, args);
+        default -> throw new IllegalArgumentException("run: expected max, max-checkpoints, warmup, paced, kill-fastest or kill-default, got " + run);
       };
       System.out.println("{\"run\":\"" + run + "\",\"query\":\"" + query + "\",\"version\":\"" + EnvironmentInformation.getVersion() + "\"," + result + "}");
       System.out.flush();
@@ -125,16 +127,20 @@ public final class FlinkNexmark {
     return "\"checkpointMs\":" + checkpointMs + ",\"eventsPerSec\":" + Math.round(eventsPerSec) + "," + Recorder.figures(warmupMs, warmupMs + measureMs);
   }
 
-  /** A paced, bounded run with one injected failure; with `--output-dir`, the hashes of the committed lines go to `<dir>/<run>.hashes`. */
-  private static String killRun(String query, long checkpointMs, String run, Map<String, String> args) throws Exception {
+  /**
+   * A paced, bounded run, with one injected failure unless it is `paced`; with `--output-dir`, the hashes of
+   * the committed lines go to `<dir>/<run>.hashes`.
+   */
+  private static String pacedRun(String query, long checkpointMs, String run, Map<String, String> args) throws Exception {
+    boolean fails = !run.equals("paced");
     double rate = number(args, "rate", 10_000);
     double killAtMs = number(args, "kill-at-ms", 5000);
-    double afterMs = number(args, "after-ms", 10_000);
+    double afterMs = fails ? number(args, "after-ms", 10_000) : 0;
     long events = Math.round(rate * (killAtMs + afterMs) / 1000);
     Recorder.reset();
-    StreamExecutionEnvironment env = environment(checkpointMs, run.equals("kill-fastest") ? "fastest" : "default", args);
+    StreamExecutionEnvironment env = environment(checkpointMs, run.equals("kill-default") ? "default" : "fastest", args);
     long seed = (long) number(args, "seed", 0);
-    pipeline(env, query, new PacedSource(seed, BENCH_EVENT_RATE, rate, events, 0), killAtMs).addSink(new CommitSink(checkpointMs > 0, true)).name("bench-sink");
+    pipeline(env, query, new PacedSource(seed, BENCH_EVENT_RATE, rate, events, 0), fails ? killAtMs : -1).addSink(new CommitSink(checkpointMs > 0, true)).name("bench-sink");
     double submitted = Recorder.nowMs();
     env.execute("peers-" + query + "-" + run);
     double ended = Recorder.nowMs();
@@ -147,9 +153,9 @@ public final class FlinkNexmark {
         }
       }
     }
-    // Latency and visibility are measured before the kill, after a warm-up second.
+    // Latency and visibility count from 1 s on, until the kill (a `paced` run ends there).
     return "\"rate\":" + Json.number(rate) + ",\"events\":" + events + ",\"checkpointMs\":" + checkpointMs
-        + ",\"restart\":\"" + (run.equals("kill-fastest") ? "fixed-delay 0 ms" : "default") + "\""
+        + ",\"restart\":\"" + (run.equals("kill-default") ? "default" : "fixed-delay 0 ms") + "\""
         + ",\"killAtMs\":" + Json.number(Recorder.killedAtMs) + ",\"failures\":" + Recorder.failures.get()
         + ",\"startupMs\":" + Json.number(Math.round(Recorder.startMs() - submitted)) + ",\"durationMs\":" + Json.number(Math.round(ended - Recorder.startMs()))
         + "," + Recorder.figures(1000, killAtMs);

@@ -151,11 +151,16 @@ final class Queries {
       windows = getRuntimeContext().getMapState(new MapStateDescriptor<>("windows", Long.class, Q8Window.class));
     }
 
+    /** Takes an input in: the failure check, its arrival, and the start of its window. */
+    private long windowOf(Event event) {
+      Failure.check(getRuntimeContext(), killAtMs);
+      lastArrival = event.arrival;
+      return event.dateTime - (event.dateTime % WINDOW_MS);
+    }
+
     @Override
     public void processElement1(Event person, Context ctx, Collector<Output> out) throws Exception {
-      Failure.check(getRuntimeContext(), killAtMs);
-      lastArrival = person.arrival;
-      long start = person.dateTime - (person.dateTime % WINDOW_MS);
+      long start = windowOf(person);
       Q8Window seen = windows.get(start);
       windows.put(start, new Q8Window(person.name, seen != null && seen.sold));
       if (seen == null) ctx.timerService().registerEventTimeTimer(start + WINDOW_MS - 1);
@@ -163,9 +168,7 @@ final class Queries {
 
     @Override
     public void processElement2(Event auction, Context ctx, Collector<Output> out) throws Exception {
-      Failure.check(getRuntimeContext(), killAtMs);
-      lastArrival = auction.arrival;
-      long start = auction.dateTime - (auction.dateTime % WINDOW_MS);
+      long start = windowOf(auction);
       Q8Window seen = windows.get(start);
       if (seen != null && seen.sold) return;
       windows.put(start, new Q8Window(seen != null ? seen.name : null, true));
