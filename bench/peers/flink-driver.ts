@@ -4,7 +4,7 @@
  * than the jar, offline (`-o`) when the local repository already holds Flink, online otherwise.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,10 +67,41 @@ function runMaven(dir: string, offline: boolean): { ok: boolean; output: string 
   return { ok: result.status === 0, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
 }
 
-/** Builds the Maven project unless its jar is up to date; throws with Maven's output when the build fails. */
+/** A lock older than this was left by a build that died: it is taken over. */
+const STALE_LOCK_MS = 10 * 60_000;
+
+/** Blocks this thread for `ms` (the build is synchronous, and so is waiting for another one). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Builds the Maven project unless its jar is up to date; throws with Maven's output when the build fails.
+ * One build at a time per checkout (a lock directory in `target/`): test files run concurrently, and two
+ * Maven builds writing one `target/` would corrupt it.
+ */
 export function buildFlinkPeer(onProgress: (message: string) => void = () => {}): FlinkBuild {
   const dir = flinkProjectDir();
   if (dir === null) throw new Error('bench peers: the Maven project bench/peers/flink is not in this installation');
+  const lock = join(dir, 'target', '.build-lock');
+  mkdirSync(join(dir, 'target'), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+      sleepSync(200);
+    }
+  }
+  try {
+    return buildUnlocked(dir, onProgress);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function buildUnlocked(dir: string, onProgress: (message: string) => void): FlinkBuild {
   const jar = join(dir, 'target', 'peers-flink.jar');
   const classpathFile = join(dir, 'target', 'classpath.txt');
   const classpath = (): string => `${jar}:${readFileSync(classpathFile, 'utf8').trim()}`;
