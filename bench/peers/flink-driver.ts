@@ -160,7 +160,11 @@ export interface FlinkRunOptions {
   runs: FlinkRun['run'][];
   warmupMs?: number;
   measureMs?: number;
+  /** Rate of the `paced` run, and of the failure runs unless `failureRate` is given. */
   rate?: number;
+  /** Length of the `paced` run (ms). */
+  pacedMs?: number;
+  failureRate?: number;
   killAtMs?: number;
   afterMs?: number;
   /** Where kill runs write their committed lines (`<run>.jsonl`). */
@@ -177,6 +181,8 @@ export function runFlinkPeer(options: FlinkRunOptions): Promise<FlinkRun[]> {
   add('warmup-ms', options.warmupMs);
   add('measure-ms', options.measureMs);
   add('rate', options.rate);
+  add('paced-ms', options.pacedMs);
+  add('failure-rate', options.failureRate);
   add('kill-at-ms', options.killAtMs);
   add('after-ms', options.afterMs);
   add('output-dir', options.outputDir);

@@ -43,10 +43,11 @@ const FLINK_MAX_WARMUP_MS = 2000;
  * replay, and their JSON, in this process's heap: Q1, one output per bid, ran out of a 4.3 GB heap at
  * 8.6 million records (about 470 bytes each), so its budget is one event per 700 bytes of the heap limit
  * (`NODE_OPTIONS=--max-old-space-size=<MB>` raises it). Q3 and Q8 output a few records per thousand
- * events. A longer run is shortened, kill included (see {@link failureRunTimes}).
+ * events; and no run may hold more records than a JavaScript Map (2^24), which the oracle check counts them in.
+ * A longer run is shortened, kill included, then slowed (see {@link failureRunPlan}).
  */
 export function maxFailureRunEvents(query: PeerQuery): number {
-  return query === 'q1' ? Math.floor(getHeapStatistics().heap_size_limit / 700) : 40_000_000;
+  return query === 'q1' ? Math.min(15_000_000, Math.floor(getHeapStatistics().heap_size_limit / 700)) : 40_000_000;
 }
 
 /** One system's figures, as the contract names them; null: not measured. */
@@ -93,6 +94,8 @@ export interface PeersReport {
   seconds: number;
   killAtMs: number;
   afterMs: number;
+  /** Rate of the failure runs: `result.rate` unless the run had to be slowed to fit the oracle check. */
+  failureRate: number;
   /** Events of the failure runs (both systems). */
   events: number;
   flinkBuild: FlinkBuild | null;
@@ -169,13 +172,14 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
 
   const flinkCheckpointed = flinkMaxCheckpoints!.eventsPerSec ?? 0;
   const rate = Math.max(1000, Math.round(Math.min(flinkCheckpointed, causalMaxCheckpoints.eventsPerSec) / 2));
-  const { killAtMs, afterMs } = failureRunTimes(rate, WARMUP_MS + measureMs, options.afterSeconds * 1000, maxFailureRunEvents(query));
-  const events = Math.round((rate * (killAtMs + afterMs)) / 1000);
+  const pacedMs = WARMUP_MS + measureMs;
+  const { killAtMs, afterMs, rate: failureRate } = failureRunPlan(rate, pacedMs, options.afterSeconds * 1000, maxFailureRunEvents(query));
+  const events = Math.round((failureRate * (killAtMs + afterMs)) / 1000);
 
   const scratch = mkdtempSync(join(tmpdir(), 'causalflow-bench-peers-'));
   try {
     progress(
-      `flink ${query}: latency at ${rate} events/s for ${killAtMs / 1000} s; then ${events} events, subtask 0 of the join failing at ${killAtMs / 1000} s, ` +
+      `flink ${query}: latency at ${rate} events/s for ${pacedMs / 1000} s; then ${events} events at ${failureRate} events/s, subtask 0 of the join failing at ${killAtMs / 1000} s, ` +
         'with a fixed-delay 0 restart, then the default',
     );
     const [paced, fastest, fallback] = await runFlinkPeer({
@@ -184,6 +188,8 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
       // A JVM's first seconds run interpreted code: warm it up before the runs whose latency counts.
       runs: ['warmup', 'paced', 'kill-fastest', 'kill-default'],
       rate,
+      pacedMs,
+      failureRate,
       killAtMs,
       afterMs,
       outputDir: scratch,
@@ -197,11 +203,11 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
 
     progress(`causalflow ${query}: latency at ${rate} events/s, exactly-once in ${PEER_PARALLELISM} workers`);
     const causalPaced = await measureRun({ ...spec, mode: 'exactly-once', rate });
-    progress(`causalflow ${query}: ${events} events at ${rate} events/s, the worker of the join SIGKILLed at ${killAtMs / 1000} s`);
+    progress(`causalflow ${query}: ${events} events at ${failureRate} events/s, the worker of the join SIGKILLed at ${killAtMs / 1000} s`);
     const recovery = await runRecoveryBench({
       query,
       failures: 'single',
-      rate,
+      rate: failureRate,
       parallelism: PEER_PARALLELISM,
       checkpointIntervalMs: PEER_CHECKPOINT_MS,
       modes: ['exactly-once'],
@@ -257,6 +263,7 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
       seconds: options.seconds,
       killAtMs,
       afterMs,
+      failureRate,
       events,
       flinkBuild: build,
       flinkRestarts: { fastest: flinkFastest, default: flinkDefault },
@@ -280,14 +287,17 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
 }
 
 /**
- * The kill time and the time after it of the failure runs: as asked, unless the run would exceed `maxEvents`
- * at `rate`; then both shrink in proportion, down to 2 s before the kill (1 s of warm-up, 1 s of latency) and 3 s after it.
+ * The failure runs' kill time, time after it and rate: as asked, unless the run would exceed `maxEvents`;
+ * then both times shrink in proportion, down to 2 s before the kill (1 s of warm-up, 1 s of latency) and 3 s
+ * after it, and if that is still too many events, the rate is lowered to fit.
  */
-export function failureRunTimes(rate: number, killAtMs: number, afterMs: number, maxEvents: number): { killAtMs: number; afterMs: number } {
+export function failureRunPlan(rate: number, killAtMs: number, afterMs: number, maxEvents: number): { killAtMs: number; afterMs: number; rate: number } {
   const events = (rate * (killAtMs + afterMs)) / 1000;
-  if (events <= maxEvents) return { killAtMs, afterMs };
+  if (events <= maxEvents) return { killAtMs, afterMs, rate };
   const factor = maxEvents / events;
-  return { killAtMs: Math.max(2000, Math.round((killAtMs * factor) / 100) * 100), afterMs: Math.max(3000, Math.round((afterMs * factor) / 100) * 100) };
+  const shortened = { killAtMs: Math.max(2000, Math.round((killAtMs * factor) / 100) * 100), afterMs: Math.max(3000, Math.round((afterMs * factor) / 100) * 100) };
+  const fitting = Math.floor((maxEvents * 1000) / (shortened.killAtMs + shortened.afterMs));
+  return { ...shortened, rate: Math.min(rate, fitting) };
 }
 
 /** The larger of two counts, null if either is (a check that could not run). */

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { flinkUnavailable } from '../../bench/peers/flink-driver.js';
 import { compareHashes, lineHash } from '../../bench/peers/output-check.js';
-import { failureRunTimes } from '../../bench/peers/peers.js';
+import { failureRunPlan } from '../../bench/peers/peers.js';
 import { lastJsonLine, runCli } from '../helpers/cli.js';
 
 // `bench peers` end to end, as short as it goes: one measured second per phase and 3 s after the kill. Shape
@@ -68,8 +68,8 @@ test('the Flink output check counts extra copies as duplicates and missing ones 
   t.not(lineHash('{"id":1}'), lineHash('{"id":2}'));
 });
 
-test('a failure run that would exceed the event budget is shortened in proportion, kill included', (t) => {
-  t.deepEqual(failureRunTimes(100_000, 11_000, 20_000, 40_000_000), { killAtMs: 11_000, afterMs: 20_000 });
-  t.deepEqual(failureRunTimes(1_000_000, 11_000, 20_000, 3_000_000), { killAtMs: 2000, afterMs: 3000 });
-  t.deepEqual(failureRunTimes(300_000, 11_000, 20_000, 6_000_000), { killAtMs: 7100, afterMs: 12_900 });
+test('a failure run that would exceed the event budget is shortened in proportion, kill included, then slowed to fit', (t) => {
+  t.deepEqual(failureRunPlan(100_000, 11_000, 20_000, 40_000_000), { killAtMs: 11_000, afterMs: 20_000, rate: 100_000 });
+  t.deepEqual(failureRunPlan(300_000, 11_000, 20_000, 6_000_000), { killAtMs: 7100, afterMs: 12_900, rate: 300_000 });
+  t.deepEqual(failureRunPlan(1_000_000, 11_000, 20_000, 3_000_000), { killAtMs: 2000, afterMs: 3000, rate: 600_000 });
 });

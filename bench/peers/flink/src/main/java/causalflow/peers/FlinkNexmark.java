@@ -24,10 +24,10 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  *   <li>{@code max}: the source as fast as it goes, no checkpoints; events/s over a window after a warm-up;
  *   <li>{@code max-checkpoints}: the same with aligned exactly-once checkpoints every {@code --checkpoint-ms};
  *   <li>{@code warmup}: an unmeasured {@code max-checkpoints} run of 3 s, to warm the JIT up for the runs after it;
- *   <li>{@code paced}: the source paced at {@code --rate} with checkpoints until {@code --kill-at-ms}, no failure:
+ *   <li>{@code paced}: the source paced at {@code --rate} with checkpoints for {@code --paced-ms}, no failure:
  *       latency and visibility from 1 s on;
- *   <li>{@code kill-fastest}, {@code kill-default}: the same for {@code --after-ms} longer, and subtask 0 of the
- *       join throws at {@code --kill-at-ms}; restarted with a fixed delay of 0 (Flink's fastest) or with Flink's
+ *   <li>{@code kill-fastest}, {@code kill-default}: the source paced at {@code --failure-rate} (default: {@code --rate})
+ *       for {@code --kill-at-ms} + {@code --after-ms}, and subtask 0 of the join throws at {@code --kill-at-ms}; restarted with a fixed delay of 0 (Flink's fastest) or with Flink's
  *       default strategy. The timeline of the sink and, with {@code --output-dir}, the hashes of the committed
  *       lines.
  * </ul>
@@ -133,8 +133,9 @@ public final class FlinkNexmark {
    */
   private static String pacedRun(String query, long checkpointMs, String run, Map<String, String> args) throws Exception {
     boolean fails = !run.equals("paced");
-    double rate = number(args, "rate", 10_000);
-    double killAtMs = number(args, "kill-at-ms", 5000);
+    double rate = fails ? number(args, "failure-rate", number(args, "rate", 10_000)) : number(args, "rate", 10_000);
+    // A `paced` run has no kill: its latency window simply ends where it ends.
+    double killAtMs = fails ? number(args, "kill-at-ms", 5000) : number(args, "paced-ms", number(args, "kill-at-ms", 5000));
     double afterMs = fails ? number(args, "after-ms", 10_000) : 0;
     long events = Math.round(rate * (killAtMs + afterMs) / 1000);
     Recorder.reset();
