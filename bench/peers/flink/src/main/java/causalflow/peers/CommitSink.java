@@ -1,7 +1,6 @@
 package causalflow.peers;
 
 import java.util.ArrayList;
-import java.util.List;
 import java.util.TreeSet;
 import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.api.common.state.ListState;
@@ -24,8 +23,8 @@ import org.apache.flink.streaming.api.functions.sink.legacy.RichSinkFunction;
 public class CommitSink extends RichSinkFunction<Output> implements CheckpointedFunction, CheckpointListener {
   private final boolean checkpointing;
   private final boolean measureOutput;
-  /** Records of the open transaction (written to the external system, not yet visible). */
-  private transient List<Output> open;
+  /** The open transaction (written to the external system, not yet visible). */
+  private transient Recorder.Transaction open;
   /** Checkpoints whose transaction is pre-committed but not yet known complete. */
   private transient TreeSet<Long> pending;
   private transient ListState<Long> pendingState;
@@ -58,7 +57,7 @@ public class CommitSink extends RichSinkFunction<Output> implements Checkpointed
   public void snapshotState(FunctionSnapshotContext context) throws Exception {
     if (!measureOutput) return;
     Recorder.preCommit(transaction(context.getCheckpointId()), open);
-    open = new ArrayList<>();
+    open = new Recorder.Transaction();
     pending.add(context.getCheckpointId());
     pendingState.update(new ArrayList<>(pending));
   }
@@ -73,7 +72,7 @@ public class CommitSink extends RichSinkFunction<Output> implements Checkpointed
 
   @Override
   public void initializeState(FunctionInitializationContext context) throws Exception {
-    open = new ArrayList<>();
+    open = new Recorder.Transaction();
     pending = new TreeSet<>();
     pendingState = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("pending-transactions", Long.class));
     if (!context.isRestored()) return;

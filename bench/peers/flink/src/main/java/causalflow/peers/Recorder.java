@@ -1,10 +1,8 @@
 package causalflow.peers;
 
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
@@ -14,7 +12,9 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * What one run measured, gathered across every subtask. A MiniCluster runs every task in this JVM, and
  * restarted tasks are new instances in the same JVM, so static state outlives a failure the way an
- * external system (a database behind a transactional sink, a metrics store) would.
+ * external system (a database behind a transactional sink, a metrics store) would. A run holds tens of
+ * millions of records, so each is kept as a few primitives: times as floats in ms since the start (exact
+ * to a few µs over a run), the line as its hash.
  */
 final class Recorder {
   private Recorder() {}
@@ -27,17 +27,15 @@ final class Recorder {
   private static volatile double startMs = Double.NaN;
   static final AtomicLong sourced = new AtomicLong();
   private static AtomicLongArray inputPerSlot = new AtomicLongArray(INPUT_SLOTS);
-  /** Records that reached the sink: when, and their latency (ms). */
-  private static DoubleList sinkAt = new DoubleList();
-  private static DoubleList sinkLatency = new DoubleList();
-  /** Records committed: when, visibility latency (ms), the arrival of their event, and the line. */
-  private static DoubleList committedAt = new DoubleList();
-  private static DoubleList visibility = new DoubleList();
-  private static DoubleList committedArrival = new DoubleList();
-  /** {@link #lineHash} of each committed record's line (millions of lines would not fit the heap as strings). */
+  /** Records that reached the sink: when (ms since the start), and their latency (ms). */
+  private static FloatList sinkAt = new FloatList();
+  private static FloatList sinkLatency = new FloatList();
+  /** Records committed: the arrival of their event (ms since the start), their visibility latency (ms), their line's hash. */
+  private static FloatList committedArrival = new FloatList();
+  private static FloatList visibility = new FloatList();
   private static LongList committedHashes = new LongList();
-  /** Pre-committed transactions (subtask/checkpoint) and their records: the external system's side of a two-phase commit. */
-  private static Map<String, List<Output>> preCommitted = new HashMap<>();
+  /** Pre-committed transactions (subtask/checkpoint): the external system's side of a two-phase commit. */
+  private static Map<String, Transaction> preCommitted = new HashMap<>();
   /** Transactions already committed: a restored sink commits each at most once. */
   private static Set<String> committedTransactions = new HashSet<>();
   /** Records a sink that does not measure has seen (maximum-rate runs). */
@@ -45,6 +43,17 @@ final class Recorder {
   /** When the injected failure was thrown (ms since start), NaN without one. */
   static volatile double killedAtMs = Double.NaN;
   static final AtomicLong failures = new AtomicLong();
+
+  /** The records of one transaction: the arrival of each one's event (ms since the start) and its line's hash. */
+  static final class Transaction {
+    final FloatList arrivals = new FloatList();
+    final LongList hashes = new LongList();
+
+    void add(Output record) {
+      arrivals.add((float) (record.arrival - startMs));
+      hashes.add(lineHash(record.line));
+    }
+  }
 
   /** Milliseconds on a monotonic clock shared by every thread of this JVM. */
   static double nowMs() {
@@ -56,11 +65,10 @@ final class Recorder {
     startMs = Double.NaN;
     sourced.set(0);
     inputPerSlot = new AtomicLongArray(INPUT_SLOTS);
-    sinkAt = new DoubleList();
-    sinkLatency = new DoubleList();
-    committedAt = new DoubleList();
-    visibility = new DoubleList();
-    committedArrival = new DoubleList();
+    sinkAt = new FloatList();
+    sinkLatency = new FloatList();
+    committedArrival = new FloatList();
+    visibility = new FloatList();
     committedHashes = new LongList();
     preCommitted = new HashMap<>();
     committedTransactions = new HashSet<>();
@@ -87,8 +95,8 @@ final class Recorder {
   }
 
   static synchronized void reachedSink(double at, double latency) {
-    sinkAt.add(at);
-    sinkLatency.add(latency);
+    sinkAt.add((float) (at - startMs));
+    sinkLatency.add((float) latency);
   }
 
   /** A sink counted one record it does not measure. */
@@ -96,28 +104,27 @@ final class Recorder {
     counted.increment();
   }
 
-  /** The external system holds `records` in `transaction`, ready to commit. */
-  static synchronized void preCommit(String transaction, List<Output> records) {
-    preCommitted.put(transaction, records);
+  /** The external system holds `transaction`, ready to commit. */
+  static synchronized void preCommit(String id, Transaction transaction) {
+    preCommitted.put(id, transaction);
   }
 
-  /** Commits a pre-committed transaction's records, unless it was committed before (a restored sink retries its pending ones). */
-  static synchronized void commit(String transaction, double at) {
-    List<Output> records = preCommitted.remove(transaction);
-    if (records == null || !committedTransactions.add(transaction)) return;
-    for (Output record : records) {
-      committedAt.add(at);
-      visibility.add(at - record.arrival);
-      committedArrival.add(record.arrival);
-      committedHashes.add(lineHash(record.line));
+  /** Commits a pre-committed transaction at `at`, unless it was committed before (a restored sink retries its pending ones). */
+  static synchronized void commit(String id, double at) {
+    Transaction transaction = preCommitted.remove(id);
+    if (transaction == null || !committedTransactions.add(id)) return;
+    float since = (float) (at - startMs);
+    for (int i = 0; i < transaction.arrivals.size; i++) {
+      committedArrival.add(transaction.arrivals.values[i]);
+      visibility.add(since - transaction.arrivals.values[i]);
+      committedHashes.add(transaction.hashes.values[i]);
     }
   }
 
   /** Commits one record outside any transaction (a run without checkpoints). */
   static synchronized void commitAtOnce(Output record, double at) {
-    committedAt.add(at);
-    visibility.add(at - record.arrival);
-    committedArrival.add(record.arrival);
+    committedArrival.add((float) (record.arrival - startMs));
+    visibility.add((float) (at - record.arrival));
     committedHashes.add(lineHash(record.line));
   }
 
@@ -142,47 +149,48 @@ final class Recorder {
     return ((h1 & 0xffffffffL) << 20) | ((h2 >>> 12) & 0xfffff);
   }
 
-  /** The run's figures as JSON fields (no braces), measured over [fromMs, toMs) since the start. */
-  static synchronized String figures(double fromMs, double toMs) {
-    double start = startMs;
-    double[] at = sinkAt.toArray();
-    double[] latency = sinkLatency.toArray();
-    DoubleList windowLatency = new DoubleList();
-    for (int i = 0; i < at.length; i++) if (at[i] - start >= fromMs && at[i] - start < toMs) windowLatency.add(latency[i]);
-    DoubleList windowVisibility = new DoubleList();
-    double[] arrivals = committedArrival.toArray();
-    double[] visible = visibility.toArray();
-    for (int i = 0; i < arrivals.length; i++) if (arrivals[i] - start >= fromMs && arrivals[i] - start < toMs) windowVisibility.add(visible[i]);
-    double[] sortedLatency = windowLatency.sorted();
-    double[] sortedVisibility = windowVisibility.sorted();
+  /**
+   * The run's figures as JSON fields (no braces): latency of the records that reached the sink in
+   * [fromMs, toMs) since the start, visibility of those whose event arrived then; with `timeline`, the
+   * sink's 100 ms slots and output times too.
+   */
+  static synchronized String figures(double fromMs, double toMs, boolean timeline) {
+    FloatList windowLatency = new FloatList();
+    for (int i = 0; i < sinkAt.size; i++) if (sinkAt.values[i] >= fromMs && sinkAt.values[i] < toMs) windowLatency.add(sinkLatency.values[i]);
+    FloatList windowVisibility = new FloatList();
+    for (int i = 0; i < committedArrival.size; i++) {
+      if (committedArrival.values[i] >= fromMs && committedArrival.values[i] < toMs) windowVisibility.add(visibility.values[i]);
+    }
+    float[] sortedLatency = windowLatency.sorted();
+    float[] sortedVisibility = windowVisibility.sorted();
     StringBuilder out = new StringBuilder();
     out.append("\"p50Ms\":").append(Json.number(quantile(sortedLatency, 0.5)));
     out.append(",\"p99Ms\":").append(Json.number(quantile(sortedLatency, 0.99)));
     out.append(",\"visibleP50Ms\":").append(Json.number(quantile(sortedVisibility, 0.5)));
     out.append(",\"visibleP99Ms\":").append(Json.number(quantile(sortedVisibility, 0.99)));
-    out.append(",\"sinkRecords\":").append(at.length + counted.sum());
+    out.append(",\"sinkRecords\":").append(sinkAt.size + counted.sum());
     out.append(",\"committedRecords\":").append(committedHashes.size);
     out.append(",\"sourced\":").append(sourced.get());
-    out.append(",\"timeline\":").append(timeline(start, at, latency));
-    out.append(",\"outputTimes\":").append(outputTimes(start, at));
+    out.append(",\"timeline\":").append(timeline ? timeline() : "[]");
+    out.append(",\"outputTimes\":").append(timeline ? outputTimes() : "[]");
     return out.toString();
   }
 
   /** 100 ms slots since the start: `{t, input, output, p50, p99}` as `TimelineSlot` of lib/runtime/metrics.ts. */
-  private static String timeline(double start, double[] at, double[] latency) {
-    double end = 0;
-    for (double a : at) end = Math.max(end, a - start);
+  private static String timeline() {
+    float end = 0;
+    for (int i = 0; i < sinkAt.size; i++) end = Math.max(end, sinkAt.values[i]);
     int slots = (int) Math.ceil(end / 100) + 1;
-    DoubleList[] perSlot = new DoubleList[slots];
-    for (int i = 0; i < at.length; i++) {
-      int slot = (int) Math.max(0, (at[i] - start) / 100);
-      if (perSlot[slot] == null) perSlot[slot] = new DoubleList();
-      perSlot[slot].add(latency[i]);
+    FloatList[] perSlot = new FloatList[slots];
+    for (int i = 0; i < sinkAt.size; i++) {
+      int slot = (int) Math.max(0, sinkAt.values[i] / 100);
+      if (perSlot[slot] == null) perSlot[slot] = new FloatList();
+      perSlot[slot].add(sinkLatency.values[i]);
     }
     StringBuilder out = new StringBuilder("[");
     for (int s = 0; s < slots; s++) {
       if (s > 0) out.append(',');
-      double[] sorted = perSlot[s] == null ? new double[0] : perSlot[s].sorted();
+      float[] sorted = perSlot[s] == null ? new float[0] : perSlot[s].sorted();
       out.append("{\"t\":").append(s * 100).append(",\"input\":").append(inputPerSlot.get(Math.min(s, INPUT_SLOTS - 1)))
           .append(",\"output\":").append(sorted.length)
           .append(",\"p50\":").append(Json.number(quantile(sorted, 0.5)))
@@ -192,9 +200,9 @@ final class Recorder {
   }
 
   /** The distinct milliseconds (since the start) at which records reached the sink, ascending. */
-  private static String outputTimes(double start, double[] at) {
-    long[] ms = new long[at.length];
-    for (int i = 0; i < at.length; i++) ms[i] = (long) Math.floor(at[i] - start);
+  private static String outputTimes() {
+    long[] ms = new long[sinkAt.size];
+    for (int i = 0; i < sinkAt.size; i++) ms[i] = (long) Math.floor(sinkAt.values[i]);
     Arrays.sort(ms);
     StringBuilder out = new StringBuilder("[");
     long last = Long.MIN_VALUE;
@@ -208,45 +216,41 @@ final class Recorder {
   }
 
   /** Nearest-rank quantile of a sorted array (as `percentileOf` in recovery-metrics.ts), NaN for none. */
-  static double quantile(double[] sorted, double p) {
+  static double quantile(float[] sorted, double p) {
     if (sorted.length == 0) return Double.NaN;
     int rank = (int) Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-    return Math.round(sorted[rank] * 1000) / 1000.0;
+    return Math.round(sorted[rank] * 1000.0) / 1000.0;
+  }
+
+  /** A growable array of floats (boxed values for tens of millions of records would not fit the heap). */
+  static final class FloatList {
+    float[] values = new float[1024];
+    int size;
+
+    void add(float value) {
+      if (size == values.length) values = Arrays.copyOf(values, size + (size >> 1));
+      values[size++] = value;
+    }
+
+    float[] sorted() {
+      float[] copy = Arrays.copyOf(values, size);
+      Arrays.sort(copy);
+      return copy;
+    }
   }
 
   /** A growable array of longs. */
   static final class LongList {
-    private long[] values = new long[1024];
-    private int size;
+    long[] values = new long[1024];
+    int size;
 
     void add(long value) {
-      if (size == values.length) values = Arrays.copyOf(values, size * 2);
+      if (size == values.length) values = Arrays.copyOf(values, size + (size >> 1));
       values[size++] = value;
     }
 
     long[] toArray() {
       return Arrays.copyOf(values, size);
-    }
-  }
-
-  /** A growable array of doubles (a million boxed Doubles per run would dominate the heap). */
-  static final class DoubleList {
-    private double[] values = new double[1024];
-    private int size;
-
-    void add(double value) {
-      if (size == values.length) values = Arrays.copyOf(values, size * 2);
-      values[size++] = value;
-    }
-
-    double[] toArray() {
-      return Arrays.copyOf(values, size);
-    }
-
-    double[] sorted() {
-      double[] copy = toArray();
-      Arrays.sort(copy);
-      return copy;
     }
   }
 }
