@@ -1,4 +1,7 @@
 import test from 'ava';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { flinkUnavailable } from '../../bench/peers/flink-driver.js';
 import { compareHashes, lineHash } from '../../bench/peers/output-check.js';
 import { failureRunPlan } from '../../bench/peers/peers.js';
@@ -72,4 +75,20 @@ test('a failure run that would exceed the event budget is shortened in proportio
   t.deepEqual(failureRunPlan(100_000, 11_000, 20_000, 40_000_000), { killAtMs: 11_000, afterMs: 20_000, rate: 100_000 });
   t.deepEqual(failureRunPlan(300_000, 11_000, 20_000, 6_000_000), { killAtMs: 7100, afterMs: 12_900, rate: 300_000 });
   t.deepEqual(failureRunPlan(1_000_000, 11_000, 20_000, 3_000_000), { killAtMs: 2000, afterMs: 3000, rate: 600_000 });
+});
+
+test('without java on the PATH, bench peers --json says why on stderr and in "skipped", and reports every figure as null', async (t) => {
+  const bin = mkdtempSync(join(tmpdir(), 'causalflow-peers-path-'));
+  try {
+    symlinkSync(process.execPath, join(bin, 'node'));
+    const run = await runCli(['bench', 'peers', '--query', 'q1', '--json'], { env: { PATH: bin } });
+    t.is(run.code, 0, run.stderr);
+    const r = lastJsonLine(run.stdout);
+    t.is(r.skipped, 'java is not on the PATH');
+    t.is(r.rate, 0);
+    t.regex(run.stderr, /bench peers: skipped: java is not on the PATH/);
+    for (const system of ['flink', 'causalflow']) for (const field of FIGURES) t.is(r.systems[system][field], null, `${system}.${field}`);
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
 });
