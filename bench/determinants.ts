@@ -14,7 +14,16 @@
  *   40/60 of another determinant on average); after every 256 records the producer extracts the delta
  *   for one consumer and a downstream replica ingests it. Only extraction and ingest are timed (each
  *   delta timed on its own, so timer overhead counts against the figure); the figure is the median, over
- *   checkpoint windows of 800 deltas, of MB of log bytes moved per second.
+ *   checkpoint windows of 800 deltas, of MB of log bytes moved per second. Those deltas are kilobytes: a
+ *   throughput figure, not what a task ships.
+ * - shipNsPerEnvelope: the cost of one envelope (extraction at the producer and ingest at a replica) at
+ *   the sizes the runtime really ships. `bench/envelope-sizes.ts` read those off Q1, Q3 and Q8 under
+ *   `exactly-once` (dsd 1), at 20,000 and 200,000 events/s: every envelope 20 bytes in Q1, medians of
+ *   20 to 29 bytes and 90th percentiles up to 32 in Q3 and Q8 (one or two ORDER entries and a clock).
+ *   Envelopes of {@link SHIP_ENVELOPE_SIZES} bytes are timed, built from order, clock and timer
+ *   determinants. Timing each envelope on its own would measure the timer (tens of ns) as much as the
+ *   envelope, so windows of envelopes are timed, paired with a window of the same appends that ships
+ *   nothing; the figure is the median over window pairs of the difference, divided by the envelopes.
  */
 import { DeltaShipper, DeterminantLog, GrowableBytes, ReplicaStore } from '../determinants/index.js';
 import { SeededRandom } from '../lib/util/random.js';
@@ -31,6 +40,10 @@ export interface DeterminantsBenchResult {
   node: string;
   /** Bytes of log one 256-record delta carried on average in the ship benchmark. */
   shipDeltaBytes: number;
+  /** Ns per envelope (extract + ingest) at the runtime's typical envelope, the first of {@link SHIP_ENVELOPE_SIZES}. */
+  shipNsPerEnvelope: number;
+  /** Ns per envelope at each size timed: the envelope bytes aimed at, and the mean the timed envelopes had. */
+  shipNsPerEnvelopeBySize: { targetBytes: number; envelopeBytes: number; nsPerEnvelope: number }[];
   seconds: number;
 }
 
@@ -221,6 +234,95 @@ function measureShip(seconds: number, onProgress: (fraction: number) => void): {
   return { mbps: windowRates.length > 0 ? median(windowRates) : shippedBytes / 1e6 / (timed / 1000), deltaBytes: shippedBytes / deltas };
 }
 
+/** Envelope sizes (bytes, envelope header included) {@link measureShipPerEnvelope} times; the runtime ships 20 to 32. */
+export const SHIP_ENVELOPE_SIZES: readonly number[] = [20, 32, 64];
+
+/** Envelopes per timed window of {@link measureShipPerEnvelope}. */
+const ENVELOPES_PER_WINDOW = 2000;
+
+/**
+ * One arm of the per-envelope measurement: a log taking order, clock and timer determinants, as a task's
+ * batch brings them, and (when `ships`) a shipper and a downstream replica store.
+ */
+class EnvelopeArm {
+  private readonly log = new DeterminantLog({ taskId: 1, initialCapacity: 1 << 20 });
+  private readonly shipper = new DeltaShipper({ log: this.log, dsd: 1 });
+  private readonly consumer = this.shipper.addConsumer();
+  private readonly replicas = new ReplicaStore({ dsd: 1 });
+  private readonly envelope = new GrowableBytes(4096);
+  private clock = 1_763_000_000_000;
+  private step = 0;
+  private mark = 0;
+  /** Envelope bytes shipped in this window. */
+  shippedBytes = 0;
+  /** Log bytes the last envelope carried. */
+  lastLogBytes = 0;
+
+  constructor(private readonly ships: boolean) {}
+
+  /** Appends determinants until about `logBytes` are new, then ships them (or, not shipping, marks them seen). */
+  next(logBytes: number): void {
+    const log = this.log;
+    while (log.currentLength - this.mark < logBytes) {
+      const k = this.step++;
+      // Two input channels in runs, a clock read per batch, a timer now and then.
+      if (k % 3 === 0) log.order(k & 1, 1 + (k % 200));
+      else if (k % 3 === 1) log.clock((this.clock += 1 + (k & 3)));
+      else log.timer(k & 7, this.clock + 5, k);
+    }
+    this.lastLogBytes = log.currentLength - this.mark;
+    if (this.ships) {
+      this.envelope.length = 0;
+      this.shippedBytes += this.shipper.writeDelta(this.consumer, this.envelope);
+      this.replicas.ingest(this.envelope.view());
+    }
+    this.mark = log.currentLength;
+  }
+
+  /** A checkpoint: a new epoch, the old one dropped on both sides, so that memory stays flat. */
+  nextEpoch(): void {
+    this.log.startEpoch(this.log.epoch + 1);
+    this.log.truncateBefore(this.log.epoch);
+    this.replicas.truncateBefore(this.log.epoch);
+    this.mark = 0;
+    this.shippedBytes = 0;
+  }
+}
+
+/** Ns per envelope of `targetBytes` (extract + ingest), and the envelopes' mean size; see the module comment. */
+export function measureShipPerEnvelope(targetBytes: number, seconds: number): { envelopeBytes: number; nsPerEnvelope: number } {
+  const shipping = new EnvelopeArm(true);
+  const silent = new EnvelopeArm(false);
+  // The envelope's own bytes (header, slice header) on top of the log bytes: measured on a first envelope.
+  const probe = new EnvelopeArm(true);
+  probe.next(1);
+  const overhead = probe.shippedBytes - probe.lastLogBytes;
+  const logBytes = Math.max(1, targetBytes - overhead);
+  const window = (arm: EnvelopeArm): number => {
+    arm.nextEpoch();
+    const start = performance.now();
+    for (let i = 0; i < ENVELOPES_PER_WINDOW; i++) arm.next(logBytes);
+    return performance.now() - start;
+  };
+  // Warm-up: both arms through the JIT before timing.
+  for (let i = 0; i < 20; i++) {
+    window(silent);
+    window(shipping);
+  }
+  const perEnvelope: number[] = [];
+  let bytes = 0;
+  let envelopes = 0;
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end || perEnvelope.length < 5) {
+    const base = window(silent);
+    const shipped = window(shipping);
+    perEnvelope.push(((shipped - base) * 1e6) / ENVELOPES_PER_WINDOW);
+    bytes += shipping.shippedBytes;
+    envelopes += ENVELOPES_PER_WINDOW;
+  }
+  return { envelopeBytes: round(bytes / envelopes, 1), nsPerEnvelope: Math.max(0, Math.round(median(perEnvelope))) };
+}
+
 /** Runs the benchmark. */
 export async function runDeterminantsBench(options: DeterminantsBenchOptions = {}): Promise<DeterminantsBenchResult> {
   const seconds = options.seconds ?? 10;
@@ -231,7 +333,11 @@ export async function runDeterminantsBench(options: DeterminantsBenchOptions = {
   const orderBytesPerRecordBatched = orderBytesPerRecord(records, (random) => [random.nextInt(2), 256]);
   const orderBytesPerRecordInterleaved = orderBytesPerRecord(records, (random) => [random.nextInt(2), 1]);
   progress('order bytes', 1);
-  const ship = measureShip(seconds * 0.4, (f) => progress('ship', f));
+  const ship = measureShip(seconds * 0.3, (f) => progress('ship', f));
+  const bySize = SHIP_ENVELOPE_SIZES.map((targetBytes, i) => {
+    progress('ship per envelope', i / SHIP_ENVELOPE_SIZES.length);
+    return { targetBytes, ...measureShipPerEnvelope(targetBytes, (seconds * 0.1) / SHIP_ENVELOPE_SIZES.length) };
+  });
   return {
     bench: 'determinants',
     workers: 0,
@@ -241,6 +347,8 @@ export async function runDeterminantsBench(options: DeterminantsBenchOptions = {
     shipMBps: round(ship.mbps, 1),
     node: process.version,
     shipDeltaBytes: Math.round(ship.deltaBytes),
+    shipNsPerEnvelope: bySize[0]!.nsPerEnvelope,
+    shipNsPerEnvelopeBySize: bySize,
     seconds,
   };
 }

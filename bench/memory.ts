@@ -1,11 +1,12 @@
 /**
  * `causalflow bench memory`: resident memory of a query running for a while at a fixed rate, with
  * checkpoints. The default rate is half of the maximum `none` reaches, measured first for a few
- * seconds.
+ * seconds in a child process, so that `peakRssMB` (this process's) is the measured mode's only.
  */
 import type { JobHandle, RecoveryMode } from '../lib/index.js';
 import type { QueryId } from './nexmark/queries.js';
 import { measureRun, peakRssMB } from './harness.js';
+import { measureRunInChild } from './mode-process.js';
 
 /** The JSON result. */
 export interface MemoryResult {
@@ -46,7 +47,8 @@ export async function runMemoryBench(options: MemoryOptions): Promise<MemoryResu
   let rate = options.rate;
   if (rate === undefined) {
     options.onProgress?.('measuring the maximum rate of mode none (3 s)');
-    const max = await measureRun({ ...base, mode: 'none', warmupMs: 1000, measureMs: 3000 });
+    // In a process of its own: this process's peak RSS is then the measured mode's alone.
+    const max = await measureRunInChild({ ...base, mode: 'none', warmupMs: 1000, measureMs: 3000 });
     rate = Math.max(1000, Math.round(max.eventsPerSec / 2));
   }
   options.onProgress?.(`running ${options.query} in mode ${options.mode} at ${rate} events/s for ${options.seconds} s`);

@@ -17,6 +17,7 @@ import type { Bid, NexmarkEvent } from './nexmark/model.js';
 import { nexmarkSource } from './nexmark/source.js';
 import { QUERIES, isBid, type QueryId } from './nexmark/queries.js';
 import { runRecoveryBench, type BenchJobBuilder } from './recovery.js';
+import { MIN_CHECKPOINT_INTERVALS } from './overhead.js';
 
 /** Keyed stages of the deep pipeline. */
 export const DEEP_STAGES = 5;
@@ -50,10 +51,20 @@ export interface DsdPoint {
   eventsPerSec: number;
   /** Throughput ÷ `none` in the same round, median over rounds. */
   ratio: number;
+  /** The lowest and highest round of that ratio (absent from results taken before the spread was kept). */
+  ratioMin?: number;
+  ratioMax?: number;
 }
 
-/** Overhead against sharing depth on the deep pipeline: paired rounds of `none` and `exactly-once` with dsd 0, 1, 2, full. */
+/** Checkpoint interval of the sharing-depth sweep (ms); each round samples ten of them, as `bench overhead` does. */
+const DSD_CHECKPOINT_MS = 1000;
+
+/**
+ * Overhead against sharing depth on the deep pipeline: paired rounds of `none` and `exactly-once` with
+ * dsd 0, 1, 2, full. A round's window is `measureMs`, raised to ten checkpoint intervals when shorter.
+ */
 export async function sweepDsd(options: { rounds: number; measureMs: number; parallelism: number; onProgress?: (m: string) => void }): Promise<DsdPoint[]> {
+  const measureMs = Math.max(options.measureMs, MIN_CHECKPOINT_INTERVALS * DSD_CHECKPOINT_MS);
   const configs: { config: string; mode: RecoveryMode; dsd: number | null }[] = [
     { config: 'none', mode: 'none', dsd: null },
     { config: 'dsd 0', mode: 'exactly-once', dsd: 0 },
@@ -72,9 +83,9 @@ export async function sweepDsd(options: { rounds: number; measureMs: number; par
         mode: c.mode,
         ...(c.dsd !== null ? { dsd: c.dsd } : {}),
         parallelism: options.parallelism,
-        checkpointIntervalMs: 1000,
-        warmupMs: 500,
-        measureMs: options.measureMs,
+        checkpointIntervalMs: DSD_CHECKPOINT_MS,
+        warmupMs: 2 * DSD_CHECKPOINT_MS,
+        measureMs,
         pipeline: deepPipeline,
       });
       if (i === 0) baseline = figures.eventsPerSec;
@@ -82,13 +93,38 @@ export async function sweepDsd(options: { rounds: number; measureMs: number; par
       ratios[i]!.push(baseline > 0 ? figures.eventsPerSec / baseline : NaN);
     }
   }
-  return configs.map((c, i) => ({ config: c.config, dsd: c.dsd, eventsPerSec: Math.round(median(rates[i]!)), ratio: round(median(ratios[i]!)) }));
+  return configs.map((c, i) => {
+    const finite = ratios[i]!.filter((r) => Number.isFinite(r));
+    const spread = finite.length > 0 ? { ratioMin: round(Math.min(...finite)), ratioMax: round(Math.max(...finite)) } : {};
+    return { config: c.config, dsd: c.dsd, eventsPerSec: Math.round(median(rates[i]!)), ratio: round(median(ratios[i]!)), ...spread };
+  });
 }
 
 /** One point of a recovery sweep: the figures of both modes at one value of the swept parameter. */
 export interface RecoverySweepPoint {
   x: number;
-  modes: Partial<Record<RecoveryMode, { recoveryMs: number | null; settledMs: number | null; outputGapMs: number | null; peakLatencyMs: number | null; takeoverMs: number | null }>>;
+  modes: Partial<Record<RecoveryMode, SweepModeFigures>>;
+}
+
+/** One mode at one point of a recovery sweep. */
+export interface SweepModeFigures {
+  /** Under the band rule (`recoveryFigures`) when `bandMs` is present; points without it were taken under the old rule. */
+  recoveryMs: number | null;
+  /** Deprecated alias of `recoveryMs`; under the old rule the figure nearest to the band rule (p95 of the 3 s before the kill). */
+  settledMs: number | null;
+  /** Upper edge of the band (ms); absent from points taken before the band rule. */
+  bandMs?: number | null;
+  outputGapMs: number | null;
+  peakLatencyMs: number | null;
+  takeoverMs: number | null;
+}
+
+/**
+ * The recovery figure of a sweep point: `recoveryMs`, or for points taken before the band rule (no
+ * timeline was stored to recompute it from) their `settledMs`, the figure then nearest to the band rule.
+ */
+export function sweepRecoveryMs(f: SweepModeFigures): number | null {
+  return f.bandMs !== undefined ? f.recoveryMs : f.settledMs;
 }
 
 const SWEEP_MODES: readonly RecoveryMode[] = ['global-rollback', 'exactly-once'];
@@ -101,7 +137,7 @@ async function recoveryPoint(
   const point: RecoverySweepPoint = { x, modes: {} };
   for (const mode of SWEEP_MODES) {
     const f = result.modes[mode]!;
-    point.modes[mode] = { recoveryMs: f.recoveryMs, settledMs: f.settledMs, outputGapMs: f.outputGapMs, peakLatencyMs: f.peakLatencyMs, takeoverMs: f.takeoverMs };
+    point.modes[mode] = { recoveryMs: f.recoveryMs, settledMs: f.settledMs, bandMs: f.bandMs ?? null, outputGapMs: f.outputGapMs, peakLatencyMs: f.peakLatencyMs, takeoverMs: f.takeoverMs };
   }
   return point;
 }

@@ -60,6 +60,22 @@ export interface DeadLetter {
   error: string;
 }
 
+/** Where a metrics or dashboard endpoint listens. */
+export interface EndpointConfig {
+  /** Port (0: any free one). */
+  port: number;
+  /** Address to bind (default 127.0.0.1): binding anything else must be asked for here. */
+  host?: string;
+}
+
+/** The endpoints of a job, validated. */
+export interface ResolvedEndpoints {
+  readonly metrics: Required<EndpointConfig> | null;
+  readonly dashboard: Required<EndpointConfig> | null;
+  readonly token: string | null;
+  readonly afterEnd: 'close' | 'keep';
+}
+
 /** Options of a {@link Job}. */
 export interface JobOptions {
   /** Job name (default `job`); letters, digits, `-`, `_` and `.`. */
@@ -88,6 +104,18 @@ export interface JobOptions {
    * `JobStalledError` (default 30,000; 0 turns the detector off).
    */
   stallTimeoutMs?: number;
+  /**
+   * Serve Prometheus metrics at `/metrics` while the job runs (see `docs/metrics.md`): a port (0: any free
+   * one), or `{ port, host }`. Bound to 127.0.0.1 unless `host` says otherwise; every request needs the
+   * endpoint token (`handle.endpoints.token`).
+   */
+  metrics?: number | EndpointConfig;
+  /** Serve the live dashboard (it serves `/metrics` too): `true` (any free port), a port, or `{ port, host }`. Same binding and token rules. */
+  dashboard?: boolean | number | EndpointConfig;
+  /** The token the metrics and dashboard endpoints require (at least 16 characters; default: a new random one per run). */
+  endpointToken?: string;
+  /** When the job ends, the endpoints `'close'` (default) or `'keep'` serving until `handle.closeEndpoints()`. */
+  endpointsAfterEnd?: 'close' | 'keep';
   /**
    * Keep every determinant of the run, never truncating (the verifier's oracle replays whole traces).
    * Test and verification only: memory grows with the run. Default false.
@@ -171,12 +199,14 @@ export interface ResolvedJobOptions {
   /** Worker processes, or null for the embedded runtime. */
   readonly workers: ResolvedWorkerOptions | null;
   readonly resume: boolean;
+  /** Metrics and dashboard endpoints. */
+  readonly endpoints: ResolvedEndpoints;
 }
 
 /** Validates options and fills defaults. */
 export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object', options);
-  const known = ['name', 'parallelism', 'recovery', 'stateBackend', 'directory', 'batchSize', 'channelCapacity', 'inflightMaxRecords', 'errors', 'serializeChannels', 'retainDeterminants', 'stallTimeoutMs', 'workers', 'resume'];
+  const known = ['name', 'parallelism', 'recovery', 'stateBackend', 'directory', 'batchSize', 'channelCapacity', 'inflightMaxRecords', 'errors', 'serializeChannels', 'retainDeterminants', 'stallTimeoutMs', 'workers', 'resume', 'metrics', 'dashboard', 'endpointToken', 'endpointsAfterEnd'];
   for (const key of Object.keys(options)) if (!known.includes(key)) throw new ConfigError(key, `one of the options ${known.join(', ')}`, key);
   const name = options.name ?? 'job';
   if (typeof name !== 'string' || !/^[\w.-]{1,100}$/.test(name)) throw new ConfigError('name', 'letters, digits, "-", "_" or "." (1-100 characters)', name);
@@ -223,7 +253,26 @@ export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions 
     stallTimeoutMs: integer('stallTimeoutMs', options.stallTimeoutMs ?? 30_000, 0, 24 * 3600 * 1000),
     workers: resolveWorkers(options.workers, errors.deadLetter ?? null),
     resume: boolean('resume', options.resume ?? false),
+    endpoints: resolveEndpoints(options),
   };
+}
+
+function resolveEndpoints(options: JobOptions): ResolvedEndpoints {
+  const endpoint = (field: string, value: number | EndpointConfig | boolean | undefined): Required<EndpointConfig> | null => {
+    if (value === undefined || value === false) return null;
+    if (value === true) return { port: 0, host: '127.0.0.1' };
+    const o = typeof value === 'number' ? { port: value } : value;
+    if (o === null || typeof o !== 'object') throw new ConfigError(field, 'a port, or { port, host }', value);
+    for (const key of Object.keys(o)) if (key !== 'port' && key !== 'host') throw new ConfigError(`${field}.${key}`, 'port or host', key);
+    const host = o.host ?? '127.0.0.1';
+    if (typeof host !== 'string' || host.length === 0) throw new ConfigError(`${field}.host`, 'an address to bind', host);
+    return { port: integer(`${field}.port`, o.port, 0, 65535), host };
+  };
+  const token = options.endpointToken ?? null;
+  if (token !== null && (typeof token !== 'string' || token.length < 16)) throw new ConfigError('endpointToken', 'a string of at least 16 characters', '(hidden)');
+  const afterEnd = options.endpointsAfterEnd ?? 'close';
+  if (afterEnd !== 'close' && afterEnd !== 'keep') throw new ConfigError('endpointsAfterEnd', '"close" or "keep"', afterEnd);
+  return { metrics: endpoint('metrics', options.metrics), dashboard: endpoint('dashboard', options.dashboard), token, afterEnd };
 }
 
 const WORKER_KEYS = ['count', 'module', 'export', 'args', 'heartbeatTimeoutMs', 'heartbeatIntervalMs', 'bindHost', 'advertisedHost', 'startTimeoutMs', 'secret'];

@@ -21,7 +21,9 @@ export type {
   Window,
 } from './operators/functions.js';
 export { RECOVERY_MODES, resolveJobOptions } from './config.js';
-export type { JobOptions, RecoveryOptions, RecoveryMode, ErrorPolicy, DeadLetter, ResolvedJobOptions } from './config.js';
+export type { JobOptions, RecoveryOptions, RecoveryMode, ErrorPolicy, DeadLetter, ResolvedJobOptions, EndpointConfig, ResolvedEndpoints } from './config.js';
+export type { JobEndpoints } from './observe/observability.js';
+export type { RecoveryTimeline, TaskRecovery, RecoveryStep } from './observe/recovery-timeline.js';
 export { tumbling, sliding, session } from './operators/window.js';
 export type { WindowAssigner, TimeDomain } from './operators/window.js';
 export type { WatermarkStrategy, PhysicalPlan, Vertex, TaskPlan, ChannelPlan, Partitioning } from './runtime/plan.js';

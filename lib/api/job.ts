@@ -21,6 +21,7 @@ import { OracleReplay } from '../recovery/oracle.js';
 import { Executor, type JobEvent, type JobProgress, type JobResult, type KillSchedule } from '../runtime/executor.js';
 import { buildPlan, type PhysicalPlan, type WatermarkStrategy } from '../runtime/plan.js';
 import { resolveJobOptions, type JobOptions, type ResolvedJobOptions, type WorkerOptions } from '../config.js';
+import { Observability, type JobEndpoints } from '../observe/observability.js';
 import { JobGraph } from './graph.js';
 import { DataStream } from './stream.js';
 
@@ -52,6 +53,8 @@ export interface RunOptions {
   workers?: number | WorkerOptions;
   /** Overrides the job's `resume` option for this run (`causalflow run --resume`). */
   resume?: boolean;
+  /** Overrides the job's metrics and dashboard options for this run (`--metrics-port`, `--dashboard`). */
+  endpoints?: Pick<JobOptions, 'metrics' | 'dashboard' | 'endpointToken' | 'endpointsAfterEnd'>;
 }
 
 /** A running job. */
@@ -79,6 +82,10 @@ export interface JobHandle {
   traces(): Map<number, { epoch: number; bytes: Uint8Array }[]>;
   /** Stops the job now; `reason` goes into the event log. */
   stop(reason?: string): Promise<JobResult>;
+  /** Where the metrics endpoint and the dashboard listen (options `metrics`, `dashboard`), and their token. */
+  readonly endpoints: JobEndpoints;
+  /** Closes the metrics and dashboard endpoints (they close by themselves when the job ends, unless `endpointsAfterEnd: 'keep'`). */
+  closeEndpoints(): Promise<void>;
   /** @internal The executor (tests and tools). */
   readonly executor: Executor;
 }
@@ -109,8 +116,13 @@ export class Job {
 
   /** The options of a run: the job's, with the run's overrides. */
   private optionsFor(run: RunOptions): ResolvedJobOptions {
-    if (run.workers === undefined && run.resume === undefined) return this.options;
-    return resolveJobOptions({ ...this.given, ...(run.workers !== undefined ? { workers: run.workers } : {}), ...(run.resume !== undefined ? { resume: run.resume } : {}) });
+    if (run.workers === undefined && run.resume === undefined && run.endpoints === undefined) return this.options;
+    return resolveJobOptions({
+      ...this.given,
+      ...(run.workers !== undefined ? { workers: run.workers } : {}),
+      ...(run.resume !== undefined ? { resume: run.resume } : {}),
+      ...(run.endpoints ?? {}),
+    });
   }
 
   /** The module worker processes load (file URL). */
@@ -193,8 +205,21 @@ export class Job {
     } else {
       executor = new Executor(this.graph.nodes, runOptions, strategyFor(runOptions, plan));
     }
-    await executor.start(options.faults ?? []);
-    return handleOf(executor);
+    // The endpoints listen before the tasks start: a port in use fails the start, not a running job.
+    const observability = await Observability.start(executor, runOptions.endpoints);
+    if (observability && runOptions.endpoints.afterEnd === 'close') {
+      executor.done.then(
+        () => observability.close(),
+        () => observability.close(),
+      );
+    }
+    try {
+      await executor.start(options.faults ?? []);
+    } catch (error) {
+      await observability?.close();
+      throw error;
+    }
+    return handleOf(executor, observability);
   }
 
   /**
@@ -253,8 +278,10 @@ function callerModule(): string | null {
   return null;
 }
 
-function handleOf(executor: Executor): JobHandle {
+function handleOf(executor: Executor, observability: Observability | null = null): JobHandle {
   return {
+    endpoints: observability?.endpoints ?? { metrics: null, dashboard: null, token: null },
+    closeEndpoints: async () => observability?.close(),
     done: executor.done,
     progress: () => executor.progress(),
     events: () => executor.eventLog(),

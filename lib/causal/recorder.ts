@@ -30,6 +30,10 @@ export interface CausalRecorder extends EnvelopeAttacher {
   readonly reader: ReplayReader | null;
   /** Bytes held in memory by the own log and the replicas (measurements). */
   readonly memoryBytes: number;
+  /** Bytes of the own determinant log in memory (metrics). */
+  readonly ownLogBytes: number;
+  /** Bytes of the replicas of upstream logs in memory (metrics). */
+  readonly replicaBytes: number;
 
   // ------------------------------------------------------------------ envelopes (I1)
 
@@ -92,6 +96,8 @@ export class NoRecorder implements CausalRecorder {
   readonly truncates = false;
   readonly reader = null;
   readonly memoryBytes = 0;
+  readonly ownLogBytes = 0;
+  readonly replicaBytes = 0;
 
   ingest(): void {}
   attach(): void {}

@@ -99,6 +99,16 @@ export class CausalTaskLog implements CausalRecorder {
     return this.log.memoryBytes + this.replicas.memoryBytes;
   }
 
+  /** {@inheritDoc CausalRecorder.ownLogBytes} */
+  get ownLogBytes(): number {
+    return this.log.memoryBytes;
+  }
+
+  /** {@inheritDoc CausalRecorder.replicaBytes} */
+  get replicaBytes(): number {
+    return this.replicas.memoryBytes;
+  }
+
   /** Registers a consumer (an output channel); returns its id for {@link attach}. */
   addConsumer(): number {
     return this.shipper.addConsumer();

@@ -47,8 +47,11 @@ export function formatKafkaResult(r: KafkaBenchResult): string {
     `at ${r.rate === null ? 'n/a' : formatNumber(r.rate)} events/s, event to output readable:`,
     `  exactly-once (read_uncommitted)  p50 ${ms(r.exactlyOnce.p50Ms)}, p99 ${ms(r.exactlyOnce.p99Ms)}`,
     `  transactional (read_committed)   p50 ${ms(r.transactional.p50Ms)}, p99 ${ms(r.transactional.p99Ms)}`,
-    `kill of ${r.exactlyOnce.killed ?? 'n/a'}: recovery ${ms(r.exactlyOnce.recoveryMs)} (settled ${ms(r.exactlyOnce.settledMs)}, output gap ${ms(r.exactlyOnce.outputGapMs)}), ` +
-      `${r.exactlyOnce.duplicates ?? 'n/a'} duplicates, ${r.exactlyOnce.lost ?? 'n/a'} lost (oracle)`,
+    // No kill, no recovery figure: only a recovery that ran and never settled is a miss; an oracle that could not count, a violation.
+    r.exactlyOnce.killed === null
+      ? 'no task was killed: no recovery figures'
+      : `kill of ${r.exactlyOnce.killed}: recovery ${r.exactlyOnce.recoveryMs === null ? 'never settled (MISSED)' : `${r.exactlyOnce.recoveryMs} ms`} (output gap ${ms(r.exactlyOnce.outputGapMs)}), ` +
+        `${r.exactlyOnce.duplicates ?? 'not counted (VIOLATION)'} duplicates, ${r.exactlyOnce.lost ?? 'not counted (VIOLATION)'} lost (oracle)`,
     `peak RSS ${r.peakRssMB} MB`,
     '',
   ].join('\n');

@@ -11,9 +11,9 @@ export function registerReportBench(bench: Command): void {
   bench
     .command('report')
     .description('run every benchmark (overhead, recovery, sweeps) and write bench/results/<date>/, the SVG charts and docs/benchmarks.md')
-    .option('--quick', 'shorter windows and fewer points (about 3 minutes instead of about 12)')
+    .option('--quick', 'fewer rounds and points (about 7 minutes instead of about 30)')
     .option('--parallelism <n>', 'parallelism of the source and every operator', positiveInteger, 2)
-    .option('--from <dir>', 'measure nothing: render the charts and docs/benchmarks.md again from the results in <dir> (bench/results/<date>)')
+    .option('--from <dir>', 'measure nothing: render the charts and docs/benchmarks.md again from the results in <dir> (bench/results/<date>), which are left as they are')
     .option('--workers-from <dir>', 'the worker-process section from the results in <dir> (default: the newest bench/results/*-workers/)')
     .option('--json', 'print a summary (files written, seconds) as one JSON object on the last line of stdout')
     .action(async (options: { quick?: boolean; parallelism: number; from?: string; workersFrom?: string; json?: boolean }) => {
@@ -22,7 +22,7 @@ export function registerReportBench(bench: Command): void {
       const workersDir = options.workersFrom === undefined ? undefined : relative(root, resolve(options.workersFrom));
       if (options.from !== undefined) {
         const data = loadReportData(resolve(options.from));
-        const files = await writeReport(data, root, workersDir);
+        const files = await writeReport(data, root, workersDir, false);
         (options.json ? process.stderr : process.stdout).write(`rendered docs/benchmarks.md and ${files.filter((f) => f.endsWith('.svg')).length} charts from ${options.from}\n`);
         if (options.json) printJsonResult({ bench: 'report', workers: 0, quick: data.quick, seconds: data.seconds, resultsDir: resolve(options.from), files });
         return;

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { runDeterminantsBench } from '../../bench/determinants.js';
-import { OVERHEAD_MODES, runOverheadBench } from '../../bench/overhead.js';
+import { DEFAULT_ROUNDS, MIN_CHECKPOINT_INTERVALS, OVERHEAD_MODES, checkSampling, runOverheadBench } from '../../bench/overhead.js';
 import { runMemoryBench } from '../../bench/memory.js';
 import { RECOVERY_MODES, type RecoveryMode } from '../config.js';
 import { QUERY_IDS, type QueryId } from '../../bench/nexmark/queries.js';
@@ -36,6 +36,7 @@ export function registerBenchCommands(program: Command): void {
         `order bytes/record, batched (256)   ${result.orderBytesPerRecordBatched}`,
         `order bytes/record, interleaved     ${result.orderBytesPerRecordInterleaved}`,
         `ship MB/s (extract + ingest)        ${formatNumber(result.shipMBps, 1)}  (${result.shipDeltaBytes} bytes per delta)`,
+        `ship ns/envelope (extract + ingest) ${result.shipNsPerEnvelopeBySize.map((e) => `${formatNumber(e.nsPerEnvelope)} at ${e.envelopeBytes} bytes`).join(', ')}`,
       ];
       (options.json ? process.stderr : process.stdout).write(`${lines.join('\n')}\n`);
       if (options.json) printJsonResult(result);
@@ -45,13 +46,24 @@ export function registerBenchCommands(program: Command): void {
     .command('overhead')
     .description('failure-free throughput and latency of a Nexmark query under each recovery mode (paired, interleaved runs)')
     .option('--query <id>', `query: ${QUERY_IDS.join(', ')}`, oneOf(QUERY_IDS), 'q3' as QueryId)
-    .option('--seconds <n>', 'measured seconds of throughput per mode, over all rounds (warm-ups come on top)', positiveNumber, 10)
+    .option(
+      '--seconds <n>',
+      `measured seconds of throughput per mode, over all rounds (warm-ups come on top); at least ${MIN_CHECKPOINT_INTERVALS} checkpoint intervals per round, which is also the default (30 with the defaults)`,
+      positiveNumber,
+    )
     .option('--parallelism <n>', 'parallelism of the source and every operator', positiveInteger, 2)
     .option('--checkpoint-interval <ms>', 'checkpoint interval in ms', positiveNumber, 1000)
-    .option('--rounds <n>', 'rounds of throughput runs (each mode once per round)', positiveInteger, 10)
+    .option('--rounds <n>', 'rounds of throughput runs (each mode once per round)', positiveInteger, DEFAULT_ROUNDS)
     .option('--workers <n>', 'run the modes in N worker processes (0: embedded, in this process); each round also runs none embedded, for the ratio', nonNegativeInteger, 0)
     .option('--json', 'print the result as one JSON object on the last line of stdout')
-    .action(async (options: { query: QueryId; seconds: number; parallelism: number; checkpointInterval: number; rounds: number; workers: number; json?: boolean }) => {
+    .action(async (options: { query: QueryId; seconds?: number; parallelism: number; checkpointInterval: number; rounds: number; workers: number; json?: boolean }) => {
+      // Refused, not lengthened: a round shorter than ten checkpoint intervals measures where checkpoints fell.
+      const refused = options.seconds === undefined ? null : checkSampling(options.seconds, options.rounds, options.checkpointInterval);
+      if (refused !== null) {
+        process.stderr.write(`causalflow bench overhead: ${refused}\n`);
+        process.exitCode = 2;
+        return;
+      }
       const progress = new Progress();
       const started = Date.now();
       const result = await runOverheadBench({
@@ -71,17 +83,20 @@ export function registerBenchCommands(program: Command): void {
       const out = options.json ? process.stderr : process.stdout;
       out.write(
         `query ${result.query}, parallelism ${result.parallelism}, checkpoint every ${result.checkpointIntervalMs} ms, ` +
-          `${result.workers > 0 ? `${result.workers} worker processes` : 'embedded'}; latency at ${formatNumber(result.latencyRate)} events/s\n`,
+          `${result.workers > 0 ? `${result.workers} worker processes` : 'embedded'}; ${result.rounds} rounds of ${(result.roundMs ?? 0) / 1000} s after ${(result.warmupMs ?? 0) / 1000} s of warm-up; ` +
+          `latency at ${formatNumber(result.latencyRate)} events/s, each mode in a process of its own (its peak RSS)\n`,
       );
-      out.write('mode                  events/s     ratio   p50 ms    p99 ms\n');
+      out.write('mode                  events/s     ratio  (rounds min – max)   p50 ms    p99 ms  peak RSS MB\n');
       for (const m of OVERHEAD_MODES) {
         const f = result.modes[m.name];
         if (!f) {
           out.write(`${m.name.padEnd(20)}  (not implemented in this build)\n`);
           continue;
         }
+        const spread = m.name === 'none' ? '' : `(${f.ratioMin} – ${f.ratioMax})`;
         out.write(
-          `${m.name.padEnd(20)}  ${formatNumber(f.eventsPerSec).padStart(10)}  ${String(result.ratios[m.name]).padStart(6)}  ${String(f.p50Ms).padStart(7)}  ${String(f.p99Ms).padStart(8)}\n`,
+          `${m.name.padEnd(20)}  ${formatNumber(f.eventsPerSec).padStart(10)}  ${String(result.ratios[m.name]).padStart(6)}  ${spread.padEnd(18)}  ${String(f.p50Ms ?? 'missed').padStart(7)}  ` +
+            `${String(f.p99Ms ?? 'missed').padStart(8)}  ${String(f.peakRssMB ?? 'n/a').padStart(11)}\n`,
         );
       }
       if (result.embeddedNone) {
@@ -90,7 +105,10 @@ export function registerBenchCommands(program: Command): void {
             `(rounds ${result.embeddedNoneRatioMin} to ${result.embeddedNoneRatioMax})\n`,
         );
       }
-      out.write(`peak RSS ${result.peakRssMB} MB${result.workers > 0 ? ' (this process, the coordinator)' : ''}\n`);
+      out.write(
+        `peak RSS ${result.peakRssMB} MB: the largest mode's, each measured in a process that ran only that mode${result.workers > 0 ? ' (its coordinator)' : ''}; ` +
+          `this invocation's own process ${result.invocationPeakRssMB} MB\n`,
+      );
       if (options.json) printJsonResult(result);
     });
 

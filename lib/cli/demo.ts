@@ -14,10 +14,12 @@ import { compareOutputs, describeComparison, outputOf } from '../verify/compare.
 import { nonNegativeInteger, positiveInteger, positiveNumber } from './args.js';
 import { buildDemoJob, DEMO_JOB_MODULE, type DemoJobArgs } from './demo-job.js';
 import { Progress, formatNumber, printJsonResult } from './output.js';
+import type { JobHandle } from '../api/job.js';
+import { addEndpointOptions, describeEndpoints, endpointRunOptions, type EndpointFlags } from './endpoints.js';
 
 /** Adds `demo` to `program`. */
 export function registerDemoCommand(program: Command): void {
-  program
+  const command = program
     .command('demo')
     .description('run Nexmark Q3 with exactly-once causal recovery, kill a task midway, and check the output against an oracle')
     .option('--rate <events/s>', 'input rate', positiveNumber, 200_000)
@@ -25,8 +27,10 @@ export function registerDemoCommand(program: Command): void {
     .option('--kill-at <s>', 'when to kill a join task, in seconds (default: midway through the run, between two checkpoints)', positiveNumber)
     .option('--parallelism <n>', 'parallelism of every operator', positiveInteger, 2)
     .option('--workers <n>', 'run the tasks in N worker processes; the kill is then a SIGKILL of the process holding q3-join[0]', nonNegativeInteger, 0)
-    .option('--json', 'print the summary as one JSON object on the last line of stdout')
-    .action(async (options: { rate: number; seconds: number; killAt?: number; parallelism: number; workers: number; json?: boolean }) => {
+    .option('--dashboard-wait <s>', 'with --dashboard: seconds the dashboard stays up after the run (default: until Ctrl-C)', positiveNumber)
+    .option('--json', 'print the summary as one JSON object on the last line of stdout');
+  addEndpointOptions(command).action(
+    async (options: EndpointFlags & { endpointToken?: string; dashboardWait?: number; rate: number; seconds: number; killAt?: number; parallelism: number; workers: number; json?: boolean }) => {
       const out = options.json ? process.stderr : process.stdout;
       const progress = new Progress(1000);
       const directory = mkdtempSync(join(tmpdir(), 'causalflow-demo-'));
@@ -49,7 +53,9 @@ export function registerDemoCommand(program: Command): void {
         const handle = await job.start({
           faults: [{ task: 'q3-join[0]', afterMs: killAt }],
           ...(workers > 0 ? { workers: { count: workers, module: DEMO_JOB_MODULE, export: 'buildDemoJob', args: argsFor(join(directory, 'run')) } } : {}),
+          ...(endpointRunOptions(options) ? { endpoints: endpointRunOptions(options, 'keep') } : {}),
         });
+        for (const line of describeEndpoints(handle)) out.write(`${line}\n`);
         const pids = handle.workerPids();
         const where = (task: string): string => {
           if (workers === 0) return '';
@@ -82,6 +88,7 @@ export function registerDemoCommand(program: Command): void {
         progress.done();
         const executor = handle.executor;
         const figures = recoveryFigures(executor.timeline.slotsSoFar(), executor.outputTimes.toArray(), { killAt, warmupMs: 1000 });
+        const band = figures.bandMs === null ? '' : `, ${figures.bandMs.toFixed(1)} ms`;
         const live = result.events.find((e) => e.type === 'live');
         const failedAt = result.events.find((e) => e.type === 'task-failed')?.t ?? killAt;
 
@@ -123,16 +130,37 @@ export function registerDemoCommand(program: Command): void {
             `  results ................ ${formatNumber(summary.results)}\n` +
             (workers > 0 ? `  worker loss detected ... ${summary.detectionMs === null ? 'n/a' : `${summary.detectionMs.toFixed(1)} ms after the SIGKILL`}\n` : '') +
             `  standby takeover ....... ${summary.takeoverMs === null ? 'n/a' : `${summary.takeoverMs.toFixed(1)} ms from failure to live`}\n` +
-            `  recovery time .......... ${summary.recoveryMs === null ? 'latency never settled within 10% of before' : `${summary.recoveryMs} ms until latency was back within 10% for 1 s`}\n` +
+            `  recovery time .......... ${
+              summary.recoveryMs === null
+                ? 'MISSED: latency never settled back within the band it showed before the kill'
+                : `${summary.recoveryMs} ms until latency was back within the band before the kill (p95 + 10%${band}) for 1 s`
+            }\n` +
             `  output gap ............. ${summary.outputGapMs === null ? 'n/a' : `${summary.outputGapMs.toFixed(1)} ms`}\n` +
-            `  duplicates ............. ${summary.duplicates ?? 'not counted: no oracle'}\n` +
-            `  lost ................... ${summary.lost ?? 'not counted: no oracle'}\n` +
+            `  duplicates ............. ${summary.duplicates ?? 'not counted: no oracle (a violation)'}\n` +
+            `  lost ................... ${summary.lost ?? 'not counted: no oracle (a violation)'}\n` +
             `  oracle ................. ${oracleFailure !== null ? `FAILED: ${oracleFailure}` : summary.oracleIdentical ? 'identical, partition by partition, record by record' : `DIFFERENT: ${describeComparison(comparison)}`}\n`,
         );
+        if (handle.endpoints.dashboard) await lingerForTheDashboard(handle, options.dashboardWait, out);
+        await handle.closeEndpoints();
         if (options.json) printJsonResult(summary);
         if (!identical) process.exitCode = 1;
       } finally {
         rmSync(directory, { recursive: true, force: true });
       }
-    });
+    },
+  );
+}
+
+/** Keeps the dashboard up after the run, so that its last state can be looked at: `seconds`, or until Ctrl-C. */
+async function lingerForTheDashboard(handle: JobHandle, seconds: number | undefined, out: NodeJS.WritableStream): Promise<void> {
+  out.write(`\nthe dashboard stays up ${seconds !== undefined ? `for ${seconds} s` : 'until Ctrl-C'}: ${handle.endpoints.dashboard}\n`);
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      process.removeListener('SIGINT', done);
+      if (timer) clearTimeout(timer);
+      resolve();
+    };
+    const timer = seconds !== undefined ? setTimeout(done, seconds * 1000) : null;
+    process.once('SIGINT', done);
+  });
 }

@@ -35,10 +35,22 @@ try {
   if (error instanceof CommanderError) {
     // Commander already printed its one-line reason (or the help text).
     process.exitCode = error.exitCode;
-  } else if (error instanceof CausalflowError) {
+  } else if (isCausalflowError(error)) {
     process.stderr.write(`causalflow: ${error.message}\n`);
     process.exitCode = 2;
   } else {
     throw error;
   }
+}
+
+/**
+ * Whether `error` is one of causalflow's typed errors. A job file that imports `causalflow` by its package
+ * name loads the compiled copy of the library, whose error classes are not this copy's: their shape
+ * (code, retriable, context) tells them apart from an unexpected error, which keeps its stack.
+ */
+function isCausalflowError(error: unknown): error is CausalflowError {
+  if (error instanceof CausalflowError) return true;
+  if (!(error instanceof Error)) return false;
+  const e = error as Error & Partial<CausalflowError>;
+  return typeof e.code === 'string' && typeof e.retriable === 'boolean' && typeof e.context === 'object' && e.context !== null;
 }

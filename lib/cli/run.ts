@@ -11,13 +11,14 @@ import type { JobProgress } from '../runtime/executor.js';
 import { ConfigError } from '../errors.js';
 import { nonNegativeInteger, positiveNumber } from './args.js';
 import { Progress, formatNumber, printJsonResult } from './output.js';
+import { addEndpointOptions, describeEndpoints, endpointRunOptions, type EndpointFlags } from './endpoints.js';
 
 /** What a job module may export by default. */
 type JobExport = { start(options?: unknown): Promise<JobHandle>; describePlan?(workers?: number): string[] };
 
 /** Adds `run` to `program`. */
 export function registerRunCommand(program: Command): void {
-  program
+  const command = program
     .command('run')
     .description('run the job exported by default from <job-file>, with live progress; Ctrl-C stops it cleanly')
     .argument('<job-file>', 'a .ts or .js module whose default export is a Job, or a function returning one')
@@ -25,8 +26,9 @@ export function registerRunCommand(program: Command): void {
     .option('--kill <tasks@ms>', 'kill tasks after some milliseconds (repeatable); tasks named together, or at the same ms, die in one instant: --kill "window-1[0]@2000", --kill "a[0],b[0]@2000"', collectKill, [])
     .option('--workers <n>', 'run the tasks in N worker processes (each loads <job-file>); kills are then SIGKILLs of the process holding the task, and --kill also takes "worker-N@ms"', nonNegativeInteger)
     .option('--resume', 'continue from the latest completed checkpoint in the job directory (after the coordinator died) instead of starting afresh')
-    .option('--json', 'print the final figures as one JSON object on the last line of stdout')
-    .action(async (file: string, options: { duration?: number; json?: boolean; workers?: number; resume?: boolean; kill: { task: string[]; afterMs: number }[] }) => {
+    .option('--json', 'print the final figures as one JSON object on the last line of stdout');
+  addEndpointOptions(command).action(
+    async (file: string, options: EndpointFlags & { endpointToken?: string; duration?: number; json?: boolean; workers?: number; resume?: boolean; kill: { task: string[]; afterMs: number }[] }) => {
       const job = await loadJob(file);
       const workers = options.workers ?? 0;
       if (workers > 0 && job.describePlan) {
@@ -37,7 +39,9 @@ export function registerRunCommand(program: Command): void {
         faults: options.kill,
         ...(workers > 0 ? { workers: { count: workers, module: resolve(file) } } : {}),
         ...(options.resume ? { resume: true } : {}),
+        ...(endpointRunOptions(options) ? { endpoints: endpointRunOptions(options) } : {}),
       });
+      for (const line of describeEndpoints(handle)) process.stderr.write(`${line}\n`);
       const progress = new Progress(1000);
       const started = Date.now();
       let last: { at: number; in: number; out: number } = { at: 0, in: 0, out: 0 };
@@ -69,7 +73,8 @@ export function registerRunCommand(program: Command): void {
         if (timer) clearTimeout(timer);
         process.removeListener('SIGINT', stop);
       }
-    });
+    },
+  );
 }
 
 function collectKill(value: string, previous: { task: string[]; afterMs: number }[]): { task: string[]; afterMs: number }[] {

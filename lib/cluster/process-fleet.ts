@@ -319,7 +319,7 @@ export class ProcessFleet implements WorkerFleet {
     });
     rpc.handle('figures-stream', (params) => {
       const { sinkOut, sourceIn } = params as { sinkOut: number[]; sourceIn: number[] };
-      for (let i = 0; i + 2 < sinkOut.length; i += 3) reports.sinkOutput(worker, sinkOut[i]!, sinkOut[i + 1]!, sinkOut[i + 2]!);
+      for (let i = 0; i + 3 < sinkOut.length; i += 4) reports.sinkOutput(worker, sinkOut[i]!, sinkOut[i + 1]!, sinkOut[i + 2]!, sinkOut[i + 3]!);
       for (let i = 0; i + 1 < sourceIn.length; i += 2) reports.sourceInput(worker, sourceIn[i]!, sourceIn[i + 1]!);
     });
     rpc.handle('figures', (params) => link.updateFigures(params as WorkerFigures));

@@ -9,6 +9,7 @@
 import type { EpochSegment } from '../../determinants/replica.js';
 import type { TaskWait } from '../runtime/events.js';
 import type { TaskMemoryFigures } from '../runtime/memory-figures.js';
+import type { WorkerTaskFigures } from '../runtime/task-figures.js';
 import type { DeploySpec, ReplacementReport, RoundSpec, SinkProgress, WorkerCommands, WorkerFigures } from '../runtime/worker-api.js';
 import type { RpcPeer } from '../transport/tcp/index.js';
 
@@ -130,6 +131,10 @@ export class RemoteWorker implements WorkerCommands {
 
   figures(): WorkerFigures {
     return this.latest;
+  }
+
+  taskFigures(): Promise<WorkerTaskFigures> {
+    return this.ask('taskFigures', null, { worker: this.index, tasks: [], standbys: [] });
   }
 
   memoryFigures(withState: boolean): Promise<TaskMemoryFigures[]> {

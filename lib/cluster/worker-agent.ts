@@ -124,6 +124,7 @@ export class WorkerAgent {
     rpc.handle('sinkStates', async (params) => [...(await host.sinkStates(p<{ taskIds: number[] }>(params).taskIds))]);
     rpc.handle('traces', async () => [...(await host.traces())]);
     rpc.handle('waits', () => host.waits());
+    rpc.handle('taskFigures', () => host.taskFigures());
     rpc.handle('memoryFigures', (params) => host.memoryFigures(p<{ withState: boolean }>(params).withState));
     rpc.handle('finish', async () => {
       this.flush();
@@ -160,8 +161,8 @@ export class WorkerAgent {
       },
       // Sent at once, in the same write as the records (a process killed a moment later loses neither):
       // the job's output count must match what sinks show. Source input figures wait for the next flush.
-      sinkOutput: (_w, at, count, latency) => {
-        this.sinkOut.push(at, count, latency);
+      sinkOutput: (_w, taskId, at, count, latency) => {
+        this.sinkOut.push(taskId, at, count, latency);
         this.flush();
       },
       sourceInput: (_w, at, count) => {

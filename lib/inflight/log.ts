@@ -44,6 +44,18 @@ interface Chunk {
   ingest: number[];
   /** Index under which the chunk was spilled, or -1. */
   spilledAs: number;
+  /** Length of the encoded chunk (0 while it is filled). */
+  encodedBytes: number;
+}
+
+/** What an in-flight log holds now (metrics). */
+export interface InflightFootprint {
+  /** Elements held in memory, encoded or being filled. */
+  memoryRecords: number;
+  /** Encoded bytes of the sealed chunks held in memory. */
+  memoryBytes: number;
+  /** Encoded bytes of the chunks spilled to disk. */
+  spilledBytes: number;
 }
 
 /** Shared per task: the memory budget of all its in-flight logs. */
@@ -92,6 +104,20 @@ export class InflightLog {
   /** Elements held (in memory and spilled). */
   get size(): number {
     return this.nextSeq - this.firstSeq;
+  }
+
+  /** What the log holds now, in memory and spilled: walks its chunks (about one per 4,096 elements). */
+  footprint(): InflightFootprint {
+    const footprint: InflightFootprint = { memoryRecords: 0, memoryBytes: 0, spilledBytes: 0 };
+    for (const chunk of this.chunks) {
+      if (chunk.spilledAs >= 0) {
+        footprint.spilledBytes += chunk.encodedBytes;
+        continue;
+      }
+      footprint.memoryRecords += chunk.count;
+      if (chunk.encoded) footprint.memoryBytes += chunk.encodedBytes;
+    }
+    return footprint;
   }
 
   /** Records a batch as sent. Its sequence numbers must follow on from the previous batch. */
@@ -214,6 +240,7 @@ export class InflightLog {
       if (e instanceof ControlMarker) elements[i] = { __control: e.type, value: e.value };
     }
     chunk.encoded = packr.pack([elements, chunk.timestamps!.subarray(0, chunk.count)]);
+    chunk.encodedBytes = chunk.encoded.length;
     chunk.elements = null;
     chunk.timestamps = null;
   }
@@ -228,6 +255,7 @@ export class InflightLog {
       ingest: [],
       encoded: null,
       spilledAs: -1,
+      encodedBytes: 0,
     };
     this.chunks.push(chunk);
     return chunk;

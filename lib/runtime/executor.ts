@@ -41,6 +41,7 @@ import { buildPlan, type LogicalNode, type PhysicalPlan } from './plan.js';
 import { FaultInjector, type FaultTargets, type KillSchedule } from './fault-injector.js';
 import type { FleetEndpoints, WorkerFleet } from './fleet.js';
 import type { Placement } from './placement.js';
+import type { WorkerTaskFigures } from './task-figures.js';
 import { Scheduler } from './scheduler.js';
 import { deployAll, resume } from './rollback.js';
 import type { Standby } from './standby.js';
@@ -93,6 +94,8 @@ export class Executor implements WorkerReports {
   readonly done: Promise<JobResult>;
 
   private readonly log: JobEvent[] = [];
+  /** Told of every sink output report (metrics). */
+  private sinkListener: ((taskId: number, count: number, latencyMs: number) => void) | null = null;
   /** When the job clock started: when the tasks started running (deploying them takes a while). */
   private startedAt = monotonicClock();
   /** The workers, by index; null where one is gone (the parts share this array). */
@@ -283,6 +286,19 @@ export class Executor implements WorkerReports {
   /** Task id → worker index, as placed now. */
   currentPlacement(): readonly number[] {
     return this.placement;
+  }
+
+  /** Every worker's figures of the tasks and standbys it hosts now (metrics, the dashboard). */
+  async taskFigures(): Promise<WorkerTaskFigures[]> {
+    const all: WorkerTaskFigures[] = [];
+    for (const link of this.links) if (link) all.push(await link.taskFigures());
+    return all;
+  }
+
+  /** Calls `listener` for every sink output report (a flushed batch: its task, record count and latency in ms). */
+  onSinkOutput(listener: (taskId: number, count: number, latencyMs: number) => void): void {
+    const previous = this.sinkListener;
+    this.sinkListener = previous ? (t, c, l) => (previous(t, c, l), listener(t, c, l)) : listener;
   }
 
   /** Milliseconds since the job started (the job clock). */
@@ -506,8 +522,9 @@ export class Executor implements WorkerReports {
   }
 
   /** {@inheritDoc WorkerReports.sinkOutput} */
-  sinkOutput(_worker: number, at: number, count: number, latency: number): void {
+  sinkOutput(_worker: number, taskId: number, at: number, count: number, latency: number): void {
     this.metrics.sinkOutput(at, count, latency);
+    this.sinkListener?.(taskId, count, latency);
   }
 
   /** {@inheritDoc WorkerReports.sourceInput} */

@@ -2,34 +2,40 @@
  * How a recovery looks from the sink, computed from a job's timeline (as `../shared/contracts.md`
  * defines the figures):
  *
- * - `recoveryMs`: from the kill until the sink's latency (the median of each 100 ms slot) is back within
- *   10% (or 1 ms, whichever is more) of its median before the failure, and stays there for one second,
- *   during which the sink shows at least half as much as in an average second before the failure (a
- *   second without output is not a recovered second, least of all for transactional sinks, whose output
- *   comes in bursts when checkpoints complete);
- * - `settledMs`: the same, with normal meaning what the job showed before the failure (see the field);
+ * - `recoveryMs`: from the kill until the median latency of every 100 ms slot is back within the band the
+ *   job showed in the 5 s before the kill (up to the 95th percentile of those slots' medians, plus 10%), and
+ *   stays there for one second, during which the sink shows at least half as much as in an average slot
+ *   of the band window (a second without output is not a recovered second, least of all for
+ *   transactional sinks, whose output comes in bursts when checkpoints complete); null when it never
+ *   settles before the timeline ends, which counts as a miss. The band is the job's own normal, checkpoint
+ *   blips included: a rule on the median alone (the old "within 10% of the median before") never settles
+ *   on a job whose checkpoints make a blip every second, failure or not;
  * - `outputGapMs`: the longest interval after the kill with no sink output;
  * - `peakLatencyMs`: the highest per-slot p99 after the kill.
  */
 import type { TimelineSlot } from './metrics.js';
 
+/** Width of a timeline slot (ms), as `JobTimeline` records them. */
+const SLOT_MS = 100;
+
 /** Figures of one recovery. */
 export interface RecoveryFigures {
-  /** Kill to latency back to normal for a second (ms), or null if it never settled. */
+  /** Kill to latency back within the band for a second (ms), or null if it never settled: a miss. */
   recoveryMs: number | null;
   /**
-   * The same, with "normal" widened to the latency the job showed before the failure: within 10% of the
-   * median, or up to the 95th percentile of the slots before the kill, whichever is more. On a loaded
-   * machine, checkpoints make short latency blips that `recoveryMs` counts as not recovered even
-   * when the job had them all along.
+   * Deprecated: the same as `recoveryMs`. It was `recoveryMs` with a band widened to the pre-kill range
+   * while `recoveryMs` kept the old rule; the revised contract made that band the rule. Kept so that
+   * callers and stored results that read it keep working.
    */
   settledMs: number | null;
   /** Longest interval without output after the kill (ms), or null without output times. */
   outputGapMs: number | null;
   /** Highest per-slot p99 latency after the kill (ms), or null without output. */
   peakLatencyMs: number | null;
-  /** Median per-slot p50 latency before the kill (ms): the baseline. */
+  /** Median per-slot p50 latency of the band window before the kill (ms). */
   baselineLatencyMs: number | null;
+  /** Upper edge of the band (ms): the slots' p95 in the window before the kill, plus the margin; null without output there. */
+  bandMs: number | null;
   /** Longest interval without output before the kill, after the warm-up (ms): windowed queries have gaps of their own. */
   baselineGapMs: number | null;
 }
@@ -38,17 +44,23 @@ export interface RecoveryFigures {
 export interface RecoveryFigureOptions {
   /** Job-clock ms of the (first) kill. */
   killAt: number;
-  /** Slots before this are warm-up, left out of the baseline (default: none). */
+  /** Slots before this are warm-up, left out of the band even when inside its window (default: none). */
   warmupMs?: number;
-  /** Latency within (1 + tolerance) × baseline counts as normal (default 0.1). */
-  tolerance?: number;
-  /** How long latency must stay normal (default 1000 ms). */
-  holdMs?: number;
+  /** How far before the kill the band's slots reach (default 5000 ms). */
+  bandWindowMs?: number;
+  /** Quantile of the window's slot medians that tops the band (default 0.95). */
+  bandQuantile?: number;
+  /** Relative margin above that quantile (default 0.1). */
+  bandMargin?: number;
   /**
-   * Latency within this many ms of the baseline also counts as normal (default 1): at millisecond
-   * latencies 10% is below the jitter of one slot's median.
+   * Latency within (1 + tolerance) × the median before the kill also counts as normal. A floor under the
+   * band, from the old rule; it only matters when larger than the band. Default: no floor.
    */
+  tolerance?: number;
+  /** Latency up to this many ms above the band also counts as normal (default 0, the contract's band). */
   slackMs?: number;
+  /** How long latency must stay within the band (default 1000 ms). */
+  holdMs?: number;
 }
 
 /** Median of numbers, or null for none. */
@@ -87,27 +99,65 @@ export function outputGap(outputTimes: readonly number[], killAt: number, endAt:
 
 /** Computes the figures of a recovery from timeline slots and output times. */
 export function recoveryFigures(slots: readonly TimelineSlot[], outputTimes: readonly number[], options: RecoveryFigureOptions): RecoveryFigures {
-  const tolerance = options.tolerance ?? 0.1;
   const holdMs = options.holdMs ?? 1000;
-  const slackMs = options.slackMs ?? 1;
   const warmup = options.warmupMs ?? 0;
-  const baselineSlots = slots.filter((s) => s.t >= warmup && s.t + 100 <= options.killAt);
-  const before = baselineSlots.filter((s) => s.p50 !== null).map((s) => s.p50!);
+  const bandFrom = Math.max(warmup, options.killAt - (options.bandWindowMs ?? 5000));
+  const bandSlots = slots.filter((s) => s.t >= bandFrom && s.t + SLOT_MS <= options.killAt);
+  const before = bandSlots.filter((s) => s.p50 !== null).map((s) => s.p50!);
   const baseline = medianOf(before);
-  const outputPerSlot = baselineSlots.length > 0 ? baselineSlots.reduce((n, s) => n + s.output, 0) / baselineSlots.length : 0;
-  const minOutput = 0.5 * outputPerSlot * (holdMs / 100);
-  const after = slots.filter((s) => s.t + 100 > options.killAt);
-  const end = slots.length > 0 ? slots[slots.length - 1]!.t + 100 : options.killAt;
+  const band = latencyBand(before, options);
+  const outputPerSlot = bandSlots.length > 0 ? bandSlots.reduce((n, s) => n + s.output, 0) / bandSlots.length : 0;
+  const minOutput = 0.5 * outputPerSlot * (holdMs / SLOT_MS);
+  const after = slots.filter((s) => s.t + SLOT_MS > options.killAt);
+  const end = slots.length > 0 ? slots[slots.length - 1]!.t + SLOT_MS : options.killAt;
   const peaks = after.filter((s) => s.p99 !== null).map((s) => s.p99!);
-  const settle = (limit: number): number | null => firstSettled(after, limit, holdMs, minOutput, end, options.killAt);
+  const recoveryMs = band === null ? null : firstSettled(after, band, holdMs, minOutput, end, options.killAt);
   return {
-    recoveryMs: baseline === null ? null : settle(Math.max(baseline * (1 + tolerance), baseline + slackMs)),
-    settledMs: baseline === null ? null : settle(Math.max(baseline * (1 + tolerance), baseline + slackMs, percentileOf(before, 0.95)!)),
+    recoveryMs,
+    settledMs: recoveryMs,
     outputGapMs: outputGap(outputTimes, options.killAt, end),
     peakLatencyMs: peaks.length > 0 ? Math.max(...peaks) : null,
     baselineLatencyMs: baseline,
+    bandMs: band,
     baselineGapMs: longestGapBetween(outputTimes, warmup, options.killAt),
   };
+}
+
+/**
+ * The figures of each of several kills (job-clock ms, ascending): each from the timeline up to the next
+ * kill, and its band from the 5 s before it, but not from before the previous kill had settled (its
+ * recovery is not the job's normal); after a previous kill that never settled, from that kill on.
+ */
+export function recoveryFiguresPerKill(
+  slots: readonly TimelineSlot[],
+  outputTimes: readonly number[],
+  killTimes: readonly number[],
+  options: Omit<RecoveryFigureOptions, 'killAt'> = {},
+): RecoveryFigures[] {
+  const figures: RecoveryFigures[] = [];
+  let normalFrom = options.warmupMs ?? 0;
+  for (const [i, killAt] of killTimes.entries()) {
+    const until = killTimes[i + 1] ?? Infinity;
+    const f = recoveryFigures(
+      slots.filter((s) => s.t < until),
+      outputTimes.filter((t) => t < until),
+      { ...options, killAt, warmupMs: normalFrom },
+    );
+    figures.push(f);
+    normalFrom = Math.max(normalFrom, killAt + (f.recoveryMs ?? 0));
+  }
+  return figures;
+}
+
+/**
+ * The upper edge of the normal band from the slot medians before the kill: their `bandQuantile` plus
+ * `bandMargin`, raised to the `tolerance` floor and by `slackMs` when given; null without medians.
+ */
+export function latencyBand(medians: readonly number[], options: Pick<RecoveryFigureOptions, 'bandQuantile' | 'bandMargin' | 'tolerance' | 'slackMs'> = {}): number | null {
+  const top = percentileOf(medians, options.bandQuantile ?? 0.95);
+  if (top === null) return null;
+  const floor = options.tolerance === undefined ? 0 : medianOf(medians)! * (1 + options.tolerance);
+  return Math.max(top * (1 + (options.bandMargin ?? 0.1)), floor) + (options.slackMs ?? 0);
 }
 
 /** The longest interval between outputs (or from `from` to the first) within [from, to), or null without output there. */

@@ -76,6 +76,8 @@ export interface SourceDriverOptions {
 /** Reads a source task's partitions. */
 export class SourceDriver {
   private readonly readers: PartitionReader<unknown>[] = [];
+  /** Records read so far by this incarnation (metrics). */
+  recordsRead = 0;
   private readonly partitions: number[] = [];
   private offsets: number[] = [];
   private maxTimestamps: number[] = [];
@@ -172,7 +174,10 @@ export class SourceDriver {
       else idlePolls = 0;
       emitted += got;
     }
-    if (emitted > 0) this.countInput(emitted);
+    if (emitted > 0) {
+      this.recordsRead += emitted;
+      this.countInput(emitted);
+    }
     if (this.finished || this.task.backpressured) return false;
     if (emitted >= budget) return true;
     this.scheduleNextPoll(now);
@@ -205,6 +210,7 @@ export class SourceDriver {
     }
     reader.nextSourcePoll();
     this.emit(slot, count, now);
+    this.recordsRead += count;
     this.countInput(count);
     return count;
   }

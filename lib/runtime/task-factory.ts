@@ -34,8 +34,8 @@ export interface TaskFactoryHost {
   inputEnd(index: number): LocalChannel;
   /** The producer's end of plan channel `index` (current incarnation). */
   outputEnd(index: number): OutputChannel;
-  /** Sinks made `count` records visible, from input that entered at job-clock `ingestTime`. */
-  sinkOutput(count: number, ingestTime: number): void;
+  /** The sink of task `taskId` made `count` records visible, from input that entered at job-clock `ingestTime`. */
+  sinkOutput(taskId: number, count: number, ingestTime: number): void;
   /** Sources read `count` records. */
   countInput(count: number): void;
   /** Milliseconds on the job clock. */
@@ -66,7 +66,7 @@ export class TaskFactory {
   create({ plan, snapshot, backends, replay, history }: TaskBuild): Task {
     const { nodes, options, features } = this.host;
     const vertex = this.host.plan.vertices[plan.vertex]!;
-    const chain: Operator[] = vertex.nodes.map((id) => this.createOperator(nodes[id]!, plan.subtask));
+    const chain: Operator[] = vertex.nodes.map((id) => this.createOperator(nodes[id]!, plan.subtask, plan.id));
     const operators = [...chain];
     let deadLetterSink: SinkOperator | null = null;
     if (options.errors.policy === 'dead-letter') {
@@ -131,11 +131,11 @@ export class TaskFactory {
     return task;
   }
 
-  private createOperator(node: LogicalNode, subtask: number): Operator {
+  private createOperator(node: LogicalNode, subtask: number, taskId: number): Operator {
     if (node.source) return new SourceOperator(node.name);
     if (node.sink) {
       return new SinkOperator(node.name, node.sinkConnector!, this.host.features.sinkMode, () => this.host.sinkRun(), (count, ingestTime) =>
-        this.host.sinkOutput(count, ingestTime),
+        this.host.sinkOutput(taskId, count, ingestTime),
       );
     }
     return node.createOperator!(subtask);

@@ -62,10 +62,31 @@ export class Task implements TaskContext, WriterClock, CaptureScope {
   elementsIn = 0;
   /** Whether the scheduler has the task queued. */
   queued = false;
-  /** Whether the task is waiting for output credit. */
-  backpressured = false;
+  private waitingForCredit = false;
+  /** Job-clock ms at which the current wait for credit began. */
+  private creditWaitSince = 0;
+  /** Ms spent waiting for credit in waits that ended (metrics). */
+  private creditWaitMs = 0;
   /** Fault injection: kill once this many more elements were processed. */
   killCountdown = NO_KILL;
+
+  /** Whether the task is waiting for output credit. Set and cleared at a wait's edges only, never per record. */
+  get backpressured(): boolean {
+    return this.waitingForCredit;
+  }
+
+  set backpressured(waiting: boolean) {
+    if (waiting === this.waitingForCredit) return;
+    const now = this.env.clock();
+    if (waiting) this.creditWaitSince = now;
+    else this.creditWaitMs += now - this.creditWaitSince;
+    this.waitingForCredit = waiting;
+  }
+
+  /** Ms spent waiting for output credit since the task started, counting a wait still going on at `now`. */
+  backpressureMsAt(now: number): number {
+    return this.creditWaitMs + (this.waitingForCredit ? now - this.creditWaitSince : 0);
+  }
 
   /** Operators, head first. */
   readonly operators: Operator[];

@@ -10,6 +10,7 @@
 import type { EpochSegment } from '../../determinants/replica.js';
 import type { TaskWait } from './events.js';
 import type { TaskMemoryFigures } from './memory-figures.js';
+import type { WorkerTaskFigures } from './task-figures.js';
 
 /** One task to run on a worker. */
 export interface TaskDeploy {
@@ -160,6 +161,8 @@ export interface WorkerCommands {
   waits(): Promise<TaskWait[]>;
   /** Figures, summed into the job's progress. */
   figures(): WorkerFigures;
+  /** Per hosted task and standby: counters and sizes (metrics, the dashboard). */
+  taskFigures(): Promise<WorkerTaskFigures>;
   /** Per hosted task: memory figures (benchmarks). */
   memoryFigures(withState: boolean): Promise<TaskMemoryFigures[]>;
   /** Every task finished: commit what transactional sinks staged, close operators. */
@@ -185,8 +188,8 @@ export interface WorkerReports {
   tasksFailed(worker: number, failures: FailureReport[]): void;
   /** A replacement's log ran out: what it regenerated per writer, and per sink (I14). */
   logEnded(worker: number, taskId: number, regenerated: number[], sinks: SinkProgress[], recordsReplayed: number): void;
-  /** Sinks made `count` records visible at job-clock `at`, `latency` ms after their input entered the job. */
-  sinkOutput(worker: number, at: number, count: number, latency: number): void;
+  /** The sink of task `taskId` made `count` records visible at job-clock `at`, `latency` ms after their input entered the job. */
+  sinkOutput(worker: number, taskId: number, at: number, count: number, latency: number): void;
   /** Source tasks read `count` records at job-clock `at`. */
   sourceInput(worker: number, at: number, count: number): void;
   /** An event of a hosted task. */

@@ -24,6 +24,7 @@ import type { LocalChannel, OutputChannel } from '../transport/channel.js';
 import type { Transport } from '../transport/transport.js';
 import type { TaskWait } from './events.js';
 import { encodedStateBytes, type TaskMemoryFigures } from './memory-figures.js';
+import { figuresOfStandby, figuresOfTask, type WorkerTaskFigures } from './task-figures.js';
 import type { LogicalNode, PhysicalPlan } from './plan.js';
 import { Scheduler } from './scheduler.js';
 import { Standby } from './standby.js';
@@ -113,7 +114,7 @@ export class WorkerHost implements WorkerCommands {
       environment: (backends) => this.environment(backends),
       inputEnd: (index) => host.inputEndOf(index),
       outputEnd: (index) => host.outputEndOf(index),
-      sinkOutput: (count, ingestTime) => this.o.reports.sinkOutput(this.o.index, this.o.clock(), count, this.o.clock() - ingestTime),
+      sinkOutput: (taskId, count, ingestTime) => this.o.reports.sinkOutput(this.o.index, taskId, this.o.clock(), count, this.o.clock() - ingestTime),
       countInput: (count) => {
         this.recordsIn += count;
         this.o.reports.sourceInput(this.o.index, this.o.clock(), count);
@@ -585,6 +586,14 @@ export class WorkerHost implements WorkerCommands {
       elementsIn,
       holdsWork,
     };
+  }
+
+  /** {@inheritDoc WorkerCommands.taskFigures} */
+  async taskFigures(): Promise<WorkerTaskFigures> {
+    const now = this.o.clock();
+    const tasks = [...this.tasks.values()].map((task) => figuresOfTask(task, now));
+    const standbys = [...this.standbys.values()].flatMap((list) => list.map(figuresOfStandby));
+    return { worker: this.o.index, tasks, standbys };
   }
 
   /** {@inheritDoc WorkerCommands.memoryFigures} */

@@ -106,6 +106,45 @@ test('the report states each target as met or missed with its figure', (t) => {
   t.regex(md, /\| Q3 single failure, recovery \| about 10 s \| 87 – 96 s \| 300 ms \| 2,500 ms \|/);
 });
 
+test('a figure that could not be measured is a miss, an unchecked oracle a violation, and ratios come with their spread', (t) => {
+  const unsettled = figures(0, 40, { recoveryMs: null, settledMs: null, bandMs: 4.4, duplicates: null, lost: null, oracleIdentical: false });
+  const data = {
+    quick: true,
+    date: '2026-12-01',
+    machine: { cpu: 'test cpu', cores: 2, memoryGiB: 24, os: 'linux', node: 'v20' },
+    determinants: {
+      bench: 'determinants', appendsPerSec: 4e7, orderBytesPerRecordBatched: 0.0156, orderBytesPerRecordInterleaved: 0.5, shipMBps: 1200, node: 'v20',
+      shipNsPerEnvelope: 400, shipNsPerEnvelopeBySize: [{ targetBytes: 20, envelopeBytes: 21.8, nsPerEnvelope: 400 }],
+    },
+    overhead: [
+      {
+        bench: 'overhead', query: 'q3', seconds: 30, parallelism: 2, checkpointIntervalMs: 1000, rounds: 3, warmupMs: 2000, roundMs: 10_000, latencyRate: 1,
+        modes: {
+          none: { eventsPerSec: 100, p50Ms: 1, p99Ms: 2, peakRssMB: 120, throughputRuns: [100, 100, 100] },
+          'global-rollback': null,
+          'at-least-once': null,
+          'exactly-once': { eventsPerSec: 96, p50Ms: 1, p99Ms: null, peakRssMB: 140, dsd: 1, throughputRuns: [96, 95, 97], ratio: 0.96, ratioMin: 0.95, ratioMax: 0.97 },
+          'exactly-once-full': null,
+        },
+        ratios: { none: 1, 'global-rollback': null, 'at-least-once': null, 'exactly-once': 0.96, 'exactly-once-full': null },
+        workers: 0, embeddedNone: null, embeddedNoneRatio: null, embeddedNoneRatioMin: null, embeddedNoneRatioMax: null, peakRssMB: 140, invocationPeakRssMB: 200,
+      },
+    ],
+    recovery: [{ ...recovery, modes: { 'global-rollback': figures(2500, 1200, { bandMs: 6 }), 'exactly-once': unsettled } }],
+    dsd: [], checkpointInterval: [], stateSize: [], rate: [], determinantBytes: [], seconds: 400,
+  } as unknown as ReportData;
+  const md = renderReport(data, {}, { stateSweepRate: 200_000, resultsDir: 'bench/results/2026-12-01' });
+  t.false(/\| not measured \|$/m.test(md), 'no target\'s verdict is "not measured"');
+  t.regex(md, /exactly-once \(dsd 1\) ÷ none \| ≥ 0\.95 \| 0\.96 \(rounds 0\.95 – 0\.97\) \| met \|/);
+  t.regex(md, /p99 latency, exactly-once, at half of the maximum rate \| ≤ 20 ms \| not measured \| \*\*missed\*\* \|/);
+  t.regex(md, /exactly-once recoveryMs ÷ global-rollback \| ≤ 0\.2 \| never settled \/ 2,500 ms \| \*\*missed\*\* \|/);
+  t.regex(md, /exactly-once duplicates \/ lost \| 0 \/ 0 \| not checked: the oracle could not replay \(a violation\) \| \*\*missed\*\* \|/);
+  t.regex(md, /\| `exactly-once` \| never settled \(\*\*missed\*\*\) \| 4\.4 ms \|/);
+  t.regex(md, /\| Q3 \| `exactly-once` \| 96 \| 0\.96 \(rounds 0\.95 – 0\.97\) \| 1 ms \| not measured \(\*\*missed\*\*\) \| 140 MB \|/);
+  t.regex(md, /Rounds: Q3: 3 rounds of 10 s/);
+  t.regex(md, /400 ns at 21\.8 bytes/);
+});
+
 test('the worker-process section defines its figures and checks each worker target, met or missed', (t) => {
   const overhead = {
     bench: 'overhead' as const,

@@ -7,7 +7,8 @@ const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.is
 const isNumberOrNull = (v: unknown): boolean => v === null || isNumber(v);
 
 test.serial('bench overhead --workers 2 (quick): every mode in worker processes, embedded none beside them, the workers field and the paired ratios', async (t) => {
-  const run = await runCli(['bench', 'overhead', '--query', 'q3', '--workers', '2', '--rounds', '1', '--seconds', '0.5', '--json'], { timeoutMs: 115_000 });
+  // One round of ten 100 ms checkpoint intervals: the least a round may sample.
+  const run = await runCli(['bench', 'overhead', '--query', 'q3', '--workers', '2', '--rounds', '1', '--seconds', '1', '--checkpoint-interval', '100', '--json'], { timeoutMs: 115_000 });
   t.is(run.code, 0, run.stderr);
   const r = lastJsonLine(run.stdout);
   t.is(r.bench, 'overhead');
@@ -18,6 +19,7 @@ test.serial('bench overhead --workers 2 (quick): every mode in worker processes,
     t.true(isNumber(f.eventsPerSec) && f.eventsPerSec > 0, `${mode} eventsPerSec`);
     t.true(isNumberOrNull(f.p50Ms) && isNumberOrNull(f.p99Ms), `${mode} latency`);
     t.is(f.throughputRuns.length, 1);
+    t.true(isNumber(f.peakRssMB) && f.peakRssMB > 0, `${mode} peakRssMB, measured in a process of its own`);
     if (mode === 'none') continue;
     t.true(isNumber(f.ratio) && isNumber(f.ratioMin) && isNumber(f.ratioMax), `${mode} ratio`);
     t.true(f.ratioMin <= f.ratio && f.ratio <= f.ratioMax, `${mode} ratio within its spread`);
@@ -26,8 +28,17 @@ test.serial('bench overhead --workers 2 (quick): every mode in worker processes,
   t.true(isNumber(r.embeddedNone.eventsPerSec) && r.embeddedNone.eventsPerSec > 0);
   t.is(r.embeddedNone.throughputRuns.length, 1);
   t.true(isNumber(r.embeddedNoneRatio) && r.embeddedNoneRatioMin <= r.embeddedNoneRatio && r.embeddedNoneRatio <= r.embeddedNoneRatioMax);
-  t.true(isNumber(r.peakRssMB));
+  t.is(r.peakRssMB, Math.max(...['none', 'global-rollback', 'at-least-once', 'exactly-once', 'exactly-once-full'].map((m) => r.modes[m].peakRssMB)));
+  t.true(isNumber(r.invocationPeakRssMB));
+  t.is(r.roundMs, 1000);
   t.regex(run.stderr, /2 worker processes/);
+});
+
+test.serial('bench overhead refuses rounds shorter than ten checkpoint intervals, with the least --seconds that would do', async (t) => {
+  const run = await runCli(['bench', 'overhead', '--rounds', '1', '--seconds', '0.5', '--json'], { timeoutMs: 60_000 });
+  t.is(run.code, 2);
+  t.regex(run.stderr, /fewer than 10 checkpoint intervals of 1000 ms: give --seconds 10 or more/);
+  t.is(run.stdout.trim(), '');
 });
 
 test.serial('bench recovery --workers 2 (quick): a kill SIGKILLs the worker of the task; detection, takeover and the oracle check per mode', async (t) => {
@@ -46,7 +57,7 @@ test.serial('bench recovery --workers 2 (quick): a kill SIGKILLs the worker of t
   t.true(r.killedWorkers[0] === 0 || r.killedWorkers[0] === 1);
   for (const mode of ['global-rollback', 'at-least-once', 'exactly-once']) {
     const f = r.modes[mode];
-    for (const field of ['recoveryMs', 'outputGapMs', 'peakLatencyMs', 'detectionMs', 'takeoverMs', 'duplicates', 'lost']) t.true(field in f && isNumberOrNull(f[field]), `${mode} ${field}`);
+    for (const field of ['recoveryMs', 'bandMs', 'outputGapMs', 'peakLatencyMs', 'detectionMs', 'takeoverMs', 'duplicates', 'lost']) t.true(field in f && isNumberOrNull(f[field]), `${mode} ${field}`);
     t.true(isNumber(f.detectionMs) && f.detectionMs >= 0, `${mode}: the worker-lost event gave the detection`);
     t.is(f.perKill.length, 1);
     t.deepEqual(f.perKill[0].workers, r.killedWorkers, `${mode}: the kill took the worker holding the task`);
