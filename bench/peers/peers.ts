@@ -81,7 +81,7 @@ export interface PeersResult {
 /** Recovery figures of one failure run: those of `bench recovery` that both systems have. */
 export type FailureRunFigures = Pick<
   RecoveryModeFigures,
-  'recoveryMs' | 'settledMs' | 'outputGapMs' | 'peakLatencyMs' | 'duplicates' | 'lost' | 'baselineLatencyMs' | 'baselineGapMs'
+  'recoveryMs' | 'bandMs' | 'outputGapMs' | 'peakLatencyMs' | 'duplicates' | 'lost' | 'baselineLatencyMs' | 'baselineGapMs'
 >;
 
 /** Everything one invocation measured: the contract's object and what explains it (the results file). */
@@ -269,7 +269,7 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
       flinkRestarts: { fastest: flinkFastest, default: flinkDefault },
       causalflowRecovery: {
         recoveryMs: causal.recoveryMs,
-        settledMs: causal.settledMs,
+        bandMs: causal.bandMs ?? null,
         outputGapMs: causal.outputGapMs,
         peakLatencyMs: causal.peakLatencyMs,
         duplicates: causal.duplicates,
@@ -317,7 +317,7 @@ export function flinkFailureFigures(run: FlinkRun, committed: Float64Array, expe
   const rounded = (value: number | null | undefined): number | null => (value == null ? null : round(value));
   return {
     recoveryMs: rounded(figures?.recoveryMs),
-    settledMs: rounded(figures?.settledMs),
+    bandMs: rounded(figures?.bandMs),
     outputGapMs: rounded(figures?.outputGapMs),
     peakLatencyMs: rounded(figures?.peakLatencyMs),
     duplicates: check.duplicates,
