@@ -264,6 +264,9 @@ export function renderPeersSection(reports: readonly PeersReport[], resultsDir: 
       'Flink copies every event through its serialiser for each of the two filters that read the source, and Q3 ran at a ' +
       'quarter of the rate), a 10 ms network buffer timeout instead of 100 ms, and a 100 ms watermark interval. Its recovery ' +
       'figures come from records reaching the sink, not from committed ones, which would look worse.',
+    '- **Flink\'s sink measures every record** in the paced and failure runs (its latency, and in the failure runs a hash of ' +
+      'its line, under a lock shared by both sink subtasks), which costs it most in Q1, one output per bid; in the maximum-rate ' +
+      'runs it only counts, as causalflow\'s discard sink does.',
     '- **Flink\'s events are one flat POJO** holding the fields of all three kinds, which its POJO serialiser writes (null ' +
       'flags included) on every shuffle of Q3 and Q8; causalflow ships only the fields of the event\'s kind.',
     '- **Both share two cores** with whatever else the machine runs (the load average at the start and end of each invocation ' +

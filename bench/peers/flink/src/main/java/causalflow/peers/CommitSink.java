@@ -23,15 +23,18 @@ import org.apache.flink.streaming.api.functions.sink.legacy.RichSinkFunction;
 public class CommitSink extends RichSinkFunction<Output> implements CheckpointedFunction, CheckpointListener {
   private final boolean checkpointing;
   private final boolean measureOutput;
+  /** Whether committed lines are hashed for the output check (failure runs; the paced run spares the cost). */
+  private final boolean hashLines;
   /** The open transaction (written to the external system, not yet visible). */
   private transient Recorder.Transaction open;
   /** Checkpoints whose transaction is pre-committed but not yet known complete. */
   private transient TreeSet<Long> pending;
   private transient ListState<Long> pendingState;
 
-  public CommitSink(boolean checkpointing, boolean measureOutput) {
+  public CommitSink(boolean checkpointing, boolean measureOutput, boolean hashLines) {
     this.checkpointing = checkpointing;
     this.measureOutput = measureOutput;
+    this.hashLines = hashLines;
   }
 
   private String transaction(long checkpointId) {
@@ -50,7 +53,7 @@ public class CommitSink extends RichSinkFunction<Output> implements Checkpointed
       Recorder.commitAtOnce(value, now);
       return;
     }
-    open.add(value);
+    open.add(value, hashLines);
   }
 
   @Override

@@ -112,7 +112,7 @@ public final class FlinkNexmark {
     StreamExecutionEnvironment env = environment(checkpointMs, "fastest", args);
     long seed = (long) number(args, "seed", 0);
     pipeline(env, query, new PacedSource(seed, BENCH_EVENT_RATE, 0, Long.MAX_VALUE, warmupMs + measureMs), -1)
-        .addSink(new CommitSink(checkpointMs > 0, false)).name("bench-sink");
+        .addSink(new CommitSink(checkpointMs > 0, false, false)).name("bench-sink");
     JobClient job = env.executeAsync("peers-" + query + "-max");
     while (Double.isNaN(Recorder.startMs())) Thread.sleep(5);
     double start = Recorder.startMs();
@@ -141,7 +141,7 @@ public final class FlinkNexmark {
     Recorder.reset();
     StreamExecutionEnvironment env = environment(checkpointMs, run.equals("kill-default") ? "default" : "fastest", args);
     long seed = (long) number(args, "seed", 0);
-    pipeline(env, query, new PacedSource(seed, BENCH_EVENT_RATE, rate, events, 0), fails ? killAtMs : -1).addSink(new CommitSink(checkpointMs > 0, true)).name("bench-sink");
+    pipeline(env, query, new PacedSource(seed, BENCH_EVENT_RATE, rate, events, 0), fails ? killAtMs : -1).addSink(new CommitSink(checkpointMs > 0, true, fails)).name("bench-sink");
     double submitted = Recorder.nowMs();
     env.execute("peers-" + query + "-" + run);
     double ended = Recorder.nowMs();

@@ -44,14 +44,14 @@ final class Recorder {
   static volatile double killedAtMs = Double.NaN;
   static final AtomicLong failures = new AtomicLong();
 
-  /** The records of one transaction: the arrival of each one's event (ms since the start) and its line's hash. */
+  /** The records of one transaction: the arrival of each one's event (ms since the start) and its line's hash (0 unless hashed). */
   static final class Transaction {
     final FloatList arrivals = new FloatList();
     final LongList hashes = new LongList();
 
-    void add(Output record) {
+    void add(Output record, boolean hash) {
       arrivals.add((float) (record.arrival - startMs));
-      hashes.add(lineHash(record.line));
+      hashes.add(hash ? lineHash(record.line) : 0);
     }
   }
 
