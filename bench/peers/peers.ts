@@ -98,7 +98,8 @@ export interface PeersReport {
   failureRate: number;
   /** Events of the failure runs (both systems). */
   events: number;
-  flinkBuild: FlinkBuild | null;
+  /** How the Flink peer was built (its classpath, which names this machine's Maven repository, left out). */
+  flinkBuild: Omit<FlinkBuild, 'classpath'> | null;
   /** Flink's restarts: with fixed delay 0 (the contract's figures) and with its default strategy. */
   flinkRestarts: { fastest: FailureRunFigures; default: FailureRunFigures } | null;
   /** causalflow's failure run, with the same figures as Flink's beside the contract's. */
@@ -265,7 +266,7 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
       afterMs,
       failureRate,
       events,
-      flinkBuild: build,
+      flinkBuild: { built: build.built, offline: build.offline, buildMs: build.buildMs },
       flinkRestarts: { fastest: flinkFastest, default: flinkDefault },
       causalflowRecovery: {
         recoveryMs: causal.recoveryMs,
