@@ -13,6 +13,7 @@ import { Progress, formatNumber, printJsonResult } from './output.js';
 import { registerRecoveryBench } from './bench-recovery.js';
 import { registerReportBench } from './bench-report.js';
 import { registerKafkaBench } from './bench-kafka.js';
+import { registerPeersBench } from './bench-peers.js';
 
 /** Adds the `bench` command group to `program`. */
 export function registerBenchCommands(program: Command): void {
@@ -114,6 +115,7 @@ export function registerBenchCommands(program: Command): void {
   registerRecoveryBench(bench);
   registerReportBench(bench);
   registerKafkaBench(bench);
+  registerPeersBench(bench);
 
   bench
     .command('memory')

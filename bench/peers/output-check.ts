@@ -1,0 +1,79 @@
+/**
+ * Duplicates and lost of the Flink peer's committed output, against what the TypeScript query outputs for
+ * the same events. Q1 outputs nearly one record per event, millions per run, so both sides are compared
+ * as sorted multisets of 52-bit line hashes ({@link lineHash}, the same function as `Recorder.lineHash`
+ * in the Java peer) rather than as strings.
+ */
+import { rmSync } from 'node:fs';
+import { Job } from '../../lib/index.js';
+import { nexmarkSource } from '../nexmark/source.js';
+import { QUERIES, type QueryId } from '../nexmark/queries.js';
+import { BENCH_EVENT_RATE } from '../worker-job.js';
+
+/**
+ * A 52-bit hash of a line, exact in a double: FNV-1a (32 bits) over its UTF-16 units, then the top 20 bits of
+ * FNV-1a from another offset basis. Equal lines hash equally; two lines that collide only hide a
+ * difference between them, at about one chance in 10^15 per pair.
+ */
+export function lineHash(line: string): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x5bd1e995;
+  for (let i = 0; i < line.length; i++) {
+    const unit = line.charCodeAt(i);
+    h1 = Math.imul(h1 ^ unit, 0x01000193);
+    h2 = Math.imul(h2 ^ unit, 0x01000193);
+  }
+  return (h1 >>> 0) * 1048576 + ((h2 >>> 12) & 0xfffff);
+}
+
+/** The hashes of what the TypeScript query outputs for events 0 … events − 1 (embedded, no failure), ascending. */
+export async function expectedHashes(query: QueryId, events: number, parallelism: number, directory: string): Promise<Float64Array> {
+  const job = new Job({ name: `bench-peers-expected-${query}`, parallelism, directory, recovery: { mode: 'none', checkpointIntervalMs: 1000 } });
+  const source = job.source(nexmarkSource({ partitions: parallelism, eventRate: BENCH_EVENT_RATE, maxEvents: events }), { watermarks: {} });
+  // The same line the Java query prints: the result object as JSON.stringify prints it.
+  const sink = QUERIES[query]
+    .build(source)
+    .map((record: unknown) => lineHash(JSON.stringify(record)), { name: 'peers-line-hash' })
+    .collect({ name: 'peers-expected' });
+  try {
+    const handle = await job.start();
+    await handle.done;
+    let total = 0;
+    for (let p = 0; p < sink.partitionCount; p++) total += sink.partition(p).length;
+    const hashes = new Float64Array(total);
+    let at = 0;
+    for (let p = 0; p < sink.partitionCount; p++) for (const hash of sink.partition(p)) hashes[at++] = hash;
+    return hashes.sort();
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+/** Parses the Java peer's `<run>.hashes` file (one decimal hash a line, ascending). */
+export function parseHashes(text: string): Float64Array {
+  const lines = text.split('\n').filter((line) => line.length > 0);
+  const hashes = new Float64Array(lines.length);
+  for (let i = 0; i < lines.length; i++) hashes[i] = Number(lines[i]);
+  return hashes.sort();
+}
+
+/** Copies in `actual` beyond those in `expected` (duplicates), and copies of `expected` missing from `actual` (lost); both sorted. */
+export function compareHashes(actual: Float64Array, expected: Float64Array): { duplicates: number; lost: number } {
+  let duplicates = 0;
+  let lost = 0;
+  let i = 0;
+  let j = 0;
+  while (i < actual.length || j < expected.length) {
+    if (j >= expected.length || (i < actual.length && actual[i]! < expected[j]!)) {
+      duplicates++; // a record the query never outputs counts as a duplicate of nothing: extra output all the same
+      i++;
+    } else if (i >= actual.length || expected[j]! < actual[i]!) {
+      lost++;
+      j++;
+    } else {
+      i++;
+      j++;
+    }
+  }
+  return { duplicates, lost };
+}

@@ -1,0 +1,329 @@
+/**
+ * `causalflow bench peers`: Apache Flink and causalflow side by side on one Nexmark workload, one after
+ * the other in one invocation (`../shared/contracts.md`).
+ *
+ * 1. The maximum rate of each, with and without checkpoints (Flink: its MiniCluster, parallelism 2;
+ *    causalflow: `--workers 2`, mode `none` and `exactly-once`).
+ * 2. Both paced at the same rate, half of the slower one's maximum with checkpoints, for the same number
+ *    of events, with one failure at the same second: subtask 0 of the join (Q1: of its map) throws in
+ *    Flink, which restarts with its fastest strategy (fixed delay 0) and, in a second run, its default;
+ *    causalflow's worker holding the same task is SIGKILLed (`bench/recovery.ts`).
+ * 3. Latency at that rate in a failure-free run as long as the time before the kill; visibility: for Flink when the checkpoint after the record
+ *    commits, for causalflow when the sink writes it; recovery figures from each sink's timeline
+ *    (`lib/runtime/recovery-metrics.ts`); duplicates and lost: causalflow's against the oracle replay,
+ *    Flink's committed output against the TypeScript query's output over the same events.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
+import { join } from 'node:path';
+import { recoveryFigures } from '../../lib/runtime/recovery-metrics.js';
+import type { TimelineSlot } from '../../lib/runtime/metrics.js';
+import { measureRun, round } from '../harness.js';
+import type { QueryId } from '../nexmark/queries.js';
+import { runRecoveryBench, type RecoveryModeFigures, type TimelinePoint } from '../recovery.js';
+import { compareHashes, expectedHashes, parseHashes } from './output-check.js';
+import { FLINK_VERSION, buildFlinkPeer, flinkUnavailable, runFlinkPeer, type FlinkBuild, type FlinkRun } from './flink-driver.js';
+
+/** The queries both systems run. */
+export const PEER_QUERIES = ['q1', 'q3', 'q8'] as const;
+/** A query both systems run. */
+export type PeerQuery = (typeof PEER_QUERIES)[number];
+
+/** Parallelism of both systems, and causalflow's worker processes. */
+export const PEER_PARALLELISM = 2;
+/** Checkpoint interval of both systems (ms). */
+export const PEER_CHECKPOINT_MS = 1000;
+/** Latency and throughput windows start after this much warm-up (ms). */
+const WARMUP_MS = 1000;
+/** Flink's maximum-rate runs warm the JIT up for longer: its first second runs interpreted code. */
+const FLINK_MAX_WARMUP_MS = 2000;
+/**
+ * Most events of a failure run. causalflow's oracle check holds every output record of the run and of its
+ * replay, and their JSON, in this process's heap: Q1, one output per bid, ran out of a 4.3 GB heap at
+ * 8.6 million records (about 470 bytes each), so its budget is one event per 700 bytes of the heap limit
+ * (`NODE_OPTIONS=--max-old-space-size=<MB>` raises it). Q3 and Q8 output a few records per thousand
+ * events; and no run may hold more records than a JavaScript Map (2^24), which the oracle check counts them in.
+ * A longer run is shortened, kill included, then slowed (see {@link failureRunPlan}).
+ */
+export function maxFailureRunEvents(query: PeerQuery): number {
+  return query === 'q1' ? Math.min(15_000_000, Math.floor(getHeapStatistics().heap_size_limit / 700)) : 40_000_000;
+}
+
+/** One system's figures, as the contract names them; null: not measured. */
+export interface PeerFigures {
+  maxEventsPerSec: number | null;
+  maxEventsPerSecCheckpointing: number | null;
+  p99Ms: number | null;
+  visibleP50Ms: number | null;
+  visibleP99Ms: number | null;
+  recoveryMs: number | null;
+  outputGapMs: number | null;
+  peakLatencyMs: number | null;
+  duplicates: number | null;
+  lost: number | null;
+}
+
+/** The JSON result, as fixed by `../shared/contracts.md`. */
+export interface PeersResult {
+  bench: 'peers';
+  query: PeerQuery;
+  /** The paced rate both ran at (events/s); 0 when skipped. */
+  rate: number;
+  /** Why nothing ran (java or mvn missing), else null. */
+  skipped: string | null;
+  systems: {
+    flink: { version: string } & PeerFigures;
+    causalflow: { mode: 'exactly-once'; workers: number } & PeerFigures;
+  };
+}
+
+/** Recovery figures of one failure run: those of `bench recovery` that both systems have. */
+export type FailureRunFigures = Pick<
+  RecoveryModeFigures,
+  'recoveryMs' | 'bandMs' | 'outputGapMs' | 'peakLatencyMs' | 'duplicates' | 'lost' | 'baselineLatencyMs' | 'baselineGapMs'
+>;
+
+/** Everything one invocation measured: the contract's object and what explains it (the results file). */
+export interface PeersReport {
+  result: PeersResult;
+  /** ISO time the invocation started. */
+  startedAt: string;
+  /** The machine's 1-minute load average when the invocation started and when it ended. */
+  loadAverage: [number, number];
+  seconds: number;
+  killAtMs: number;
+  afterMs: number;
+  /** Rate of the failure runs: `result.rate` unless the run had to be slowed to fit the oracle check. */
+  failureRate: number;
+  /** Events of the failure runs (both systems). */
+  events: number;
+  /** How the Flink peer was built (its classpath, which names this machine's Maven repository, left out). */
+  flinkBuild: Omit<FlinkBuild, 'classpath'> | null;
+  /** Flink's restarts: with fixed delay 0 (the contract's figures) and with its default strategy. */
+  flinkRestarts: { fastest: FailureRunFigures; default: FailureRunFigures } | null;
+  /** causalflow's failure run, with the same figures as Flink's beside the contract's. */
+  causalflowRecovery: FailureRunFigures | null;
+  /** Flink kill runs: from submission until its sources started (ms). */
+  flinkStartupMs: number[];
+  /** The 100 ms timelines of each failure run, ms since the start. */
+  timelines: Record<'flink-fastest' | 'flink-default' | 'causalflow', TimelinePoint[]>;
+  killedAtMs: Record<'flink-fastest' | 'flink-default' | 'causalflow', number | null>;
+}
+
+/** Options of {@link runPeersBench}. */
+export interface PeersBenchOptions {
+  query: PeerQuery;
+  /** Measured seconds of each maximum-rate run and before each kill (after a 1 s warm-up). */
+  seconds: number;
+  /** Seconds each failure run goes on after the kill. */
+  afterSeconds: number;
+  onProgress?: (message: string) => void;
+}
+
+const NULL_FIGURES: PeerFigures = {
+  maxEventsPerSec: null,
+  maxEventsPerSecCheckpointing: null,
+  p99Ms: null,
+  visibleP50Ms: null,
+  visibleP99Ms: null,
+  recoveryMs: null,
+  outputGapMs: null,
+  peakLatencyMs: null,
+  duplicates: null,
+  lost: null,
+};
+
+/** The result when the peer cannot run: every figure null, the reason in `skipped`. */
+export function skippedResult(query: PeerQuery, reason: string): PeersResult {
+  return {
+    bench: 'peers',
+    query,
+    rate: 0,
+    skipped: reason,
+    systems: { flink: { version: FLINK_VERSION, ...NULL_FIGURES }, causalflow: { mode: 'exactly-once', workers: PEER_PARALLELISM, ...NULL_FIGURES } },
+  };
+}
+
+/** Runs the comparison; a result with `skipped` set (and no report details) when Java or Maven is missing. */
+export async function runPeersBench(options: PeersBenchOptions): Promise<PeersReport | PeersResult> {
+  const progress = options.onProgress ?? (() => {});
+  const unavailable = flinkUnavailable();
+  if (unavailable !== null) return skippedResult(options.query, unavailable);
+  const startedAt = new Date().toISOString();
+  const loadAtStart = loadavg()[0]!;
+  const build = buildFlinkPeer(progress);
+  if (build.built) progress(`built the Flink peer in ${(build.buildMs / 1000).toFixed(1)} s${build.offline ? ' (offline)' : ''}`);
+  const measureMs = options.seconds * 1000;
+  const query = options.query;
+
+  progress(`flink ${query}: maximum rate without and with checkpoints (${options.seconds} s each)`);
+  const [flinkMax, flinkMaxCheckpoints] = await runFlinkPeer({
+    classpath: build.classpath,
+    query,
+    runs: ['max', 'max-checkpoints'],
+    warmupMs: FLINK_MAX_WARMUP_MS,
+    measureMs,
+    onProgress: progress,
+  });
+  progress(`causalflow ${query}: maximum rate in ${PEER_PARALLELISM} workers, mode none, then exactly-once`);
+  const spec = { query: query as QueryId, parallelism: PEER_PARALLELISM, checkpointIntervalMs: PEER_CHECKPOINT_MS, warmupMs: WARMUP_MS, measureMs, workers: PEER_PARALLELISM };
+  const causalMax = await measureRun({ ...spec, mode: 'none' });
+  const causalMaxCheckpoints = await measureRun({ ...spec, mode: 'exactly-once' });
+
+  const flinkCheckpointed = flinkMaxCheckpoints!.eventsPerSec ?? 0;
+  const rate = Math.max(1000, Math.round(Math.min(flinkCheckpointed, causalMaxCheckpoints.eventsPerSec) / 2));
+  const pacedMs = WARMUP_MS + measureMs;
+  const { killAtMs, afterMs, rate: failureRate } = failureRunPlan(rate, pacedMs, options.afterSeconds * 1000, maxFailureRunEvents(query));
+  const events = Math.round((failureRate * (killAtMs + afterMs)) / 1000);
+
+  const scratch = mkdtempSync(join(tmpdir(), 'causalflow-bench-peers-'));
+  try {
+    progress(
+      `flink ${query}: latency at ${rate} events/s for ${pacedMs / 1000} s; then ${events} events at ${failureRate} events/s, subtask 0 of the join failing at ${killAtMs / 1000} s, ` +
+        'with a fixed-delay 0 restart, then the default',
+    );
+    const [paced, fastest, fallback] = await runFlinkPeer({
+      classpath: build.classpath,
+      query,
+      // A JVM's first seconds run interpreted code: warm it up before the runs whose latency counts.
+      runs: ['warmup', 'paced', 'kill-fastest', 'kill-default'],
+      rate,
+      pacedMs,
+      failureRate,
+      killAtMs,
+      afterMs,
+      outputDir: scratch,
+      onProgress: progress,
+    });
+    progress(`${query}: the expected output of ${events} events (the TypeScript query, embedded, no failure)`);
+    const expected = await expectedHashes(query, events, PEER_PARALLELISM, join(scratch, 'expected'));
+    const committed = (run: string): Float64Array => parseHashes(readFileSync(join(scratch, `${run}.hashes`), 'utf8'));
+    const flinkFastest = flinkFailureFigures(fastest!, committed('kill-fastest'), expected);
+    const flinkDefault = flinkFailureFigures(fallback!, committed('kill-default'), expected);
+
+    progress(`causalflow ${query}: latency at ${rate} events/s, exactly-once in ${PEER_PARALLELISM} workers`);
+    const causalPaced = await measureRun({ ...spec, mode: 'exactly-once', rate });
+    progress(`causalflow ${query}: ${events} events at ${failureRate} events/s, the worker of the join SIGKILLed at ${killAtMs / 1000} s`);
+    const recovery = await runRecoveryBench({
+      query,
+      failures: 'single',
+      rate: failureRate,
+      parallelism: PEER_PARALLELISM,
+      checkpointIntervalMs: PEER_CHECKPOINT_MS,
+      modes: ['exactly-once'],
+      warmupMs: killAtMs,
+      afterMs,
+      workers: PEER_PARALLELISM,
+      onProgress: progress,
+    });
+    const causal = recovery.modes['exactly-once']!;
+
+    const result: PeersResult = {
+      bench: 'peers',
+      query,
+      rate,
+      skipped: null,
+      systems: {
+        flink: {
+          version: fastest!.version,
+          maxEventsPerSec: flinkMax!.eventsPerSec ?? null,
+          maxEventsPerSecCheckpointing: flinkMaxCheckpoints!.eventsPerSec ?? null,
+          // From a failure-free run: records just before a kill become visible only after the restart.
+          p99Ms: paced!.p99Ms,
+          visibleP50Ms: paced!.visibleP50Ms,
+          visibleP99Ms: paced!.visibleP99Ms,
+          recoveryMs: flinkFastest.recoveryMs,
+          outputGapMs: flinkFastest.outputGapMs,
+          peakLatencyMs: flinkFastest.peakLatencyMs,
+          // Both restart strategies are checked; the contract shows the worse of the two.
+          duplicates: worse(flinkFastest.duplicates, flinkDefault.duplicates),
+          lost: worse(flinkFastest.lost, flinkDefault.lost),
+        },
+        causalflow: {
+          mode: 'exactly-once',
+          workers: PEER_PARALLELISM,
+          maxEventsPerSec: causalMax.eventsPerSec,
+          maxEventsPerSecCheckpointing: causalMaxCheckpoints.eventsPerSec,
+          p99Ms: causalPaced.p99Ms,
+          // The sink writes a record once: that is when an exactly-once consumer can read it.
+          visibleP50Ms: causalPaced.p50Ms,
+          visibleP99Ms: causalPaced.p99Ms,
+          recoveryMs: causal.recoveryMs,
+          outputGapMs: causal.outputGapMs,
+          peakLatencyMs: causal.peakLatencyMs,
+          duplicates: causal.duplicates,
+          lost: causal.lost,
+        },
+      },
+    };
+    return {
+      result,
+      startedAt,
+      loadAverage: [loadAtStart, loadavg()[0]!],
+      seconds: options.seconds,
+      killAtMs,
+      afterMs,
+      failureRate,
+      events,
+      flinkBuild: { built: build.built, offline: build.offline, buildMs: build.buildMs },
+      flinkRestarts: { fastest: flinkFastest, default: flinkDefault },
+      causalflowRecovery: {
+        recoveryMs: causal.recoveryMs,
+        bandMs: causal.bandMs ?? null,
+        outputGapMs: causal.outputGapMs,
+        peakLatencyMs: causal.peakLatencyMs,
+        duplicates: causal.duplicates,
+        lost: causal.lost,
+        baselineLatencyMs: causal.baselineLatencyMs,
+        baselineGapMs: causal.baselineGapMs,
+      },
+      flinkStartupMs: [fastest!.startupMs ?? NaN, fallback!.startupMs ?? NaN],
+      timelines: { 'flink-fastest': points(fastest!.timeline), 'flink-default': points(fallback!.timeline), causalflow: causal.timeline },
+      killedAtMs: { 'flink-fastest': fastest!.killAtMs ?? null, 'flink-default': fallback!.killAtMs ?? null, causalflow: recovery.killAtMs[0] ?? null },
+    };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The failure runs' kill time, time after it and rate: as asked, unless the run would exceed `maxEvents`;
+ * then both times shrink in proportion, down to 2 s before the kill (1 s of warm-up, 1 s of latency) and 3 s
+ * after it, and if that is still too many events, the rate is lowered to fit.
+ */
+export function failureRunPlan(rate: number, killAtMs: number, afterMs: number, maxEvents: number): { killAtMs: number; afterMs: number; rate: number } {
+  const events = (rate * (killAtMs + afterMs)) / 1000;
+  if (events <= maxEvents) return { killAtMs, afterMs, rate };
+  const factor = maxEvents / events;
+  const shortened = { killAtMs: Math.max(2000, Math.round((killAtMs * factor) / 100) * 100), afterMs: Math.max(3000, Math.round((afterMs * factor) / 100) * 100) };
+  const fitting = Math.floor((maxEvents * 1000) / (shortened.killAtMs + shortened.afterMs));
+  return { ...shortened, rate: Math.min(rate, fitting) };
+}
+
+/** The larger of two counts, null if either is (a check that could not run). */
+function worse(a: number | null, b: number | null): number | null {
+  return a === null || b === null ? null : Math.max(a, b);
+}
+
+function points(slots: readonly TimelineSlot[]): TimelinePoint[] {
+  return slots.map((s) => ({ t: s.t, inRate: s.input * 10, outRate: s.output * 10, p50: s.p50, p99: s.p99 }));
+}
+
+/** Recovery figures of a Flink failure run, and its committed lines checked against the expected ones. */
+export function flinkFailureFigures(run: FlinkRun, committed: Float64Array, expected: Float64Array): FailureRunFigures {
+  const check = compareHashes(committed, expected);
+  const killAt = run.killAtMs ?? null;
+  const figures = killAt === null ? null : recoveryFigures(run.timeline, run.outputTimes, { killAt, warmupMs: WARMUP_MS });
+  const rounded = (value: number | null | undefined): number | null => (value == null ? null : round(value));
+  return {
+    recoveryMs: rounded(figures?.recoveryMs),
+    bandMs: rounded(figures?.bandMs),
+    outputGapMs: rounded(figures?.outputGapMs),
+    peakLatencyMs: rounded(figures?.peakLatencyMs),
+    duplicates: check.duplicates,
+    lost: check.lost,
+    baselineLatencyMs: rounded(figures?.baselineLatencyMs),
+    baselineGapMs: rounded(figures?.baselineGapMs),
+  };
+}
