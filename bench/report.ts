@@ -8,7 +8,7 @@
  * - `docs/benchmarks.md`: machine, tables, charts, the comparison with Clonos, and what missed its target.
  */
 import { cpus, totalmem, platform, release } from 'node:os';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runDeterminantsBench, type DeterminantsBenchResult } from './determinants.js';
 import { runOverheadBench, OVERHEAD_MODES, type OverheadResult } from './overhead.js';
@@ -28,6 +28,7 @@ import {
 } from './sweeps.js';
 import { overheadSpec, renderSvg, sweepSpec, timelineSpec } from './charts.js';
 import { renderReport } from './report-markdown.js';
+import { PEERS_BEGIN, PEERS_END, spliceSection } from './peers/peers-report.js';
 import { withBandRule } from './report-recompute.js';
 import { loadWorkerResults, newestWorkerResults } from './report-workers.js';
 import type { QueryId } from './nexmark/queries.js';
@@ -308,7 +309,12 @@ export async function writeReport(data: ReportData, root: string, workersDir?: s
     workers: workers ? loadWorkerResults(root, workers) : null,
   });
   const docPath = join(root, 'docs', 'benchmarks.md');
-  writeFileSync(docPath, markdown);
+  // The side-by-side section against Flink is written by `bench peers`, not by this suite: keep it.
+  const previous = existsSync(docPath) ? readFileSync(docPath, 'utf8') : '';
+  const begin = previous.indexOf(PEERS_BEGIN);
+  const end = previous.indexOf(PEERS_END);
+  const peers = begin >= 0 && end > begin ? previous.slice(begin + PEERS_BEGIN.length, end) : null;
+  writeFileSync(docPath, peers === null ? markdown : spliceSection(markdown, peers));
   files.push(docPath);
   return files;
 }

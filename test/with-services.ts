@@ -9,7 +9,7 @@
  *   and the Kafka tests skip (or fail, under `CAUSALFLOW_REQUIRE_TOOLS=1`, as in CI).
  *
  * Arguments are passed to ava (`npm test -- test/kafka/sink.test.ts`). Without arguments, the tests run in two
- * passes: every file but those of `test/cluster/` and the `workers.test.ts` files (ava runs files concurrently),
+ * passes: every file but those of `test/cluster/`, the `workers.test.ts` files and `bench/peers.test.ts` (ava runs files concurrently),
  * then those one file at a time. Those start worker processes, several per test, and on a 2-core machine they would otherwise slow the
  * pace-sensitive scenarios of the other files (a kill "after 800 records" meant to land between two
  * checkpoints). The exit code is ava's (the first pass that failed).
@@ -81,8 +81,9 @@ try {
   if (args.length > 0) {
     code = await runAva(args);
   } else {
-    // Worker processes: `test/cluster/`, and each folder's `workers.test.ts` (verify and bench in workers).
-    const cluster = new Set([...testFiles('test/cluster'), ...testFiles('test').filter((f) => f.endsWith('/workers.test.ts'))]);
+    // Worker processes: `test/cluster/`, and each folder's `workers.test.ts` (verify and bench in workers, the
+    // dashboard against a job in workers) and `peers.test.ts` (a Flink JVM beside causalflow in workers).
+    const cluster = new Set([...testFiles('test/cluster'), ...testFiles('test').filter((f) => f.endsWith('/workers.test.ts') || f.endsWith('/peers.test.ts'))]);
     const rest = testFiles('test').filter((f) => !cluster.has(f));
     code = await runAva(rest);
     const second = await runAva(['--concurrency', '1', ...cluster]);
