@@ -7,6 +7,7 @@ import type { ReportData } from './report.js';
 import { STARTUP_MS, type RecoveryBenchResult, type RecoveryModeFigures } from './recovery.js';
 import { sweepRecoveryMs, type RecoverySweepPoint, type SweepModeFigures } from './sweeps.js';
 import { checkWorkerTargets, renderWorkersSection, type WorkerReportData } from './report-workers.js';
+import { checkOverheadTargets, renderOverheadSection, type OverheadReportData } from './report-overhead.js';
 
 const fmt = (v: number | null | undefined, digits = 0): string =>
   v === null || v === undefined || Number.isNaN(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
@@ -150,7 +151,7 @@ function timeSplit(r: RecoveryBenchResult): string {
 export function renderReport(
   data: ReportData,
   charts: Record<string, string>,
-  extra: { stateSweepRate: number; resultsDir: string; workers?: WorkerReportData | null },
+  extra: { stateSweepRate: number; resultsDir: string; workers?: WorkerReportData | null; overhead?: OverheadReportData | null },
 ): string {
   const m = data.machine;
   const sweepsBeforeBand = [...data.checkpointInterval, ...data.stateSize, ...data.rate].some((p) => Object.values(p.modes).some((f) => f && f.bandMs === undefined));
@@ -227,6 +228,7 @@ export function renderReport(
   }
 
   out.push(...renderWorkersSection(extra.workers ?? null));
+  out.push(...renderOverheadSection(extra.overhead ?? null));
 
   out.push(
     '## Sweeps',
@@ -333,6 +335,10 @@ export function renderReport(
   const missedWorkers = extra.workers ? checkWorkerTargets(extra.workers).filter((c) => c.met === false) : [];
   if (missedWorkers.length > 0) {
     out.push('With worker processes these were missed:', '', ...missedWorkers.map((c) => `- ${c.figure}: ${c.measured} against ${c.target}.`), '');
+  }
+  const missedOverhead = extra.overhead ? checkOverheadTargets(extra.overhead).filter((c) => c.met === false) : [];
+  if (missedOverhead.length > 0) {
+    out.push('Of the failure-free overhead targets, these were missed:', '', ...missedOverhead.map((c) => `- ${c.figure}: ${c.measured} against ${c.target}.`), '');
   }
   out.push(
     'Why, from timelines and CPU profiles (`node --cpu-prof`) of these runs:',

@@ -31,6 +31,7 @@ import { renderReport } from './report-markdown.js';
 import { PEERS_BEGIN, PEERS_END, spliceSection } from './peers/peers-report.js';
 import { withBandRule } from './report-recompute.js';
 import { loadWorkerResults, newestWorkerResults } from './report-workers.js';
+import { loadOverheadResults, newestOverheadResults } from './report-overhead.js';
 import type { QueryId } from './nexmark/queries.js';
 
 /** Options of {@link runReport}. */
@@ -303,10 +304,13 @@ export async function writeReport(data: ReportData, root: string, workersDir?: s
   await writeSvg('sweep-rate.svg', sweepSpec({ title: 'Recovery time against input rate (Q3)', rows: recoverySweep(data.rate).map((r) => ({ ...r, x: r.x * 100 })), xTitle: 'input rate (% of maximum)', yTitle: 'recoveryMs' }));
 
   const workers = workersDir === null ? null : (workersDir ?? newestWorkerResults(root));
+  // The overhead against its targets: the newest `bench/results/*-overhead/` (its own invocations, see report-overhead.ts).
+  const overheadDir = newestOverheadResults(root);
   const markdown = renderReport(data, charts, {
     stateSweepRate: STATE_SWEEP_RATE,
     resultsDir: `bench/results/${data.date}`,
     workers: workers ? loadWorkerResults(root, workers) : null,
+    overhead: overheadDir ? loadOverheadResults(root, overheadDir) : null,
   });
   const docPath = join(root, 'docs', 'benchmarks.md');
   // The side-by-side section against Flink is written by `bench peers`, not by this suite: keep it.
