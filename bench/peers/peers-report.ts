@@ -50,8 +50,9 @@ const ROWS: readonly [string, keyof PeerFigures][] = [
   ['lost', 'lost'],
 ];
 
+/** A figure; one that could not be measured is a miss (duplicates or lost not counted: a violation), never "not measured". */
 function cell(value: number | null | undefined): string {
-  if (value === null || value === undefined) return 'not measured';
+  if (value === null || value === undefined) return 'n/a (missed)';
   return Math.abs(value) >= 1000 ? Math.round(value).toLocaleString('en-US') : String(Math.round(value * 10) / 10);
 }
 
@@ -232,7 +233,7 @@ export function renderPeersSection(reports: readonly PeersReport[], resultsDir: 
     }
     out.push('', '| Target against the peer | Ratio | Target | |', '| --- | --- | --- | --- |');
     for (const v of peerTargetVerdicts(report)) {
-      out.push(`| ${v.figure} | ${v.ratio === null ? 'not measured' : v.ratio} | ${v.limit} | ${v.met ? 'met' : '**missed**'} |`);
+      out.push(`| ${v.figure} | ${v.ratio === null ? 'n/a (a figure missing)' : v.ratio} | ${v.limit} | ${v.met ? 'met' : '**missed**'} |`);
     }
     out.push('', `![${result.query}: sink output and p99 latency around the kill](benchmarks/peers-${result.query}.svg)`, '');
   }
