@@ -102,7 +102,12 @@ test.serial('a worker SIGKILLed while a respawned worker connects to its peers: 
   t.log(`${workerEvents.join(', ')}: ${report.recoveries} recoveries, ${report.records} records; ${report.reason ?? 'exactly-once'}`);
   t.false(report.violation, report.reason);
   t.deepEqual(workerEvents.filter((e) => e.startsWith('worker-lost')).sort(), ['worker-lost(0)', 'worker-lost(1)']);
-  t.deepEqual(workerEvents.filter((e) => e.startsWith('worker-respawned')).sort(), ['worker-respawned(0)', 'worker-respawned(1)']);
+  // The respawn the kill interrupted stands. Worker-1's own respawn comes too, unless the job (short) finished
+  // first, which a loaded machine makes happen: then it never had to come back.
+  const respawned = workerEvents.filter((e) => e.startsWith('worker-respawned')).sort();
+  const finishedFirst = !respawned.includes('worker-respawned(1)') && report.events.some((e) => e.type === 'finished');
+  if (finishedFirst) t.log('the job finished before worker-1 was respawned');
+  t.deepEqual(respawned, finishedFirst ? ['worker-respawned(0)'] : ['worker-respawned(0)', 'worker-respawned(1)']);
   t.is(report.witness!.problems, 0);
 });
 
