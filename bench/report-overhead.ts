@@ -6,8 +6,7 @@
  * shown after the figures). Every ratio is shown with its spread over rounds; a figure that could not be
  * measured is a miss.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { formatFigure, newestResultsDir, readResultsDir, type TargetCheck } from './results-dir.js';
 import { OVERHEAD_MODES, type OverheadResult } from './overhead.js';
 
 /** The overhead results a report shows. */
@@ -19,36 +18,20 @@ export interface OverheadReportData {
 }
 
 /** One target check. */
-export interface OverheadTargetCheck {
-  figure: string;
-  target: string;
-  measured: string;
-  met: boolean;
-}
+export type OverheadTargetCheck = TargetCheck;
 
-const fmt = (v: number | null | undefined, digits = 0): string =>
-  v === null || v === undefined || Number.isNaN(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+const fmt = formatFigure;
 
 /** The newest `bench/results/*-overhead/` directory under `root` (relative to it), or null. */
 export function newestOverheadResults(root: string): string | null {
-  const results = join(root, 'bench', 'results');
-  if (!existsSync(results)) return null;
-  const dirs = readdirSync(results).filter((d) => d.endsWith('-overhead')).sort();
-  return dirs.length > 0 ? join('bench', 'results', dirs[dirs.length - 1]!) : null;
+  return newestResultsDir(root, 'overhead');
 }
 
 /** Reads every `bench overhead` result in `dir` (relative to `root`). */
 export function loadOverheadResults(root: string, dir: string): OverheadReportData {
-  const full = join(root, dir);
-  const commandsPath = join(full, 'commands.json');
-  const commands = existsSync(commandsPath) ? (JSON.parse(readFileSync(commandsPath, 'utf8')) as Record<string, string>) : {};
-  const notesPath = join(full, 'notes.md');
-  const runs = readdirSync(full)
-    .filter((f) => f.endsWith('.json') && f !== 'commands.json')
-    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
-    .map((file) => ({ file, command: commands[file] ?? 'n/a', result: JSON.parse(readFileSync(join(full, file), 'utf8')) as OverheadResult }))
-    .filter((run) => run.result.bench === 'overhead');
-  return { dir, runs, notes: existsSync(notesPath) ? readFileSync(notesPath, 'utf8').trim() : null };
+  const { files, notes } = readResultsDir(root, dir);
+  const runs = files.filter((f) => f.result.bench === 'overhead').map(({ file, command, result }) => ({ file, command, result: result as OverheadResult }));
+  return { dir, runs, notes };
 }
 
 /** The targets of the issue against each run; `null` figures are misses. */

@@ -5,11 +5,10 @@
  * its command, `commands.json` naming the exact command of each file, and optionally `notes.md`, what was
  * found about those figures, shown after them), checked against their targets.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { OVERHEAD_MODES, type OverheadResult } from './overhead.js';
 import type { RecoveryBenchResult, RecoveryModeFigures } from './recovery.js';
 import { withBandRule } from './report-recompute.js';
+import { formatFigure, newestResultsDir, readResultsDir, type TargetCheck } from './results-dir.js';
 
 /** Worker-process results a report shows. */
 export interface WorkerReportData {
@@ -23,40 +22,24 @@ export interface WorkerReportData {
   notes: string | null;
 }
 
-/** A target of the worker figures and whether the results meet it. */
-export interface WorkerTargetCheck {
-  figure: string;
-  target: string;
-  measured: string;
-  /** Missed also when the figure could not be measured (null). */
-  met: boolean;
-}
+/** A target of the worker figures and whether the results meet it (missed also when the figure could not be measured). */
+export type WorkerTargetCheck = TargetCheck;
 
-const fmt = (v: number | null | undefined, digits = 0): string =>
-  v === null || v === undefined || Number.isNaN(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+const fmt = formatFigure;
 const ms = (v: number | null | undefined): string => (v === null || v === undefined ? 'n/a' : `${fmt(v, v < 10 ? 1 : 0)} ms`);
 /** Duplicates or losses: null is a check that could not run, a violation. */
 const counted = (v: number | null | undefined): string => (v === null || v === undefined ? '**violation** (not checked)' : fmt(v));
 
 /** The newest `bench/results/*-workers/` directory under `root` (relative to it), or null. */
 export function newestWorkerResults(root: string): string | null {
-  const results = join(root, 'bench', 'results');
-  if (!existsSync(results)) return null;
-  const dirs = readdirSync(results).filter((d) => d.endsWith('-workers')).sort();
-  return dirs.length > 0 ? join('bench', 'results', dirs[dirs.length - 1]!) : null;
+  return newestResultsDir(root, 'workers');
 }
 
 /** Reads the results in `dir` (relative to `root`): every `*.json` but `commands.json`, by its `bench` field. */
 export function loadWorkerResults(root: string, dir: string): WorkerReportData {
-  const full = join(root, dir);
-  const commandsPath = join(full, 'commands.json');
-  const commands = existsSync(commandsPath) ? (JSON.parse(readFileSync(commandsPath, 'utf8')) as Record<string, string>) : {};
-  const notesPath = join(full, 'notes.md');
-  const data: WorkerReportData = { dir, overhead: [], recovery: [], notes: existsSync(notesPath) ? readFileSync(notesPath, 'utf8').trim() : null };
-  const files = readdirSync(full).filter((f) => f.endsWith('.json') && f !== 'commands.json').sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-  for (const file of files) {
-    const result = JSON.parse(readFileSync(join(full, file), 'utf8')) as { bench?: string };
-    const command = commands[file] ?? 'n/a';
+  const { files, notes } = readResultsDir(root, dir);
+  const data: WorkerReportData = { dir, overhead: [], recovery: [], notes };
+  for (const { file, command, result } of files) {
     if (result.bench === 'overhead') data.overhead.push({ file, command, result: result as OverheadResult });
     // Results taken under the old rule get `recoveryMs` recomputed from their stored timelines.
     else if (result.bench === 'recovery') data.recovery.push({ file, command, result: withBandRule(result as RecoveryBenchResult) });
