@@ -94,8 +94,14 @@ export class RecoveryTimelines {
         return;
       }
       case 'live': {
-        const task = this.step(event.task, 'live', event.t);
-        if (task && task.replayedRecords === null) task.replayedRecords = event.records;
+        const task = this.latestOf(event.task);
+        if (!task) return;
+        // A replacement with nothing to replay (a source whose log was empty) reports no replay events:
+        // going live is when its determinants were collected and replayed, all none of them.
+        for (const step of RECOVERY_STEPS) task.steps[step] ??= event.t;
+        task.replayEntries ??= event.entries;
+        task.replayedEntries = Math.max(task.replayedEntries, event.entries);
+        if (task.replayedRecords === null) task.replayedRecords = event.records;
         return;
       }
       case 'recovery-finished':

@@ -38,6 +38,15 @@ test('a local recovery of two tasks of one failure group: one timeline, every st
   t.is(a.detectionMs, 12);
 });
 
+test('a replacement with nothing to replay goes live without replay events: its timeline still reaches every step', (t) => {
+  const timelines = new RecoveryTimelines();
+  timelines.add({ t: 10, type: 'task-failed', task: 's[0]', cause: 'killed', group: 1 });
+  timelines.add({ t: 30, type: 'standby-activated', task: 's[0]', checkpoint: 2, state: 'standby', replayEntries: 0, replayBytes: 0 });
+  timelines.add({ t: 31, type: 'live', task: 's[0]', replayMs: 0, entries: 0, records: 0 });
+  t.deepEqual(timelines.all[0]!.tasks[0]!.steps, { detected: 10, 'standby-activated': 30, 'determinants-collected': 31, replayed: 31, live: 31 });
+  t.is(timelines.all[0]!.tasks[0]!.replayEntries, 0);
+});
+
 test('an escalation says why, and the rollback that follows ends the timeline as rolled back', (t) => {
   const timelines = new RecoveryTimelines();
   timelines.add({ t: 10, type: 'task-failed', task: 'a[0]', cause: 'killed', group: 4 });

@@ -121,16 +121,23 @@ if (serial) {
   });
 
   serial('once the SIGKILLed worker is respawned, the page shows every standby on another worker than its task again', async (t) => {
-    type State = { tasks: { name: string; worker: number; standbyWorkers: number[] }[] };
+    type State = { progress: { elapsedMs: number }; tasks: { name: string; worker: number; standbyWorkers: number[] }[] };
+    // First the new process, then a state the page got from a sample taken after it (not one from before the kill).
+    const deadline = Date.now() + 30_000;
+    let respawn = handle.events().find((e) => e.type === 'worker-respawned');
+    while (!respawn && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      respawn = handle.events().find((e) => e.type === 'worker-respawned');
+    }
+    t.truthy(respawn, 'a new process took the lost worker\'s place');
     await page.waitForFunction(
-      () => {
+      (after) => {
         const state = (globalThis as unknown as { __causalflowState?: State }).__causalflowState;
-        return state?.tasks.every((task) => task.standbyWorkers.length > 0 && !task.standbyWorkers.includes(task.worker));
+        return state !== undefined && state.progress.elapsedMs > after && state.tasks.every((task) => task.standbyWorkers.length > 0 && !task.standbyWorkers.includes(task.worker));
       },
-      null,
+      respawn!.t + 1500,
       { timeout: 20_000 },
     );
-    t.true(handle.events().some((e) => e.type === 'worker-respawned'), 'a new process took the lost worker\'s place');
     const state = await page.evaluate(() => (globalThis as unknown as { __causalflowState: State }).__causalflowState);
     for (const task of state.tasks) t.false(task.standbyWorkers.includes(task.worker), `${task.name} on worker-${task.worker}, standby on ${task.standbyWorkers.join(', ')}`);
   });
