@@ -6,7 +6,7 @@
  * shown after the figures). Every ratio is shown with its spread over rounds; a figure that could not be
  * measured is a miss.
  */
-import { formatFigure, newestResultsDir, readResultsDir, type TargetCheck } from './results-dir.js';
+import { formatFigure, newestResultsDir, readResultsDir, targetTable, type TargetCheck } from './results-dir.js';
 import { OVERHEAD_MODES, type OverheadResult } from './overhead.js';
 
 /** The overhead results a report shows. */
@@ -62,7 +62,8 @@ export function checkOverheadTargets(data: OverheadReportData): OverheadTargetCh
   return checks;
 }
 
-function runTable(o: OverheadResult): string[] {
+/** The modes of one `bench overhead` invocation (markdown lines): events/s, ratio with its spread, latency, each mode's peak RSS. */
+export function overheadModesTable(o: OverheadResult): string[] {
   const rows = ['| Mode | events/s (median) | ÷ `none`: median (min – max over rounds) | p50 | p99 | peak RSS (own process) |', '| --- | --- | --- | --- | --- | --- |'];
   for (const m of OVERHEAD_MODES) {
     const f = o.modes[m.name];
@@ -84,13 +85,11 @@ export function renderOverheadSection(data: OverheadReportData | null): string[]
     '',
     `Each table is one \`bench overhead\` invocation (raw JSON in \`${data.dir}/\`): every mode runs once per round, interleaved, each round sampling at least ten checkpoint intervals after a warm-up; a ratio is mode ÷ \`none\` of the same round, median with the lowest and highest round. Latency runs at half of \`none\`'s maximum, each mode in a process of its own (whose peak RSS is the mode's). A figure that could not be measured counts as missed.`,
     '',
-    '| Figure | Target | Measured | |',
-    '| --- | --- | --- | --- |',
-    ...checks.map((c) => `| ${c.figure} | ${c.target} | ${c.measured} | ${c.met ? 'met' : '**missed**'} |`),
+    ...targetTable(checks),
     '',
   ];
   for (const { file, command, result: o } of data.runs) {
-    out.push(`### ${o.query.toUpperCase()}, ${o.workers === 0 ? 'embedded' : `${o.workers} workers`} (\`${file}\`)`, '', `\`${command}\`: ${o.rounds ?? 'n/a'} rounds, ${fmt(o.seconds)} s per mode, checkpoint every ${fmt(o.checkpointIntervalMs)} ms`, '', ...runTable(o), '');
+    out.push(`### ${o.query.toUpperCase()}, ${o.workers === 0 ? 'embedded' : `${o.workers} workers`} (\`${file}\`)`, '', `\`${command}\`: ${o.rounds ?? 'n/a'} rounds, ${fmt(o.seconds)} s per mode, checkpoint every ${fmt(o.checkpointIntervalMs)} ms`, '', ...overheadModesTable(o), '');
   }
   if (data.notes) out.push(data.notes, '');
   return out;

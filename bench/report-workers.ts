@@ -5,10 +5,11 @@
  * its command, `commands.json` naming the exact command of each file, and optionally `notes.md`, what was
  * found about those figures, shown after them), checked against their targets.
  */
-import { OVERHEAD_MODES, type OverheadResult } from './overhead.js';
+import type { OverheadResult } from './overhead.js';
 import type { RecoveryBenchResult, RecoveryModeFigures } from './recovery.js';
 import { withBandRule } from './report-recompute.js';
-import { formatFigure, newestResultsDir, readResultsDir, type TargetCheck } from './results-dir.js';
+import { formatFigure, newestResultsDir, readResultsDir, targetTable, type TargetCheck } from './results-dir.js';
+import { overheadModesTable } from './report-overhead.js';
 
 /** Worker-process results a report shows. */
 export interface WorkerReportData {
@@ -133,20 +134,6 @@ function oracleText(f: RecoveryModeFigures): string {
   return f.duplicates === null ? 'could not replay' : 'differs';
 }
 
-function overheadTable(o: OverheadResult): string[] {
-  const rows = ['| Mode | events/s | ratio to `none` (rounds) | p50 | p99 |', '| --- | --- | --- | --- | --- |'];
-  if (o.embeddedNone) {
-    rows.push(`| \`none\` embedded | ${fmt(o.embeddedNone.eventsPerSec)} | workers \`none\` ÷ this: ${fmt(o.embeddedNoneRatio, 3)} (${fmt(o.embeddedNoneRatioMin, 3)} – ${fmt(o.embeddedNoneRatioMax, 3)}) | | |`);
-  }
-  for (const m of OVERHEAD_MODES) {
-    const f = o.modes[m.name];
-    if (!f) continue;
-    const ratio = m.name === 'none' ? '1' : `${fmt(f.ratio, 3)} (${fmt(f.ratioMin, 3)} – ${fmt(f.ratioMax, 3)})`;
-    rows.push(`| \`${m.name}\`, ${o.workers} workers | ${fmt(f.eventsPerSec)} | ${ratio} | ${ms(f.p50Ms)} | ${ms(f.p99Ms)} |`);
-  }
-  return rows;
-}
-
 function recoveryTable(r: RecoveryBenchResult): string[] {
   const rows = [
     '| Mode | recoveryMs | band | outputGapMs | peakLatencyMs | detectionMs | takeoverMs | respawnMs | duplicates | lost | oracle |',
@@ -183,13 +170,11 @@ export function renderWorkersSection(data: WorkerReportData | null): string[] {
     '',
     '### Targets with worker processes',
     '',
-    '| Figure | Target | Measured | |',
-    '| --- | --- | --- | --- |',
-    ...checks.map((c) => `| ${c.figure} | ${c.target} | ${c.measured} | ${c.met ? 'met' : '**missed**'} |`),
+    ...targetTable(checks),
     '',
   );
   for (const { file, command, result: o } of data.overhead) {
-    out.push(`### Overhead, ${o.query.toUpperCase()}, ${o.workers} workers (\`${file}\`)`, '', `\`${command}\` (${o.seconds} s per mode over the rounds, checkpoint every ${o.checkpointIntervalMs} ms, latency at ${fmt(o.latencyRate)} events/s)`, '', ...overheadTable(o), '');
+    out.push(`### Overhead, ${o.query.toUpperCase()}, ${o.workers} workers (\`${file}\`)`, '', `\`${command}\` (${o.seconds} s per mode over the rounds, checkpoint every ${o.checkpointIntervalMs} ms, latency at ${fmt(o.latencyRate)} events/s)`, '', ...overheadModesTable(o), '');
   }
   for (const { file, command, result: r } of data.recovery) {
     out.push(

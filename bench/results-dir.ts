@@ -18,6 +18,11 @@ export interface TargetCheck {
 export const formatFigure = (v: number | null | undefined, digits = 0): string =>
   v === null || v === undefined || Number.isNaN(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
 
+/** The table of target checks (markdown lines): figure, target, measured, met or **missed**. */
+export function targetTable(checks: readonly TargetCheck[]): string[] {
+  return ['| Figure | Target | Measured | |', '| --- | --- | --- | --- |', ...checks.map((c) => `| ${c.figure} | ${c.target} | ${c.measured} | ${c.met ? 'met' : '**missed**'} |`)];
+}
+
 /** What a results directory holds. */
 export interface ResultsDir {
   /** Each result file, in natural order, with the command that made it ('n/a' when `commands.json` does not say). */

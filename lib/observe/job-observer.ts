@@ -182,7 +182,8 @@ export class JobObserver extends EventEmitter {
       return; // a worker went away mid-answer: the next sample sees the new placement
     }
     const t = this.job.clock();
-    this.latestCheckpointSampled = this.job.progress().latestCheckpoint;
+    const progress = this.job.progress();
+    this.latestCheckpointSampled = progress.latestCheckpoint;
     const placement = this.job.currentPlacement();
     const seen = new Set<number>();
     this.standbys.length = 0;
@@ -206,7 +207,7 @@ export class JobObserver extends EventEmitter {
       task.latencyP99Ms = latency && latency.window.total > 0 ? latency.window.quantile(0.99) : null;
       latency?.window.reset();
     }
-    this.addSeriesPoint(t);
+    this.addSeriesPoint(t, progress);
     this.emit('update');
   }
 
@@ -226,8 +227,7 @@ export class JobObserver extends EventEmitter {
     if (task.status !== 'finished') task.status = figures.replaying ? 'replaying' : 'running';
   }
 
-  private addSeriesPoint(t: number): void {
-    const progress = this.job.progress();
+  private addSeriesPoint(t: number, progress: JobProgress): void {
     const previous = this.previous;
     const dt = previous ? t - previous.t : 0;
     this.previous = { t, recordsIn: progress.recordsIn, recordsOut: progress.recordsOut };
