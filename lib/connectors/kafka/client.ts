@@ -115,7 +115,7 @@ export interface KafkaClient {
   connect(): Promise<void>;
   /** Number of partitions of `topic`, or null when it does not exist. */
   partitionCount(topic: string): Promise<number | null>;
-  /** Creates `topic` (no error when it exists already). */
+  /** Creates `topic` (no error when it exists already); resolves once every partition has a leader. */
   createTopic(topic: string, partitions: number, replicationFactor: number): Promise<void>;
   /**
    * Per partition, the earliest offset or the end offset (high watermark, or last stable offset

@@ -325,12 +325,31 @@ class KafkajsClient implements KafkaClient {
 
   async createTopic(topic: string, partitions: number, replicationFactor: number): Promise<void> {
     const admin = await this.adminClient();
-    try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor }], waitForLeaders: true });
-    } catch (error) {
-      if ((error as { type?: unknown }).type === 'TOPIC_ALREADY_EXISTS' || (error as { cause?: { type?: unknown } }).cause?.type === 'TOPIC_ALREADY_EXISTS') return;
-      throw wrap('KAFKA_ADMIN_FAILED', `create topic ${topic}`, error, { topic });
-    }
+    // kafkajs's own wait for leaders reads metadata the broker may not serve yet ("does not host this
+    // topic-partition", a race with the leader election of the new partitions): create without it,
+    // then poll the metadata until every partition has a leader. Creating again is a no-op.
+    await withRetry(
+      async () => {
+        try {
+          await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor }], waitForLeaders: false });
+        } catch (error) {
+          if ((error as { type?: unknown }).type !== 'TOPIC_ALREADY_EXISTS' && (error as { cause?: { type?: unknown } }).cause?.type !== 'TOPIC_ALREADY_EXISTS') {
+            throw wrap('KAFKA_ADMIN_FAILED', `create topic ${topic}`, error, { topic });
+          }
+        }
+        let served: number;
+        try {
+          const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+          served = metadata.topics[0]?.partitions.filter((p) => p.leader >= 0).length ?? 0;
+        } catch (error) {
+          throw new ConnectorError('KAFKA_ADMIN_FAILED', `create topic ${topic}: its metadata is not served yet: ${describeError(error)}`, { retriable: true, context: { topic }, cause: error });
+        }
+        if (served < partitions) {
+          throw new ConnectorError('KAFKA_ADMIN_FAILED', `create topic ${topic}: ${served} of ${partitions} partitions have a leader`, { retriable: true, context: { topic } });
+        }
+      },
+      { what: `create topic ${topic}`, retries: 12, initialMs: 50, maxMs: 1000 },
+    );
   }
 
   listOffsets(topic: string, which: 'earliest' | 'latest', isolation: IsolationLevel): Promise<number[]> {
