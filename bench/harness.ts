@@ -41,6 +41,8 @@ export interface RunSpec {
   pipeline?: (events: DataStream<NexmarkEvent>) => DataStream<any>;
   /** Worker processes (0 or omitted: the embedded runtime). */
   workers?: number;
+  /** What in-flight logs keep of a complete chunk (omitted: the runtime's default). */
+  inflightRetention?: 'references' | 'encoded';
 }
 
 /** What one run measured. */
@@ -62,7 +64,7 @@ export interface RunFigures {
  * {@link buildBenchJob}'s, which worker processes can build too; a pipeline is a closure, so it runs embedded.
  */
 export function benchJob(
-  spec: Pick<RunSpec, 'query' | 'mode' | 'dsd' | 'parallelism' | 'rate' | 'checkpointIntervalMs' | 'pipeline' | 'workers'>,
+  spec: Pick<RunSpec, 'query' | 'mode' | 'dsd' | 'parallelism' | 'rate' | 'checkpointIntervalMs' | 'pipeline' | 'workers' | 'inflightRetention'>,
   directory: string,
 ): { job: Job; sink: DiscardSink<unknown> } {
   if (!spec.pipeline) {
@@ -76,6 +78,7 @@ export function benchJob(
       directory,
       sink: 'discard',
       workers: spec.workers ?? 0,
+      ...(spec.inflightRetention !== undefined ? { inflightRetention: spec.inflightRetention } : {}),
     });
     return { job, sink: sink as DiscardSink<unknown> };
   }
@@ -85,6 +88,7 @@ export function benchJob(
     parallelism: spec.parallelism,
     directory,
     recovery: { mode: spec.mode, checkpointIntervalMs: spec.checkpointIntervalMs, ...(spec.dsd !== undefined ? { dsd: spec.dsd } : {}) },
+    ...(spec.inflightRetention !== undefined ? { inflightRetention: spec.inflightRetention } : {}),
   });
   const events = job.source(nexmarkSource({ partitions: spec.parallelism, eventRate: BENCH_EVENT_RATE, rate: spec.rate }), { watermarks: {} });
   const sink = new DiscardSink<unknown>();

@@ -85,6 +85,8 @@ export interface OverheadResult {
   ratios: Record<OverheadMode, number | null>;
   /** Worker processes the modes ran in (0: the embedded runtime). */
   workers: number;
+  /** What the in-flight logs kept of a complete chunk (absent from results taken before it was an option: `'encoded'`). */
+  inflightRetention?: 'references' | 'encoded';
   /** With workers: mode `none` run embedded in the same rounds (events/s, median, and each round); else null. */
   embeddedNone: { eventsPerSec: number; throughputRuns: number[] } | null;
   /** With workers: median over rounds of (workers `none` ÷ embedded `none` in the same round); else null. */
@@ -115,6 +117,8 @@ export interface OverheadOptions {
   rounds?: number;
   /** Worker processes to run the modes in (default 0: embedded). */
   workers?: number;
+  /** What in-flight logs keep of a complete chunk (default: the runtime's, `'references'`). */
+  inflightRetention?: 'references' | 'encoded';
   /** Called before each run. */
   onProgress?: (message: string, done: number, total: number) => void;
 }
@@ -150,7 +154,8 @@ export async function runOverheadBench(options: OverheadOptions): Promise<Overhe
   const measureMs = (seconds * 1000) / rounds;
   // Past the start-up, the first checkpoints (the first snapshot is a full one) and the JIT's first tiers.
   const warmupMs = Math.max(1000, 2 * options.checkpointIntervalMs);
-  const base = { query: options.query, parallelism: options.parallelism, checkpointIntervalMs: options.checkpointIntervalMs, warmupMs, measureMs, workers };
+  const inflightRetention = options.inflightRetention ?? 'references';
+  const base = { query: options.query, parallelism: options.parallelism, checkpointIntervalMs: options.checkpointIntervalMs, warmupMs, measureMs, workers, inflightRetention };
   const where = workers > 0 ? ` in ${workers} workers` : '';
   const throughput = new Map<OverheadMode, number[]>();
   const embedded: number[] = [];
@@ -210,6 +215,7 @@ export async function runOverheadBench(options: OverheadOptions): Promise<Overhe
     modes: result,
     ratios,
     workers,
+    inflightRetention,
     embeddedNone: workers > 0 ? { eventsPerSec: Math.round(median(embedded)), throughputRuns: embedded } : null,
     embeddedNoneRatio: vsEmbedded?.ratio ?? null,
     embeddedNoneRatioMin: vsEmbedded?.ratioMin ?? null,

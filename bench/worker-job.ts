@@ -51,6 +51,8 @@ export interface BenchJobArgs {
   workers?: number;
   /** Credit of each channel in batches (omitted: the runtime's default). */
   channelCapacity?: number;
+  /** What in-flight logs keep of a complete chunk (omitted: the runtime's default, `'references'`). */
+  inflightRetention?: 'references' | 'encoded';
 }
 
 /** The job {@link buildBenchJob} built, and its sink. */
@@ -73,6 +75,7 @@ export function buildBenchJob(args: BenchJobArgs): BenchJob {
     recovery: { mode: args.mode, checkpointIntervalMs: args.checkpointIntervalMs, ...(args.dsd !== undefined ? { dsd: args.dsd } : {}) },
     ...(args.retain ? { retainDeterminants: true } : {}),
     ...(args.channelCapacity !== undefined ? { channelCapacity: args.channelCapacity } : {}),
+    ...(args.inflightRetention !== undefined ? { inflightRetention: args.inflightRetention } : {}),
     ...(workers > 0 ? { workers: benchWorkers(workers, args) } : {}),
   });
   const events = job.source(

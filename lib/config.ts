@@ -94,6 +94,12 @@ export interface JobOptions {
   channelCapacity?: number;
   /** Records a task's in-flight logs keep in memory before spilling to lmdb (default 2,000,000). */
   inflightMaxRecords?: number;
+  /**
+   * What an in-flight log keeps of a complete chunk of 4,096 records (default `'references'`): the records
+   * themselves, encoded only if they spill; or `'encoded'`, msgpackr bytes made at once, for records too
+   * large to keep a checkpoint interval's worth on the heap.
+   */
+  inflightRetention?: 'references' | 'encoded';
   /** Operator error handling. */
   errors?: ErrorPolicy;
   /** Encode every batch on its way through a channel, as a network would (tests; default false). */
@@ -192,6 +198,7 @@ export interface ResolvedJobOptions {
   readonly batchSize: number;
   readonly channelCapacity: number;
   readonly inflightMaxRecords: number;
+  readonly inflightRetention: 'references' | 'encoded';
   readonly errors: { policy: 'fail' | 'dead-letter'; deadLetter: Sink<DeadLetter> | null };
   readonly serializeChannels: boolean;
   readonly retainDeterminants: boolean;
@@ -206,7 +213,7 @@ export interface ResolvedJobOptions {
 /** Validates options and fills defaults. */
 export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object', options);
-  const known = ['name', 'parallelism', 'recovery', 'stateBackend', 'directory', 'batchSize', 'channelCapacity', 'inflightMaxRecords', 'errors', 'serializeChannels', 'retainDeterminants', 'stallTimeoutMs', 'workers', 'resume', 'metrics', 'dashboard', 'endpointToken', 'endpointsAfterEnd'];
+  const known = ['name', 'parallelism', 'recovery', 'stateBackend', 'directory', 'batchSize', 'channelCapacity', 'inflightMaxRecords', 'inflightRetention', 'errors', 'serializeChannels', 'retainDeterminants', 'stallTimeoutMs', 'workers', 'resume', 'metrics', 'dashboard', 'endpointToken', 'endpointsAfterEnd'];
   for (const key of Object.keys(options)) if (!known.includes(key)) throw new ConfigError(key, `one of the options ${known.join(', ')}`, key);
   const name = options.name ?? 'job';
   if (typeof name !== 'string' || !/^[\w.-]{1,100}$/.test(name)) throw new ConfigError('name', 'letters, digits, "-", "_" or "." (1-100 characters)', name);
@@ -232,6 +239,8 @@ export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions 
   if (onEscalation !== 'fail' && onEscalation !== 'rollback') throw new ConfigError('recovery.onEscalation', '"fail" or "rollback"', onEscalation);
   const stateBackend = options.stateBackend ?? 'heap';
   if (stateBackend !== 'heap' && stateBackend !== 'lmdb') throw new ConfigError('stateBackend', '"heap" or "lmdb"', stateBackend);
+  const inflightRetention = options.inflightRetention ?? 'references';
+  if (inflightRetention !== 'references' && inflightRetention !== 'encoded') throw new ConfigError('inflightRetention', '"references" or "encoded"', inflightRetention);
   const directory = options.directory ?? `.causalflow/jobs/${name}`;
   if (typeof directory !== 'string' || directory.length === 0) throw new ConfigError('directory', 'a directory path', directory);
   const errors = options.errors ?? {};
@@ -247,6 +256,7 @@ export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions 
     batchSize: integer('batchSize', options.batchSize ?? 256, 1, 1 << 16),
     channelCapacity: integer('channelCapacity', options.channelCapacity ?? 8, 1, 1 << 16),
     inflightMaxRecords: integer('inflightMaxRecords', options.inflightMaxRecords ?? 2_000_000, 1024, Number.MAX_SAFE_INTEGER),
+    inflightRetention,
     errors: { policy, deadLetter: errors.deadLetter ?? null },
     serializeChannels: options.serializeChannels ?? false,
     retainDeterminants: options.retainDeterminants ?? false,

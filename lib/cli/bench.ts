@@ -55,8 +55,9 @@ export function registerBenchCommands(program: Command): void {
     .option('--checkpoint-interval <ms>', 'checkpoint interval in ms', positiveNumber, 1000)
     .option('--rounds <n>', 'rounds of throughput runs (each mode once per round)', positiveInteger, DEFAULT_ROUNDS)
     .option('--workers <n>', 'run the modes in N worker processes (0: embedded, in this process); each round also runs none embedded, for the ratio', nonNegativeInteger, 0)
+    .option('--inflight-retention <policy>', "what in-flight logs keep of a complete chunk: 'references' (encoded only if it spills) or 'encoded' (msgpackr bytes at once)", oneOf(['references', 'encoded'] as const), 'references' as const)
     .option('--json', 'print the result as one JSON object on the last line of stdout')
-    .action(async (options: { query: QueryId; seconds?: number; parallelism: number; checkpointInterval: number; rounds: number; workers: number; json?: boolean }) => {
+    .action(async (options: { query: QueryId; seconds?: number; parallelism: number; checkpointInterval: number; rounds: number; workers: number; inflightRetention: 'references' | 'encoded'; json?: boolean }) => {
       // Refused, not lengthened: a round shorter than ten checkpoint intervals measures where checkpoints fell.
       const refused = options.seconds === undefined ? null : checkSampling(options.seconds, options.rounds, options.checkpointInterval);
       if (refused !== null) {
@@ -73,6 +74,7 @@ export function registerBenchCommands(program: Command): void {
         checkpointIntervalMs: options.checkpointInterval,
         rounds: options.rounds,
         workers: options.workers,
+        inflightRetention: options.inflightRetention,
         onProgress: (message, done, total) => {
           const elapsed = (Date.now() - started) / 1000;
           const eta = done > 0 ? Math.round((elapsed / done) * (total - done)) : null;
@@ -83,7 +85,7 @@ export function registerBenchCommands(program: Command): void {
       const out = options.json ? process.stderr : process.stdout;
       out.write(
         `query ${result.query}, parallelism ${result.parallelism}, checkpoint every ${result.checkpointIntervalMs} ms, ` +
-          `${result.workers > 0 ? `${result.workers} worker processes` : 'embedded'}; ${result.rounds} rounds of ${(result.roundMs ?? 0) / 1000} s after ${(result.warmupMs ?? 0) / 1000} s of warm-up; ` +
+          `${result.workers > 0 ? `${result.workers} worker processes` : 'embedded'}, in-flight logs keep ${result.inflightRetention ?? 'references'}; ${result.rounds} rounds of ${(result.roundMs ?? 0) / 1000} s after ${(result.warmupMs ?? 0) / 1000} s of warm-up; ` +
           `latency at ${formatNumber(result.latencyRate)} events/s, each mode in a process of its own (its peak RSS)\n`,
       );
       out.write('mode                  events/s     ratio  (rounds min – max)   p50 ms    p99 ms  peak RSS MB\n');

@@ -5,26 +5,21 @@
  *
  * Elements are appended by reference into a chunk of {@link CHUNK} elements (records are immutable once
  * emitted, I11), so appending costs a pointer copy per record. A chunk that is complete (full, or closed by
- * the start of an epoch) is sealed: encoded with msgpackr, its references dropped. So the log holds bytes,
- * not live objects (what a replay sends may go to another process, and the heap does not keep every
- * emitted record reachable until its checkpoint completes), apart from the one chunk being filled. A
- * replay decodes a chunk when it reaches it. Past the task's memory budget, sealed chunks spill their
- * bytes to lmdb oldest first and the task keeps running.
+ * the start of an epoch) is sealed, and the job's {@link ChunkRetention} decides what stays: the
+ * references (the default: a chunk truncated at its checkpoint is never read again, so encoding it would
+ * be wasted), or msgpackr bytes with the references dropped (`inflightRetention: 'encoded'`). A replay
+ * decodes an encoded chunk when it reaches it. Past the task's memory budget, sealed chunks spill to lmdb
+ * oldest first, encoded then if they were not yet, and the task keeps running.
  */
-import { Packr } from 'msgpackr';
 import { Batch, ElementType } from '../transport/batch.js';
+import { ControlMarker, decodeChunk, encodeChunk, keepReferences, type ChunkRetention } from './retention.js';
 import type { InflightSpillStore } from './spill.js';
 
 const CHUNK = 4096;
-const packr = new Packr({ moreTypes: true });
-
-/** A control element kept in the log among records. */
-class ControlMarker {
-  constructor(
-    readonly type: ElementType,
-    readonly value: number,
-  ) {}
-}
+/** Element and timestamp arrays kept for new chunks, at most (a log rolls a chunk at every checkpoint). */
+const SPARE_ARRAYS = 16;
+/** How long a measured size of the encoded records stands before {@link InflightLog.footprint} measures again. */
+const ESTIMATE_STALE_MS = 10_000;
 
 /** A run of consecutive elements. */
 interface Chunk {
@@ -34,25 +29,30 @@ interface Chunk {
   firstSeq: number;
   /** Elements in use. */
   count: number;
-  /** Records and control markers while the chunk is filled; null once sealed. */
+  /** Records and control markers, while filled and once sealed by reference; null when encoded or spilled. */
   elements: unknown[] | null;
-  /** Event timestamps while the chunk is filled; null once sealed. */
+  /** Event timestamps, alongside `elements`. */
   timestamps: Float64Array | null;
-  /** The sealed chunk's elements and timestamps, encoded; null while filled, and once spilled. */
+  /** The sealed chunk's elements and timestamps, encoded, when its retention keeps bytes; null once spilled. */
   encoded: Uint8Array | null;
+  /** Whether the chunk is complete (no element is appended to it any more). */
+  sealed: boolean;
   /** Per batch sent: [seq of its first element, its ingest time], flattened. */
   ingest: number[];
   /** Index under which the chunk was spilled, or -1. */
   spilledAs: number;
-  /** Length of the encoded chunk (0 while it is filled). */
+  /** Length of the encoded chunk (0 while it is kept by reference). */
   encodedBytes: number;
 }
 
 /** What an in-flight log holds now (metrics). */
 export interface InflightFootprint {
-  /** Elements held in memory, encoded or being filled. */
+  /** Elements held in memory, encoded or by reference. */
   memoryRecords: number;
-  /** Encoded bytes of the sealed chunks held in memory. */
+  /**
+   * Bytes held in memory, as encoded: the bytes of encoded chunks, plus, for chunks held by reference,
+   * their elements times the encoded size per element last measured on one of them.
+   */
   memoryBytes: number;
   /** Encoded bytes of the chunks spilled to disk. */
   spilledBytes: number;
@@ -77,12 +77,14 @@ export class InflightLog {
   /** The spilled chunk loaded last: a replay reads a chunk batch by batch, so keep it around. */
   private loaded: { from: Chunk; copy: Chunk } | null = null;
   /**
-   * The element and timestamp arrays of the chunk sealed last, for the next chunk: sealing keeps bytes, so
-   * the arrays are free again, and a log that rolls a chunk at every checkpoint and every 4,096 elements
-   * would otherwise allocate 64 KiB each time.
+   * Element and timestamp arrays freed by chunks that were encoded, spilled or truncated, for new chunks: a
+   * log that rolls a chunk at every checkpoint and every 4,096 elements would otherwise allocate 64 KiB each time.
    */
-  private spareElements: unknown[] | null = null;
-  private spareTimestamps: Float64Array | null = null;
+  private readonly spareElements: unknown[][] = [];
+  private readonly spareTimestamps: Float64Array[] = [];
+  /** Encoded bytes per element, measured on a chunk held by reference (footprints only); NaN until measured. */
+  private bytesPerElement = Number.NaN;
+  private bytesPerElementAt = 0;
 
   constructor(
     /** Producer task id. */
@@ -93,6 +95,7 @@ export class InflightLog {
     firstSeq: number,
     private readonly budget: InflightBudget,
     private readonly spill: InflightSpillStore | null,
+    private readonly retention: ChunkRetention = keepReferences,
   ) {
     this.epoch = epoch;
     this.current = this.newChunk(firstSeq);
@@ -113,9 +116,16 @@ export class InflightLog {
     return this.nextSeq - this.firstSeq;
   }
 
-  /** What the log holds now, in memory and spilled: walks its chunks (about one per 4,096 elements). */
-  footprint(): InflightFootprint {
+  /**
+   * What the log holds now, in memory and spilled: walks its chunks (about one per 4,096 elements). Chunks
+   * held by reference are counted at the encoded size per element of the newest sealed one, measured by
+   * encoding it here at most once per {@link ESTIMATE_STALE_MS} (a sampler calls this about once a second;
+   * the records themselves take more heap than their encoding).
+   */
+  footprint(now = Date.now()): InflightFootprint {
     const footprint: InflightFootprint = { memoryRecords: 0, memoryBytes: 0, spilledBytes: 0 };
+    let referenced = 0;
+    let newestReferenced: Chunk | null = null;
     for (const chunk of this.chunks) {
       if (chunk.spilledAs >= 0) {
         footprint.spilledBytes += chunk.encodedBytes;
@@ -123,6 +133,17 @@ export class InflightLog {
       }
       footprint.memoryRecords += chunk.count;
       if (chunk.encoded) footprint.memoryBytes += chunk.encodedBytes;
+      else {
+        referenced += chunk.count;
+        if (chunk.sealed) newestReferenced = chunk;
+      }
+    }
+    if (referenced > 0) {
+      if (newestReferenced && (Number.isNaN(this.bytesPerElement) || now - this.bytesPerElementAt >= ESTIMATE_STALE_MS)) {
+        this.bytesPerElement = encodeChunk(newestReferenced.elements!, newestReferenced.timestamps!, newestReferenced.count).length / newestReferenced.count;
+        this.bytesPerElementAt = now;
+      }
+      if (!Number.isNaN(this.bytesPerElement)) footprint.memoryBytes += Math.round(referenced * this.bytesPerElement);
     }
     return footprint;
   }
@@ -176,6 +197,7 @@ export class InflightLog {
       if (chunk.elements || chunk.encoded) this.budget.inMemory -= chunk.count;
       else if (chunk.spilledAs >= 0) this.spill?.drop(this.taskId, this.channel, chunk.spilledAs);
       if (this.loaded?.from === chunk) this.loaded = null;
+      this.release(chunk);
       drop++;
     }
     if (drop > 0) this.chunks.splice(0, drop);
@@ -219,14 +241,9 @@ export class InflightLog {
   private load(chunk: Chunk): Chunk {
     if (this.loaded?.from === chunk) return this.loaded.copy;
     const bytes = chunk.encoded ?? this.spill!.read(this.taskId, this.channel, chunk.spilledAs);
-    const [elements, timestamps] = packr.unpack(bytes) as [unknown[], number[]];
-    const revived = elements.map((e) =>
-      e !== null && typeof e === 'object' && (e as { __control?: number }).__control !== undefined
-        ? new ControlMarker((e as { __control: ElementType }).__control, (e as { value: number }).value)
-        : e,
-    );
+    const { elements, timestamps } = decodeChunk(bytes);
     // A loaded chunk is served from this copy; it is not counted against the budget again.
-    const copy = { ...chunk, elements: revived, timestamps: Float64Array.from(timestamps) };
+    const copy = { ...chunk, elements, timestamps };
     this.loaded = { from: chunk, copy };
     return copy;
   }
@@ -238,20 +255,26 @@ export class InflightLog {
     return this.current;
   }
 
-  /** Encodes a complete chunk and drops its references (the log keeps bytes, see the module comment). */
+  /** Completes a chunk; its retention decides whether it keeps references or bytes (see the module comment). */
   private seal(chunk: Chunk): void {
+    chunk.sealed = true;
     if (chunk.elements === null || chunk.count === 0) return;
-    const elements = chunk.elements.slice(0, chunk.count);
-    for (let i = 0; i < elements.length; i++) {
-      const e = elements[i];
-      if (e instanceof ControlMarker) elements[i] = { __control: e.type, value: e.value };
+    const encoded = this.retention.seal(chunk.elements, chunk.timestamps!, chunk.count);
+    if (encoded === null) return;
+    chunk.encoded = encoded;
+    chunk.encodedBytes = encoded.length;
+    this.release(chunk);
+  }
+
+  /** Drops a chunk's references (the heap must not keep sent records reachable) and keeps its arrays for new chunks. */
+  private release(chunk: Chunk): void {
+    const elements = chunk.elements;
+    if (elements === null) return;
+    elements.fill(undefined, 0, chunk.count);
+    if (this.spareElements.length < SPARE_ARRAYS) {
+      this.spareElements.push(elements);
+      this.spareTimestamps.push(chunk.timestamps!);
     }
-    chunk.encoded = packr.pack([elements, chunk.timestamps!.subarray(0, chunk.count)]);
-    chunk.encodedBytes = chunk.encoded.length;
-    // Drop the references (the heap must not keep sent records reachable), and keep the arrays for the next chunk.
-    chunk.elements.fill(undefined, 0, chunk.count);
-    this.spareElements = chunk.elements;
-    this.spareTimestamps = chunk.timestamps;
     chunk.elements = null;
     chunk.timestamps = null;
   }
@@ -261,15 +284,14 @@ export class InflightLog {
       epoch: this.epoch,
       firstSeq,
       count: 0,
-      elements: this.spareElements ?? new Array(CHUNK),
-      timestamps: this.spareTimestamps ?? new Float64Array(CHUNK),
+      elements: this.spareElements.pop() ?? new Array(CHUNK),
+      timestamps: this.spareTimestamps.pop() ?? new Float64Array(CHUNK),
       ingest: [],
       encoded: null,
+      sealed: false,
       spilledAs: -1,
       encodedBytes: 0,
     };
-    this.spareElements = null;
-    this.spareTimestamps = null;
     this.chunks.push(chunk);
     return chunk;
   }
@@ -278,11 +300,14 @@ export class InflightLog {
     if (!this.spill) return;
     for (const chunk of this.chunks) {
       if (this.budget.inMemory <= this.budget.maxRecords) return;
-      if (chunk === this.current || chunk.encoded === null) continue;
+      if (chunk === this.current || chunk.spilledAs >= 0) continue;
+      const bytes = chunk.encoded ?? encodeChunk(chunk.elements!, chunk.timestamps!, chunk.count);
       chunk.spilledAs = this.spillCounter++;
-      this.spill.write(this.taskId, this.channel, chunk.spilledAs, chunk.encoded);
+      chunk.encodedBytes = bytes.length;
+      this.spill.write(this.taskId, this.channel, chunk.spilledAs, bytes);
       this.budget.inMemory -= chunk.count;
       chunk.encoded = null;
+      this.release(chunk);
     }
   }
 }

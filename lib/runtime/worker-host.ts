@@ -16,6 +16,7 @@ import { EntryDecoder } from '../../determinants/codec.js';
 import { Kind } from '../../determinants/kinds.js';
 import { CausalflowError, DeterminantMismatchError, JobFailedError, TaskKilledError } from '../errors.js';
 import { InflightSpillStore } from '../inflight/spill.js';
+import { chunkRetention } from '../inflight/retention.js';
 import { SinkOperator } from './sink-operator.js';
 import type { StrategyFeatures } from './strategy.js';
 import { HeapStateBackend, LmdbStateBackend, type StateBackend } from '../state/backend.js';
@@ -676,6 +677,7 @@ export class WorkerHost implements WorkerCommands {
       operatorFailed: (task, name, record, error) => this.operatorFailed(task, name, record, error),
       inflightSpill: this.inflightSpill,
       inflightMaxRecords: this.o.options.inflightMaxRecords,
+      inflightRetention: chunkRetention(this.o.options.inflightRetention),
     };
   }
 

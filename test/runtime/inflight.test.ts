@@ -1,9 +1,14 @@
 import test from 'ava';
+import fc from 'fast-check';
 import { join } from 'node:path';
 import { InflightBudget, InflightLog } from '../../lib/inflight/log.js';
+import { keepEncodedBytes, keepReferences, type ChunkRetention } from '../../lib/inflight/retention.js';
 import { InflightSpillStore } from '../../lib/inflight/spill.js';
 import { Batch, ElementType } from '../../lib/transport/batch.js';
 import { jobDirectory } from '../helpers/jobs.js';
+import { checkProperty } from '../helpers/property.js';
+
+const RETENTIONS: ChunkRetention[] = [keepReferences, keepEncodedBytes];
 
 /** Appends `count` records numbered from `first`, in batches of 100. */
 function appendRecords(log: InflightLog, first: number, count: number): void {
@@ -46,8 +51,9 @@ function replay(log: InflightLog, afterSeq: number): [number, string][] {
   return out;
 }
 
-test('the in-flight log replays every element after a sequence number, with the original numbers', (t) => {
-  const log = new InflightLog(1, 0, 0, 0, new InflightBudget(1_000_000), null);
+for (const retention of RETENTIONS) {
+test(`the in-flight log replays every element after a sequence number, with the original numbers (${retention.name})`, (t) => {
+  const log = new InflightLog(1, 0, 0, 0, new InflightBudget(1_000_000), null, retention);
   appendRecords(log, 0, 250);
   appendControl(log, ElementType.Barrier, 1);
   log.startEpoch(1);
@@ -63,8 +69,8 @@ test('the in-flight log replays every element after a sequence number, with the 
   t.deepEqual(replay(log, 256), []);
 });
 
-test('I2: completing a checkpoint drops the epochs before it, and replay from a dropped epoch is refused', (t) => {
-  const log = new InflightLog(1, 0, 0, 0, new InflightBudget(1_000_000), null);
+test(`I2: completing a checkpoint drops the epochs before it, and replay from a dropped epoch is refused (${retention.name})`, (t) => {
+  const log = new InflightLog(1, 0, 0, 0, new InflightBudget(1_000_000), null, retention);
   for (let epoch = 1; epoch <= 3; epoch++) {
     appendRecords(log, log.nextSeq, 5000);
     appendControl(log, ElementType.Barrier, epoch);
@@ -79,11 +85,11 @@ test('I2: completing a checkpoint drops the epochs before it, and replay from a 
   t.is(replay(log, 10001)[0]![0], 10002);
 });
 
-test('past its memory budget the log spills to lmdb, keeps running, and replays spilled elements intact', async (t) => {
+test(`past its memory budget the log spills to lmdb, keeps running, and replays spilled elements intact (${retention.name})`, async (t) => {
   const spill = InflightSpillStore.open(join(jobDirectory(t), 'inflight'));
   t.teardown(() => spill.close());
   const budget = new InflightBudget(5000);
-  const log = new InflightLog(3, 7, 0, 0, budget, spill);
+  const log = new InflightLog(3, 7, 0, 0, budget, spill, retention);
   appendRecords(log, 0, 12_000);
   appendControl(log, ElementType.Barrier, 1);
   log.startEpoch(1);
@@ -99,9 +105,10 @@ test('past its memory budget the log spills to lmdb, keeps running, and replays 
   log.truncateBefore(1);
   t.is(replay(log, 12_000).length, 12_000);
 });
+}
 
-test('a complete chunk is kept as encoded bytes, not references: records changed after they were sent replay as they were sent, with their timestamps and barriers', (t) => {
-  const log = new InflightLog(0, 0, 0, 0, new InflightBudget(1_000_000), null);
+test("inflightRetention 'encoded': a complete chunk is kept as encoded bytes, not references: records changed after they were sent replay as they were sent, with their timestamps and barriers", (t) => {
+  const log = new InflightLog(0, 0, 0, 0, new InflightBudget(1_000_000), null, keepEncodedBytes);
   const sent: { n: number }[] = [];
   for (let done = 0; done < 5000; done += 100) {
     const batch = new Batch(100);
@@ -130,4 +137,89 @@ test('a complete chunk is kept as encoded bytes, not references: records changed
   const batch = new Batch(64);
   log.replayAfter(-1).fill(batch);
   t.not(batch.records[0], sent[0]);
+});
+
+test("inflightRetention 'references' (the default): a complete chunk keeps the records that were sent, a replay hands out those very objects, and nothing is encoded until a footprint or a spill asks", (t) => {
+  const log = new InflightLog(0, 0, 0, 0, new InflightBudget(1_000_000), null);
+  const sent: { n: number }[] = [];
+  for (let done = 0; done < 5000; done += 100) {
+    const batch = new Batch(100);
+    for (let i = 0; i < 100; i++) {
+      const record = { n: done + i };
+      sent.push(record);
+      batch.records[i] = record;
+      batch.timestamps[i] = done + i;
+    }
+    batch.count = 100;
+    batch.seq = log.nextSeq;
+    log.append(batch);
+  }
+  appendControl(log, ElementType.Barrier, 1);
+  log.startEpoch(1);
+  const batch = new Batch(64);
+  const cursor = log.replayAfter(-1);
+  cursor.fill(batch);
+  t.is(batch.records[0], sent[0], 'the sealed first chunk (4,096 records) still holds the sent object');
+  // The footprint counts the referenced records at their encoded size, measured on the newest sealed chunk.
+  const footprint = log.footprint();
+  t.is(footprint.memoryRecords, 5001);
+  t.is(footprint.spilledBytes, 0);
+  t.true(footprint.memoryBytes > 5001 * 2 && footprint.memoryBytes < 5001 * 20, `estimated ${footprint.memoryBytes} bytes`);
+});
+
+test('in-flight logs under either retention replay the same elements as a model of the log, through appends, epochs, truncations and spills (property)', (t) => {
+  const dir = jobDirectory(t);
+  const spill = InflightSpillStore.open(join(dir, 'inflight'));
+  t.teardown(() => spill.close());
+  const step = fc.oneof(
+    fc.record({ op: fc.constant('records' as const), count: fc.integer({ min: 1, max: 3000 }) }),
+    fc.record({ op: fc.constant('barrier' as const) }),
+    fc.record({ op: fc.constant('watermark' as const), value: fc.integer({ min: 0, max: 1000 }) }),
+    fc.record({ op: fc.constant('truncate' as const), back: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ op: fc.constant('replay' as const), at: fc.double({ min: 0, max: 1, noNaN: true }) }),
+  );
+  let logId = 0;
+  checkProperty(
+    t,
+    fc.property(fc.array(step, { maxLength: 40 }), fc.integer({ min: 1024, max: 20_000 }), (steps, maxRecords) => {
+      const logs = RETENTIONS.map((retention) => new InflightLog(logId, logId++, 0, 0, new InflightBudget(maxRecords), spill, retention));
+      /** The model: every element with its epoch, as the replay prints it. */
+      const model: { epoch: number; text: string }[] = [];
+      let epoch = 0;
+      let truncatedBefore = 0;
+      let counter = 0;
+      for (const s of steps) {
+        if (s.op === 'records') {
+          for (const log of logs) appendRecords(log, counter, s.count);
+          for (let i = 0; i < s.count; i++) model.push({ epoch, text: `r${counter + i}@${counter + i}` });
+          counter += s.count;
+        } else if (s.op === 'barrier') {
+          epoch++;
+          for (const log of logs) {
+            appendControl(log, ElementType.Barrier, epoch);
+            log.startEpoch(epoch);
+          }
+          model.push({ epoch: epoch - 1, text: `barrier${epoch}` });
+        } else if (s.op === 'watermark') {
+          for (const log of logs) appendControl(log, ElementType.Watermark, s.value);
+          model.push({ epoch, text: `watermark${s.value}` });
+        } else if (s.op === 'truncate') {
+          const before = Math.max(truncatedBefore, epoch - s.back);
+          for (const log of logs) log.truncateBefore(before);
+          truncatedBefore = before;
+        } else {
+          const first = model.findIndex((e) => e.epoch >= truncatedBefore);
+          const from = first < 0 ? model.length : first + Math.floor(s.at * (model.length - first));
+          const expected = model.slice(from).map((e, i): [number, string] => [from + i, e.text]);
+          for (const log of logs) {
+            if (from < log.firstSeq) return false;
+            if (JSON.stringify(replay(log, from - 1)) !== JSON.stringify(expected)) return false;
+          }
+        }
+      }
+      for (const log of logs) log.discard();
+      return true;
+    }),
+    60,
+  );
 });

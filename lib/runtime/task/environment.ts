@@ -4,6 +4,7 @@
  * the worker (`worker-host.ts`) meet here, and `task.ts` re-exports them.
  */
 import type { InflightSpillStore } from '../../inflight/spill.js';
+import type { ChunkRetention } from '../../inflight/retention.js';
 import type { StateBackend } from '../../state/backend.js';
 import type { TaskSnapshot } from '../../state/snapshot.js';
 import type { Task } from '../task.js';
@@ -57,6 +58,8 @@ export interface TaskEnvironment {
   readonly inflightSpill: InflightSpillStore | null;
   /** Records a task's in-flight logs may hold in memory. */
   readonly inflightMaxRecords: number;
+  /** What in-flight logs keep of a complete chunk (`inflightRetention`). */
+  readonly inflightRetention: ChunkRetention;
 }
 
 /** Lifecycle of a task. */

@@ -38,7 +38,7 @@ export class TaskOutputs {
   add(edge: number, channel: OutputChannel, seq: number): ChannelWriter {
     const task = this.task;
     const inflight = this.env.features.inflightLog
-      ? new InflightLog(task.taskId, channel.id.index, task.epoch, seq, this.inflightBudget, this.env.inflightSpill)
+      ? new InflightLog(task.taskId, channel.id.index, task.epoch, seq, this.inflightBudget, this.env.inflightSpill, this.env.inflightRetention)
       : null;
     const writer = new ChannelWriter(channel, seq, task, inflight, task.recorder);
     writer.consumerId = task.recorder.addConsumer();
