@@ -136,3 +136,37 @@ test('dedupeKafkaRecords keeps the first copy of each (run, subtask, sequence nu
   for (const r of input) streaming.accept(r);
   t.is(streaming.duplicates, 2);
 });
+
+kafkaTest('a partition opened only to read (no mode, as recovery reads a dead sink’s determinants) while a replacement of the same subtask writes: both stand, and the writer’s count is untouched', async (t) => {
+  const client = await testClient(t);
+  const topic = uniqueTopic('tail-reader');
+  await client.createTopic(topic, 1, 1);
+  const sink = await kafkaSink({ brokers: BROKERS!, topic, runId: 'run-reader' });
+  t.teardown(() => sink.close());
+  const writer = sink.open(context(0, 0));
+  await writer.ready!();
+  writer.write(records(0, 20, 'before'), 0, envelope('epoch-0'), 0);
+  await sink.flush();
+  // The writer keeps handing records over while the reader reads the tail: before the reader left the
+  // shared sender alone, its ready() could find records pending and fail ("restarted with … still pending").
+  const reader = sink.open({ subtask: 0, parallelism: 2, jobDirectory: '.', restoredEpoch: 0 });
+  const readerReady = reader.ready!();
+  let next = 20;
+  let settled = false;
+  void readerReady.finally(() => (settled = true)).catch(() => {});
+  while (!settled) {
+    writer.write(records(next, 57, 'during'), next, undefined, 0);
+    next += 57;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await t.notThrowsAsync(readerReady);
+  t.true(reader.visibleCount() >= 20, `the reader sees at least what was handed over before it came (${reader.visibleCount()})`);
+  t.deepEqual(reader.determinants!().map(text), ['epoch-0']);
+  reader.close!();
+  writer.write(records(next, 3, 'after'), next, undefined, 0);
+  next += 3;
+  await sink.flush();
+  t.is(writer.visibleCount(), next);
+  const all = await readTopic(client, topic);
+  t.is(runOutput(all, 'run-reader').records, next, 'every record once, in order');
+});

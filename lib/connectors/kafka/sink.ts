@@ -492,8 +492,12 @@ class ExactlyOncePartition<T> implements SinkPartition<T> {
 
   private async prepare(): Promise<void> {
     const out = this.out;
+    // The runtime opens a dead task's partition without a mode only to read what it stored, possibly while
+    // a replacement of the same subtask already writes through the shared sender: such a reader waits for
+    // what was handed over before it came, and leaves the sender's count alone.
+    const reader = this.context.mode === undefined;
     // What an earlier task of this subtask handed over goes to Kafka first: the tail is then complete.
-    await out.sender.drained();
+    await (reader ? out.sender.handedOverSoFar() : out.sender.drained());
     if (out.sender.failure) throw out.sender.failure;
     // Fresh: the first deployment of a new run (the job says so), or, when it does not say, the first
     // open in this process of a sink without a given run id. Anything else reads the tail: a replacement
@@ -512,7 +516,7 @@ class ExactlyOncePartition<T> implements SinkPartition<T> {
       log.debug(`${out.taskName}: tail read`, { next: tail.next, envelopes: tail.envelopes.length, fromEpoch: this.context.restoredEpoch });
     }
     out.opened = true;
-    out.sender.restart(this.next);
+    if (!reader) out.sender.restart(this.next);
     this.isReady = true;
   }
 
