@@ -1,7 +1,7 @@
 /**
  * The section of `docs/benchmarks.md` that holds the failure-free overhead against its targets
- * (exactly-once ÷ none ≥ 0.95, exactly-once-full ÷ none ≥ 0.90, p99 with exactly-once output at half load
- * ≤ 20 ms), embedded and in worker processes, from a results directory (`bench/results/<date>-overhead/`:
+ * (exactly-once ÷ none ≥ 0.95, exactly-once-full ÷ none ≥ 0.90, and for Q1, Q3 and Q8 p99 with exactly-once
+ * output at half load ≤ 20 ms), embedded and in worker processes, from a results directory (`bench/results/<date>-overhead/`:
  * one JSON file per `bench overhead` invocation, `commands.json` naming each file's command, `notes.md`
  * shown after the figures). Every ratio is shown with its spread over rounds; a figure that could not be
  * measured is a miss.
@@ -34,6 +34,9 @@ export function loadOverheadResults(root: string, dir: string): OverheadReportDa
   return { dir, runs, notes };
 }
 
+/** The queries the p99 target (≤ 20 ms at half load) applies to. */
+const P99_TARGET_QUERIES: ReadonlySet<string> = new Set(['q1', 'q3', 'q8']);
+
 /** The targets of the issue against each run; `null` figures are misses. */
 export function checkOverheadTargets(data: OverheadReportData): OverheadTargetCheck[] {
   const checks: OverheadTargetCheck[] = [];
@@ -51,6 +54,8 @@ export function checkOverheadTargets(data: OverheadReportData): OverheadTargetCh
     };
     ratioCheck('exactly-once', 0.95);
     ratioCheck('exactly-once-full', 0.9);
+    // The latency target names Q1, Q3 and Q8 only: Q12's output waits for processing-time windows to close.
+    if (!P99_TARGET_QUERIES.has(o.query)) continue;
     const p99 = o.modes['exactly-once']?.p99Ms ?? null;
     checks.push({
       figure: `${where}: p99 latency, \`exactly-once\` at ${fmt(o.latencyRate)} events/s (half of \`none\`'s maximum)`,
