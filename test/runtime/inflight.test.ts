@@ -27,6 +27,24 @@ function appendRecords(log: InflightLog, first: number, count: number): void {
   }
 }
 
+/** Appends `count` records numbered from 0, in batches of 100, and returns the record objects sent. */
+function appendKeepingRecords(log: InflightLog, count: number): { n: number }[] {
+  const sent: { n: number }[] = [];
+  for (let done = 0; done < count; done += 100) {
+    const batch = new Batch(100);
+    for (let i = 0; i < 100; i++) {
+      const record = { n: done + i };
+      sent.push(record);
+      batch.records[i] = record;
+      batch.timestamps[i] = done + i;
+    }
+    batch.count = 100;
+    batch.seq = log.nextSeq;
+    log.append(batch);
+  }
+  return sent;
+}
+
 function appendControl(log: InflightLog, type: ElementType, value: number): void {
   const batch = new Batch(1);
   batch.type = type;
@@ -109,19 +127,7 @@ test(`past its memory budget the log spills to lmdb, keeps running, and replays 
 
 test("inflightRetention 'encoded': a complete chunk is kept as encoded bytes, not references: records changed after they were sent replay as they were sent, with their timestamps and barriers", (t) => {
   const log = new InflightLog(0, 0, 0, 0, new InflightBudget(1_000_000), null, keepEncodedBytes);
-  const sent: { n: number }[] = [];
-  for (let done = 0; done < 5000; done += 100) {
-    const batch = new Batch(100);
-    for (let i = 0; i < 100; i++) {
-      const record = { n: done + i };
-      sent.push(record);
-      batch.records[i] = record;
-      batch.timestamps[i] = done + i;
-    }
-    batch.count = 100;
-    batch.seq = log.nextSeq;
-    log.append(batch);
-  }
+  const sent = appendKeepingRecords(log, 5000);
   appendControl(log, ElementType.Barrier, 1);
   log.startEpoch(1);
   appendRecords(log, 5000, 10);
@@ -141,19 +147,7 @@ test("inflightRetention 'encoded': a complete chunk is kept as encoded bytes, no
 
 test("inflightRetention 'references' (the default): a complete chunk keeps the records that were sent, a replay hands out those very objects, and nothing is encoded until a footprint or a spill asks", (t) => {
   const log = new InflightLog(0, 0, 0, 0, new InflightBudget(1_000_000), null);
-  const sent: { n: number }[] = [];
-  for (let done = 0; done < 5000; done += 100) {
-    const batch = new Batch(100);
-    for (let i = 0; i < 100; i++) {
-      const record = { n: done + i };
-      sent.push(record);
-      batch.records[i] = record;
-      batch.timestamps[i] = done + i;
-    }
-    batch.count = 100;
-    batch.seq = log.nextSeq;
-    log.append(batch);
-  }
+  const sent = appendKeepingRecords(log, 5000);
   appendControl(log, ElementType.Barrier, 1);
   log.startEpoch(1);
   const batch = new Batch(64);
