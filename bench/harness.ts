@@ -2,6 +2,7 @@
  * Shared benchmark plumbing: run one Nexmark query under one recovery mode for a while, with a
  * fresh job directory, and read throughput and latency off the job's timeline.
  */
+import type { InflightRetention } from '../lib/config.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +43,7 @@ export interface RunSpec {
   /** Worker processes (0 or omitted: the embedded runtime). */
   workers?: number;
   /** What in-flight logs keep of a complete chunk (omitted: the runtime's default). */
-  inflightRetention?: 'references' | 'encoded';
+  inflightRetention?: InflightRetention;
 }
 
 /** What one run measured. */

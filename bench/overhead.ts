@@ -16,6 +16,7 @@
  *   which lives in the worker of its task), and each round also runs mode `none` embedded: the JSON
  *   reports workers-`none` ÷ embedded-`none`, paired per round like the other ratios.
  */
+import type { InflightRetention } from '../lib/config.js';
 import type { RecoveryMode } from '../lib/index.js';
 import { IMPLEMENTED_MODES } from '../lib/recovery/index.js';
 import type { QueryId } from './nexmark/queries.js';
@@ -86,7 +87,7 @@ export interface OverheadResult {
   /** Worker processes the modes ran in (0: the embedded runtime). */
   workers: number;
   /** What the in-flight logs kept of a complete chunk (absent from results taken before it was an option: `'encoded'`). */
-  inflightRetention?: 'references' | 'encoded';
+  inflightRetention?: InflightRetention;
   /** With workers: mode `none` run embedded in the same rounds (events/s, median, and each round); else null. */
   embeddedNone: { eventsPerSec: number; throughputRuns: number[] } | null;
   /** With workers: median over rounds of (workers `none` ÷ embedded `none` in the same round); else null. */
@@ -118,7 +119,7 @@ export interface OverheadOptions {
   /** Worker processes to run the modes in (default 0: embedded). */
   workers?: number;
   /** What in-flight logs keep of a complete chunk (default: the runtime's, `'references'`). */
-  inflightRetention?: 'references' | 'encoded';
+  inflightRetention?: InflightRetention;
   /** Called before each run. */
   onProgress?: (message: string, done: number, total: number) => void;
 }

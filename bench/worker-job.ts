@@ -5,7 +5,7 @@
  * benchmarks build their jobs through it too, so both run the same graph.
  */
 import { Job, type RecoveryMode } from '../lib/index.js';
-import type { WorkerOptions } from '../lib/config.js';
+import type { InflightRetention, WorkerOptions } from '../lib/config.js';
 import { CollectSink } from '../lib/connectors/collect.js';
 import { DiscardSink } from '../lib/connectors/discard.js';
 import { nexmarkSource } from './nexmark/source.js';
@@ -52,7 +52,7 @@ export interface BenchJobArgs {
   /** Credit of each channel in batches (omitted: the runtime's default). */
   channelCapacity?: number;
   /** What in-flight logs keep of a complete chunk (omitted: the runtime's default, `'references'`). */
-  inflightRetention?: 'references' | 'encoded';
+  inflightRetention?: InflightRetention;
 }
 
 /** The job {@link buildBenchJob} built, and its sink. */

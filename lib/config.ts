@@ -5,6 +5,12 @@
 import { ConfigError } from './errors.js';
 import type { Sink } from './connectors/sink.js';
 
+/** What an in-flight log may keep of a complete chunk (`inflightRetention`; `lib/inflight/retention.ts` implements them). */
+export const INFLIGHT_RETENTIONS = ['references', 'encoded'] as const;
+
+/** One of {@link INFLIGHT_RETENTIONS}. */
+export type InflightRetention = (typeof INFLIGHT_RETENTIONS)[number];
+
 /** How a job recovers from the failure of a task. */
 export type RecoveryMode = 'none' | 'global-rollback' | 'at-least-once' | 'exactly-once';
 
@@ -99,7 +105,7 @@ export interface JobOptions {
    * themselves, encoded only if they spill; or `'encoded'`, msgpackr bytes made at once, for records too
    * large to keep a checkpoint interval's worth on the heap.
    */
-  inflightRetention?: 'references' | 'encoded';
+  inflightRetention?: InflightRetention;
   /** Operator error handling. */
   errors?: ErrorPolicy;
   /** Encode every batch on its way through a channel, as a network would (tests; default false). */
@@ -198,7 +204,7 @@ export interface ResolvedJobOptions {
   readonly batchSize: number;
   readonly channelCapacity: number;
   readonly inflightMaxRecords: number;
-  readonly inflightRetention: 'references' | 'encoded';
+  readonly inflightRetention: InflightRetention;
   readonly errors: { policy: 'fail' | 'dead-letter'; deadLetter: Sink<DeadLetter> | null };
   readonly serializeChannels: boolean;
   readonly retainDeterminants: boolean;
@@ -240,7 +246,7 @@ export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions 
   const stateBackend = options.stateBackend ?? 'heap';
   if (stateBackend !== 'heap' && stateBackend !== 'lmdb') throw new ConfigError('stateBackend', '"heap" or "lmdb"', stateBackend);
   const inflightRetention = options.inflightRetention ?? 'references';
-  if (inflightRetention !== 'references' && inflightRetention !== 'encoded') throw new ConfigError('inflightRetention', '"references" or "encoded"', inflightRetention);
+  if (!INFLIGHT_RETENTIONS.includes(inflightRetention)) throw new ConfigError('inflightRetention', INFLIGHT_RETENTIONS.map((r) => JSON.stringify(r)).join(' or '), inflightRetention);
   const directory = options.directory ?? `.causalflow/jobs/${name}`;
   if (typeof directory !== 'string' || directory.length === 0) throw new ConfigError('directory', 'a directory path', directory);
   const errors = options.errors ?? {};

@@ -20,8 +20,8 @@ export type {
   TimerService,
   Window,
 } from './operators/functions.js';
-export { RECOVERY_MODES, resolveJobOptions } from './config.js';
-export type { JobOptions, RecoveryOptions, RecoveryMode, ErrorPolicy, DeadLetter, ResolvedJobOptions, EndpointConfig, ResolvedEndpoints } from './config.js';
+export { INFLIGHT_RETENTIONS, RECOVERY_MODES, resolveJobOptions } from './config.js';
+export type { JobOptions, RecoveryOptions, RecoveryMode, InflightRetention, ErrorPolicy, DeadLetter, ResolvedJobOptions, EndpointConfig, ResolvedEndpoints } from './config.js';
 export type { JobEndpoints } from './observe/observability.js';
 export type { RecoveryTimeline, TaskRecovery, RecoveryStep } from './observe/recovery-timeline.js';
 export { tumbling, sliding, session } from './operators/window.js';

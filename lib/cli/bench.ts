@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { runDeterminantsBench } from '../../bench/determinants.js';
 import { DEFAULT_ROUNDS, MIN_CHECKPOINT_INTERVALS, OVERHEAD_MODES, checkSampling, runOverheadBench } from '../../bench/overhead.js';
 import { runMemoryBench } from '../../bench/memory.js';
-import { RECOVERY_MODES, type RecoveryMode } from '../config.js';
+import { INFLIGHT_RETENTIONS, RECOVERY_MODES, type InflightRetention, type RecoveryMode } from '../config.js';
 import { QUERY_IDS, type QueryId } from '../../bench/nexmark/queries.js';
 import { nonNegativeInteger, oneOf, positiveInteger, positiveNumber } from './args.js';
 import { Progress, formatNumber, printJsonResult } from './output.js';
@@ -55,9 +55,9 @@ export function registerBenchCommands(program: Command): void {
     .option('--checkpoint-interval <ms>', 'checkpoint interval in ms', positiveNumber, 1000)
     .option('--rounds <n>', 'rounds of throughput runs (each mode once per round)', positiveInteger, DEFAULT_ROUNDS)
     .option('--workers <n>', 'run the modes in N worker processes (0: embedded, in this process); each round also runs none embedded, for the ratio', nonNegativeInteger, 0)
-    .option('--inflight-retention <policy>', "what in-flight logs keep of a complete chunk: 'references' (encoded only if it spills) or 'encoded' (msgpackr bytes at once)", oneOf(['references', 'encoded'] as const), 'references' as const)
+    .option('--inflight-retention <policy>', "what in-flight logs keep of a complete chunk: 'references' (encoded only if it spills) or 'encoded' (msgpackr bytes at once)", oneOf(INFLIGHT_RETENTIONS), 'references' as InflightRetention)
     .option('--json', 'print the result as one JSON object on the last line of stdout')
-    .action(async (options: { query: QueryId; seconds?: number; parallelism: number; checkpointInterval: number; rounds: number; workers: number; inflightRetention: 'references' | 'encoded'; json?: boolean }) => {
+    .action(async (options: { query: QueryId; seconds?: number; parallelism: number; checkpointInterval: number; rounds: number; workers: number; inflightRetention: InflightRetention; json?: boolean }) => {
       // Refused, not lengthened: a round shorter than ten checkpoint intervals measures where checkpoints fell.
       const refused = options.seconds === undefined ? null : checkSampling(options.seconds, options.rounds, options.checkpointInterval);
       if (refused !== null) {

@@ -12,6 +12,7 @@ test('bad job options raise ConfigError naming the offending field', (t) => {
     [{ recovery: { intervall: 5 } }, /^recovery\.intervall:/],
     [{ batchSize: 'big' }, /^batchSize:/],
     [{ stateBackend: 'redis' }, /^stateBackend:/],
+    [{ inflightRetention: 'bytes' }, /^inflightRetention: expected "references" or "encoded", found "bytes"$/],
     [{ name: 'no spaces please' }, /^name:/],
     [{ errors: { policy: 'dead-letter' } }, /^errors\.deadLetter:/],
     [{ paralelism: 2 }, /^paralelism: expected one of the options/],
