@@ -105,6 +105,10 @@ export class RemoteWorker implements WorkerCommands {
     this.tell('armKill', { taskId, records });
   }
 
+  async standbyPositions(taskIds: readonly number[], checkpoint: number): Promise<Map<number, number[]>> {
+    return new Map(await this.ask<[number, number[]][]>('standbyPositions', { taskIds, checkpoint }, []));
+  }
+
   async replicas(taskIds: readonly number[], fromEpoch: number): Promise<Map<number, EpochSegment[]>> {
     return new Map(await this.ask<[number, EpochSegment[]][]>('replicas', { taskIds, fromEpoch }, []));
   }

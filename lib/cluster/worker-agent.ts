@@ -109,6 +109,10 @@ export class WorkerAgent {
       const { taskId, records } = p<{ taskId: number; records: number }>(params);
       host.armKill(taskId, records);
     });
+    rpc.handle('standbyPositions', async (params) => {
+      const { taskIds, checkpoint } = p<{ taskIds: number[]; checkpoint: number }>(params);
+      return [...(await host.standbyPositions(taskIds, checkpoint))];
+    });
     rpc.handle('replicas', async (params) => {
       const { taskIds, fromEpoch } = p<{ taskIds: number[]; fromEpoch: number }>(params);
       return [...(await host.replicas(taskIds, fromEpoch))];

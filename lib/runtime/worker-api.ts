@@ -58,6 +58,11 @@ export interface ReplacementDeploy {
   checkpoint: number;
   /** The merged snapshot to restore from when the worker's standby does not hold `checkpoint`. */
   snapshot: Uint8Array | null;
+  /**
+   * The coordinator found a standby here holding `checkpoint` ({@link WorkerCommands.standbyPositions}) and
+   * sent no snapshot: the round fails (and recovery escalates) if that standby is gone, never starts empty.
+   */
+  fromStandby?: boolean;
   /** The longest copy of its log from the checkpoint on (exactly-once), or null (at-least-once). */
   replay: EpochSegment[] | null;
   /** With retained traces: its predecessor's trace, which the new log continues. */
@@ -147,6 +152,12 @@ export interface WorkerCommands {
   killTasks(taskIds: readonly number[]): void;
   /** Kills `taskId` once it has processed `records` more input elements. */
   armKill(taskId: number, records: number): void;
+  /**
+   * For each of `taskIds` with a standby here that holds checkpoint `checkpoint`: that checkpoint's input
+   * positions (per input channel, the last element consumed, I10). A replacement activating such a standby
+   * needs nothing from the checkpoint store, so the coordinator neither merges nor sends its state.
+   */
+  standbyPositions(taskIds: readonly number[], checkpoint: number): Promise<Map<number, number[]>>;
   /** For each of `taskIds`: the longest copy of its log from `fromEpoch` held by a live task here. */
   replicas(taskIds: readonly number[], fromEpoch: number): Promise<Map<number, EpochSegment[]>>;
   /** Own logs of the live tasks here (all, or `taskIds`), from `fromEpoch`; with `whole`, from epoch 0 too. */

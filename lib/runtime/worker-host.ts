@@ -14,7 +14,7 @@ import type { DeadLetter, ResolvedJobOptions } from '../config.js';
 import { longestCopy, type EpochSegment } from '../../determinants/replica.js';
 import { EntryDecoder } from '../../determinants/codec.js';
 import { Kind } from '../../determinants/kinds.js';
-import { CausalflowError, DeterminantMismatchError, JobFailedError, TaskKilledError } from '../errors.js';
+import { CausalflowError, DeterminantMismatchError, JobFailedError, RecoveryEscalationError, TaskKilledError } from '../errors.js';
 import { InflightSpillStore } from '../inflight/spill.js';
 import { chunkRetention } from '../inflight/retention.js';
 import { SinkOperator } from './sink-operator.js';
@@ -290,6 +290,13 @@ export class WorkerHost implements WorkerCommands {
 
   /** {@inheritDoc WorkerCommands.round} */
   async round(spec: RoundSpec): Promise<ReplacementReport[]> {
+    // Before anything changes: a replacement sent without a snapshot must find the standby it was sent for.
+    for (const deploy of spec.replacements) {
+      if (deploy.fromStandby && !(this.standbys.get(deploy.taskId) ?? []).some((s) => standbyHolds(s, deploy.checkpoint))) {
+        const name = this.o.plan.tasks[deploy.taskId]!.name;
+        throw new RecoveryEscalationError(`the standby of task ${name} holding checkpoint ${deploy.checkpoint} is gone, and no snapshot was sent`, { task: name });
+      }
+    }
     this.placement = [...spec.placement];
     const replaced = new Set(spec.replacements.map((r) => r.taskId));
     const replayAfter = new Map(spec.replayAfter.map((r) => [r.index, r.afterSeq]));
@@ -376,8 +383,19 @@ export class WorkerHost implements WorkerCommands {
 
   private takeStandby(taskId: number, checkpoint: number): Standby | null {
     const list = this.standbys.get(taskId) ?? [];
-    const index = list.findIndex((s) => s.checkpointId === checkpoint);
+    const index = list.findIndex((s) => standbyHolds(s, checkpoint));
     return index < 0 ? null : list.splice(index, 1)[0]!;
+  }
+
+  /** {@inheritDoc WorkerCommands.standbyPositions} */
+  async standbyPositions(taskIds: readonly number[], checkpoint: number): Promise<Map<number, number[]>> {
+    const positions = new Map<number, number[]>();
+    for (const taskId of taskIds) {
+      const standby = (this.standbys.get(taskId) ?? []).find((s) => standbyHolds(s, checkpoint));
+      const snapshot = standby?.snapshot;
+      if (snapshot) positions.set(taskId, snapshot.inputSeqs);
+    }
+    return positions;
   }
 
   // ------------------------------------------------------------------ checkpoints and standbys
@@ -721,4 +739,13 @@ function lastOfChain(channel: LocalChannel): LocalChannel {
   let end = channel;
   while (end.successor !== null) end = end.successor;
   return end;
+}
+
+/** Whether `standby` holds `checkpoint`; a standby whose queued frame was corrupt holds nothing. */
+function standbyHolds(standby: Standby, checkpoint: number): boolean {
+  try {
+    return standby.checkpointId === checkpoint;
+  } catch {
+    return false;
+  }
 }

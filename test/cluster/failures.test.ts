@@ -3,6 +3,7 @@ import { ExactlyOnceLostError, type JobEvent } from '../../lib/index.js';
 import { buildClusterJob, checkSums, CLUSTER_JOBS, type ClusterJobArgs, type SumRecord } from './jobs.js';
 import { assertRecoveredExactlyOnce, runCluster } from '../helpers/cluster.js';
 import { jobDirectory } from '../helpers/jobs.js';
+import { CheckpointStore } from '../../lib/state/checkpoint-store.js';
 
 // Worker processes that really die: SIGKILL (the socket closes), SIGSTOP (missed heartbeats), several at
 // once, one during another's replay, and the worker that holds only standbys. Every run is checked twice:
@@ -47,6 +48,55 @@ test.serial("the worker holding a task's standby dies: the task lives on, gets a
   t.true(secondGroup.some((e) => e.task === 'sum[0]'), 'sum[0] failed with its own worker');
   const activated = eventsOf(run.events, 'standby-activated').filter((e) => e.task === 'sum[0]');
   t.is(activated.at(-1)?.state, 'standby', 'the new standby took over');
+});
+
+test.serial('two workers, one SIGKILLed: the survivor activates the standbys and holds no standby of its own tasks; once the lost worker is back every task has its standby there, and the survivor\'s death recovers from them exactly once', async (t) => {
+  let secondKill: NodeJS.Timeout | null = null;
+  // What the coordinator read from the checkpoint store, and when: a replacement that activates its standby
+  // needs nothing from it (the standby's worker gives its positions), so its chain is never merged for it.
+  const marks: string[] = [];
+  const restore = CheckpointStore.prototype.restore;
+  CheckpointStore.prototype.restore = function (this: CheckpointStore, taskId: number) {
+    marks.push(`restore ${taskId}`);
+    return restore.call(this, taskId);
+  };
+  t.teardown(() => {
+    CheckpointStore.prototype.restore = restore;
+  });
+  let survivorStandbys: number[] | null = null;
+  const run = await runCluster(t, 'sums', {
+    workers: 2,
+    rate: 20_000,
+    count: 60_000,
+    faults: [{ task: 'worker-0', afterMs: 600 }],
+    arm: (handle) =>
+      handle.onEvent((event) => {
+        marks.push(event.type);
+        if (event.type === 'recovery-finished' && survivorStandbys === null) {
+          survivorStandbys = [];
+          void handle.executor.taskFigures().then((figures) => {
+            survivorStandbys = figures.filter((f) => f.worker === 1).flatMap((f) => f.standbys.map((s) => s.taskId));
+          });
+        }
+        // The respawned worker receives its standbys right after this event; kill the survivor once they are there.
+        if (event.type === 'worker-respawned' && secondKill === null) secondKill = setTimeout(() => handle.kill('worker-1'), 400);
+      }),
+  });
+  t.not(secondKill, null, 'worker-0 was respawned');
+  t.deepEqual(survivorStandbys, [], 'while worker-0 was down, the survivor held no standby (one there would die with its task)');
+  const rounds = marks.slice(marks.indexOf('task-failed'), marks.indexOf('standby-activated'));
+  t.deepEqual(rounds.filter((m) => m.startsWith('restore')), [], 'no chain was merged between the failure and the activations');
+  assertRecoveredExactlyOnce(t, run, 2);
+  t.deepEqual(checkSums(run.records as SumRecord[], 60_000), []);
+  const [first, second] = eventsOf(run.events, 'worker-killed');
+  t.is(first!.worker, 0);
+  t.is(second?.worker, 1, 'the survivor was killed second');
+  // Every task ran on the survivor by then, and their standbys were all on the respawned worker-0.
+  t.deepEqual([...second!.standbys], [], 'the survivor held no standby of its own tasks');
+  t.is(second!.tasks.length, first!.tasks.length + first!.standbys.length, 'the survivor ran every task');
+  const afterSecond = eventsOf(run.events, 'standby-activated').filter((e) => e.t > second!.t);
+  t.is(afterSecond.length, second!.tasks.length, 'every task of the survivor was replaced');
+  for (const activated of eventsOf(run.events, 'standby-activated')) t.is(activated.state, 'standby', `${activated.task} took over from its standby`);
 });
 
 test.serial('two workers SIGKILLed in one instant, within the sharing depth (full sharing): one group, recovered exactly once', async (t) => {

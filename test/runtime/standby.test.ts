@@ -48,3 +48,34 @@ test('standbys receive each completed checkpoint and hold the same state as thei
   for (let k = 0; k < 13; k++) total += backend.entryOf('sum', k) as number;
   t.is(total, (emitted * (emitted - 1)) / 2, 'sum over keys = 0 + 1 + … + (emitted - 1)');
 });
+
+test('a replacement sent without a snapshot, for a standby that does not hold its checkpoint: the round is refused before anything changes, and recovery can escalate', async (t) => {
+  const job = testJob(t, { recovery: { mode: 'exactly-once', checkpointIntervalMs: 40 } });
+  job
+    .source(sequence((n) => ({ k: n % 5, n }), { rate: 3000 }), { name: 'numbers' })
+    .keyBy((r) => r.k)
+    .reduce((a, b) => ({ k: a.k, n: a.n + b.n }), { name: 'sums' })
+    .collect();
+  const handle = await job.start();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const sums = handle.taskNames().indexOf('sums[0]');
+  // The worker host of the embedded runtime, as the coordinator's rounds reach it.
+  const host = (handle.executor as unknown as { localHost: { round(spec: unknown): Promise<unknown> } }).localHost;
+  const held = handle.executor.standbysOf(sums)[0]!.checkpointId;
+  t.true(held >= 1, 'the standby holds a checkpoint');
+  const error = await t.throwsAsync(
+    host.round({
+      placement: handle.taskNames().map(() => 0),
+      channels: [],
+      replayAfter: [],
+      replacements: [{ taskId: sums, checkpoint: held + 1000, snapshot: null, fromStandby: true, replay: [], history: null }],
+    }),
+  );
+  t.is((error as { code?: string }).code, 'RECOVERY_ESCALATED');
+  t.regex(error!.message, /sums\[0\].*holding checkpoint/);
+  // Nothing changed: the task runs on and the job ends normally.
+  await handle.stop();
+  const result = await handle.done;
+  t.true(result.recordsOut > 0);
+  t.is(result.escalations, 0);
+});

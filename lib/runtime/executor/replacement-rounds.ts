@@ -75,12 +75,17 @@ export class ReplacementRounds {
       for (const index of [...task.inputs, ...task.outputs.flat()]) rewired.add(index);
     }
     for (const index of rewired) incarnations[index]!++;
-    // Producers replay what the failed consumer's checkpoint did not consume.
+    // Producers replay what the failed consumer's checkpoint did not consume. A replacement that activates
+    // its standby takes the positions from it; only the others get the merged state from the store (merging
+    // and encoding a large state took tens of ms of the recovery, for bytes the standby's worker dropped).
+    const fromStandby = checkpoint >= 0 ? await this.standbyPositions([...failed], placement, checkpoint) : new Map<number, number[]>();
     const replayAfter: { index: number; afterSeq: number }[] = [];
     const snapshots = new Map<number, Uint8Array | null>();
     for (const id of failed) {
-      const merged = checkpoint >= 0 ? checkpoints.store!.restore(id) : null;
-      plan.tasks[id]!.inputs.forEach((index, i) => replayAfter.push({ index, afterSeq: merged?.inputSeqs[i] ?? -1 }));
+      const positions = fromStandby.get(id);
+      const merged = positions || checkpoint < 0 ? null : checkpoints.store!.restore(id);
+      const inputSeqs = positions ?? merged?.inputSeqs;
+      plan.tasks[id]!.inputs.forEach((index, i) => replayAfter.push({ index, afterSeq: inputSeqs?.[i] ?? -1 }));
       snapshots.set(id, merged ? encodeSnapshot(merged) : null);
     }
     const channels = [...rewired].sort((a, b) => a - b).map((index) => ({ index, incarnation: incarnations[index]! }));
@@ -97,7 +102,14 @@ export class ReplacementRounds {
             replacements: specs
               .filter((s) => placement[s.taskId] === worker)
               .sort((a, b) => a.taskId - b.taskId)
-              .map((s) => ({ taskId: s.taskId, checkpoint, snapshot: snapshots.get(s.taskId) ?? null, replay: s.replay, history: s.history })),
+              .map((s) => ({
+                taskId: s.taskId,
+                checkpoint,
+                snapshot: snapshots.get(s.taskId) ?? null,
+                ...(fromStandby.has(s.taskId) ? { fromStandby: true } : {}),
+                replay: s.replay,
+                history: s.history,
+              })),
           };
           reports.push(...(await link.round(spec)));
         }),
@@ -112,6 +124,24 @@ export class ReplacementRounds {
       if (!links[worker]) host.taskDied(id, new WorkerLostError(worker, 'died during recovery'));
     }
     return reports.sort((a, b) => a.taskId - b.taskId);
+  }
+
+  /** Per failed task that runs on its standby's worker, the input positions of that standby, if it holds `checkpoint`. */
+  private async standbyPositions(failed: readonly number[], placement: readonly number[], checkpoint: number): Promise<Map<number, number[]>> {
+    const { links, standbys } = this.host;
+    const byWorker = new Map<number, number[]>();
+    for (const id of failed) {
+      const worker = placement[id]!;
+      if (standbys.homeOf(id) !== worker || !links[worker]) continue;
+      byWorker.set(worker, [...(byWorker.get(worker) ?? []), id]);
+    }
+    const positions = new Map<number, number[]>();
+    await Promise.all(
+      [...byWorker].map(async ([worker, ids]) => {
+        for (const [id, seqs] of (await links[worker]?.standbyPositions(ids, checkpoint)) ?? []) positions.set(id, seqs);
+      }),
+    );
+    return positions;
   }
 
   /** Delivers the held log ends once the strategy has read this round's reports (its continuation is a microtask). */

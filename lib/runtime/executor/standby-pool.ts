@@ -7,9 +7,10 @@
  * - **Activation.** A failed task's replacement runs on its standby's worker, which activates the standby
  *   (its state is there already); with no live standby, on the least loaded live worker.
  * - **Re-placement.** A task whose standby was activated, or whose standby's worker was lost, gets a new
- *   one from the checkpoint store, on a live worker other than the task's; standbys that had to share their
- *   task's worker (no other was alive) move to a respawned one; a global rollback that placed tasks anew
- *   places their standbys anew.
+ *   one from the checkpoint store, on a live worker other than the task's. With no other worker alive it
+ *   gets none until the lost worker's replacement process is up (a standby on its task's own worker would die
+ *   with it, and building one slowed the recovery under way); a global rollback that placed tasks anew places
+ *   their standbys anew (sharing their task's worker if need be, and moved to a respawned one).
  *
  * One set of standbys per task: a new one makes the worker that held the old set drop it.
  */
@@ -65,33 +66,52 @@ export class StandbyPool {
     return load.indexOf(Math.min(...load));
   }
 
-  /** A new standby for `taskId` from the checkpoint store, on a live worker other than the task's where there is one. */
+  /**
+   * A new standby for `taskId` from the checkpoint store, on a live worker other than the task's where there
+   * is one. With worker processes and no other worker alive, none for now: a standby on its task's own
+   * worker dies with it, and building one (merging the checkpoint chain, encoding it, and decoding it in the
+   * worker) took the coordinator and the surviving worker 100–250 ms in the middle of a recovery. The task
+   * is left without a home, and gets its standby on the lost worker's replacement ({@link workerRespawned}).
+   * Embedded, the one worker is the only home there is (I26).
+   */
   add(taskId: number): void {
     if (this.perTask === 0) return;
     const { links, placement } = this.host;
     const primary = placement[taskId]!;
     const others = links.map((link, i) => (link && i !== primary ? i : -1)).filter((i) => i >= 0);
-    const home = others.length > 0 ? others[taskId % others.length]! : primary;
-    const merged = this.host.checkpoints.latestSnapshot(taskId);
     const previous = this.homes.get(taskId);
     // One set of standbys per task: those held before (here or elsewhere) make way for the new one.
     if (previous !== undefined) links[previous]?.dropStandbys(taskId);
+    if (others.length === 0 && links.length > 1) {
+      this.homes.delete(taskId);
+      return;
+    }
+    const home = others.length > 0 ? others[taskId % others.length]! : primary;
+    const merged = this.host.checkpoints.latestSnapshot(taskId);
     this.homes.set(taskId, home);
     links[home]?.addStandby(taskId, merged ? encodeSnapshot(merged) : null);
   }
 
-  /** Worker `worker` was lost: standbys it held for tasks that live on are made anew, elsewhere. */
+  /** Worker `worker` was lost: standbys it held for tasks that live on are made anew, elsewhere (see {@link add}). */
   workerLost(worker: number): void {
     const { placement } = this.host;
-    for (const [taskId, home] of this.homes) {
+    for (const [taskId, home] of [...this.homes]) {
       if (home === worker && placement[taskId] !== worker && !this.host.isDead(taskId)) this.add(taskId);
     }
   }
 
-  /** A lost worker is back: standbys that had to share their task's worker (no other was alive) move. */
+  /**
+   * A lost worker is back: tasks left without a standby, and standbys that had to share their task's worker
+   * (no other was alive), get one elsewhere.
+   */
   workerRespawned(): void {
+    if (this.perTask === 0) return;
     const { placement } = this.host;
-    for (const [taskId, home] of this.homes) if (home === placement[taskId] && !this.host.isDead(taskId)) this.add(taskId);
+    placement.forEach((worker, taskId) => {
+      if (this.host.isDead(taskId)) return;
+      const home = this.homes.get(taskId);
+      if (home === undefined || home === worker) this.add(taskId);
+    });
   }
 
   /**
@@ -99,11 +119,13 @@ export class StandbyPool {
    * standbys on lost workers, or on their task's own worker, are placed on another live worker.
    */
   placeAnew(live: readonly number[]): void {
+    if (this.perTask === 0) return;
     const { links, placement } = this.host;
-    for (const [taskId, home] of this.homes) {
-      if (links[home] && home !== placement[taskId]) continue;
-      const others = live.filter((w) => w !== placement[taskId]);
-      this.homes.set(taskId, others.length > 0 ? others[taskId % others.length]! : placement[taskId]!);
-    }
+    placement.forEach((worker, taskId) => {
+      const home = this.homes.get(taskId);
+      if (home !== undefined && links[home] && home !== worker) return;
+      const others = live.filter((w) => w !== worker);
+      this.homes.set(taskId, others.length > 0 ? others[taskId % others.length]! : worker);
+    });
   }
 }
