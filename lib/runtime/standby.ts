@@ -5,13 +5,17 @@
  * over at once without reading the checkpoint store.
  *
  * Decoding and applying is work of the process's one thread. A completion queues the bytes
- * ({@link Standby.enqueue}) and the host applies them a moment later, one standby per event-loop turn
- * (`WorkerHost.applyStandby`), so that the records waiting behind a checkpoint completion do not also wait
- * for every standby of the worker. Reading the standby's state (`checkpointId`, `snapshot`, `backends`)
- * applies whatever is still queued first, so nobody sees it behind.
+ * ({@link Standby.enqueue}) and the host applies them in slices of a few milliseconds between other work
+ * (`WorkerHost.applyStandby`, {@link Standby.catchUpUntil}): a frame is read chunk by chunk
+ * (`SnapshotFrameReader`), so the records waiting behind a checkpoint completion wait for one chunk, not for
+ * the decoding of a whole delta. Reading the standby's state (`checkpointId`, `snapshot`, `backends`) applies
+ * whatever is still queued first, so nobody sees it behind, or half applied.
  */
 import type { StateBackend } from '../state/backend.js';
-import { decodeSnapshot, type TaskSnapshot } from '../state/snapshot.js';
+import { SnapshotFrameReader, type TaskSnapshot } from '../state/snapshot.js';
+
+/** Frames queued past which a standby applies the older ones to their end at once. */
+export const MAX_QUEUED_FRAMES = 2;
 
 /** Standby state of one task. */
 export class Standby {
@@ -22,6 +26,8 @@ export class Standby {
   private readonly materialised = new Map<string, StateBackend>();
   /** Frames of completed checkpoints not applied yet, oldest first. */
   private readonly queued: Uint8Array[] = [];
+  /** The frame being applied chunk by chunk, or null. */
+  private applying: SnapshotFrameReader | null = null;
   /** A queued frame that failed to apply: the standby cannot stand in any more, and says so when used. */
   private failure: unknown = null;
 
@@ -51,9 +57,14 @@ export class Standby {
     return this.materialised;
   }
 
-  /** Whether frames are queued that {@link catchUp} has not applied yet. */
+  /** Checkpoint of the last frame applied to its end, without applying what is queued (figures: the lag). */
+  get heldCheckpoint(): number {
+    return this.appliedCheckpoint;
+  }
+
+  /** Whether frames are queued, or one is half applied, that {@link catchUp} has not finished. */
   get behind(): boolean {
-    return this.queued.length > 0;
+    return this.queued.length > 0 || this.applying !== null;
   }
 
   /** Queues the encoded snapshot of a completed checkpoint; {@link catchUp} applies it. */
@@ -63,16 +74,43 @@ export class Standby {
 
   /** Decodes and applies every queued frame, in order. Throws (now and on every later use) if one is corrupt. */
   catchUp(): void {
+    this.catchUpUntil(Infinity);
+  }
+
+  /**
+   * Applies queued frames chunk by chunk until `deadline` (a `performance.now()` time) passes; true once
+   * nothing is left. With more than {@link MAX_QUEUED_FRAMES} frames queued, the older ones are applied to
+   * their end whatever the deadline, so a standby starved of slices never falls further behind.
+   */
+  catchUpUntil(deadline: number): boolean {
     if (this.failure !== null) throw this.failure;
-    while (this.queued.length > 0) {
-      const frame = this.queued.shift()!;
-      try {
-        this.apply(decodeSnapshot(frame), frame.length);
-      } catch (error) {
-        this.failure = error;
-        this.queued.length = 0;
-        throw error;
+    try {
+      for (;;) {
+        if (this.applying === null) {
+          const frame = this.queued.shift();
+          if (frame === undefined) return true;
+          const reader = new SnapshotFrameReader(frame);
+          if (reader.head.checkpointId <= this.appliedCheckpoint) continue;
+          this.applying = reader;
+          this.applyChanges(reader.head, false);
+        }
+        const reader = this.applying;
+        const hurry = this.queued.length >= MAX_QUEUED_FRAMES;
+        for (let chunk = reader.next(); chunk !== null; chunk = reader.next()) {
+          const change = reader.head.operators[chunk.operator]!.keyed![chunk.change]!;
+          this.backendOf(chunk.operator).apply([{ name: change.name, kind: change.kind, keys: chunk.keys, values: chunk.values, removed: [] }]);
+          if (!hurry && performance.now() >= deadline) return false;
+        }
+        this.applyChanges(reader.head, true);
+        this.applied(reader.head, reader.bytes);
+        this.applying = null;
+        if (performance.now() >= deadline && this.queued.length > 0 && this.queued.length < MAX_QUEUED_FRAMES) return false;
       }
+    } catch (error) {
+      this.failure = error;
+      this.queued.length = 0;
+      this.applying = null;
+      throw error;
     }
   }
 
@@ -80,16 +118,34 @@ export class Standby {
   apply(snapshot: TaskSnapshot, bytes = 0): void {
     this.catchUp();
     if (snapshot.checkpointId <= this.appliedCheckpoint) return;
+    this.applyChanges(snapshot, false);
+    this.applyChanges(snapshot, true);
+    this.applied(snapshot, bytes);
+  }
+
+  /** The keyed entries a snapshot carries itself (`removals`: its removed keys, applied after every entry). */
+  private applyChanges(snapshot: TaskSnapshot, removals: boolean): void {
     snapshot.operators.forEach((op, i) => {
       if (!op?.keyed) return;
-      const name = this.operatorNames[i]!;
-      let backend = this.materialised.get(name);
-      if (!backend) {
-        backend = this.createBackend(name);
-        this.materialised.set(name, backend);
-      }
-      backend.apply(op.keyed);
+      const changes = removals
+        ? op.keyed.map((c) => ({ name: c.name, kind: c.kind, keys: [], values: [], removed: c.removed }))
+        : op.keyed.map((c) => ({ name: c.name, kind: c.kind, keys: c.keys, values: c.values, removed: [] }));
+      this.backendOf(i).apply(changes);
     });
+  }
+
+  private backendOf(operator: number): StateBackend {
+    const name = this.operatorNames[operator]!;
+    let backend = this.materialised.get(name);
+    if (!backend) {
+      backend = this.createBackend(name);
+      this.materialised.set(name, backend);
+    }
+    return backend;
+  }
+
+  /** The snapshot is applied to its end: positions and operator state are the standby's now. */
+  private applied(snapshot: TaskSnapshot, bytes: number): void {
     this.appliedSnapshot = {
       ...snapshot,
       operators: snapshot.operators.map((op) => (op && op.state !== undefined ? { state: op.state } : null)),
@@ -101,6 +157,7 @@ export class Standby {
   /** Releases the standby's state (it was activated, or its task is gone). */
   async dispose(): Promise<void> {
     this.queued.length = 0;
+    this.applying = null;
     for (const backend of this.materialised.values()) await backend.dispose();
     this.materialised.clear();
   }

@@ -87,5 +87,5 @@ export function figuresOfTask(task: Task, now: number): TaskFigures {
 
 /** The figures of `standby`. */
 export function figuresOfStandby(standby: Standby): StandbyFigures {
-  return { taskId: standby.taskId, checkpointId: standby.checkpointId, appliedBytes: standby.appliedBytes };
+  return { taskId: standby.taskId, checkpointId: standby.heldCheckpoint, appliedBytes: standby.appliedBytes };
 }

@@ -69,6 +69,9 @@ export interface WorkerHostOptions {
   onArmedKill?: (taskId: number) => void;
 }
 
+/** Milliseconds of standby work per event-loop turn (decoding and applying snapshot chunks). */
+export const STANDBY_SLICE_MS = 2;
+
 /** One worker of a job. */
 export class WorkerHost implements WorkerCommands {
   /** The scheduler of this worker's tasks. */
@@ -76,6 +79,7 @@ export class WorkerHost implements WorkerCommands {
   /** Hosted tasks, by task id (a dead one stays until replaced). */
   readonly tasks = new Map<number, Task>();
   private readonly standbys = new Map<number, Standby[]>();
+  private standbyWorkScheduled = false;
   private readonly factory: TaskFactory;
   private placement: number[];
   private incarnations: number[];
@@ -426,24 +430,41 @@ export class WorkerHost implements WorkerCommands {
   /**
    * {@inheritDoc WorkerCommands.applyStandby}
    *
-   * Queued, and applied on a later turn of the event loop, each task's standbys on a turn of their own: a
-   * completion hands over every task's snapshot at once, and decoding and applying them in one go kept the
-   * tasks of this worker (and the records queued for them) waiting for all of it. A standby read before
-   * then applies what is queued first (see `Standby`).
+   * Queued, and applied on later turns of the event loop in slices of {@link STANDBY_SLICE_MS}: a completion
+   * hands over every task's snapshot at once, and decoding and applying them in one go kept the tasks of this
+   * worker (and the records queued for them) waiting for all of it (tens of ms for a keyed delta of 100 k
+   * entries). A standby read before then applies what is queued first (see `Standby`).
    */
   applyStandby(taskId: number, frame: Uint8Array): void {
     const list = this.standbys.get(taskId);
     if (!list) return;
     for (const standby of list) standby.enqueue(frame);
-    realSetImmediate(() => {
-      for (const standby of this.standbys.get(taskId) ?? []) {
+    this.scheduleStandbyWork();
+  }
+
+  private scheduleStandbyWork(): void {
+    if (this.standbyWorkScheduled) return;
+    this.standbyWorkScheduled = true;
+    realSetImmediate(() => this.applyStandbySlice());
+  }
+
+  /** One slice of standby work: queued frames, chunk by chunk, until the slice is used up; then again later. */
+  private applyStandbySlice(): void {
+    this.standbyWorkScheduled = false;
+    const deadline = performance.now() + STANDBY_SLICE_MS;
+    for (const list of this.standbys.values()) {
+      for (const standby of list) {
+        if (!standby.behind) continue;
         try {
-          standby.catchUp();
+          if (!standby.catchUpUntil(deadline)) {
+            this.scheduleStandbyWork();
+            return;
+          }
         } catch {
-          // A corrupt frame: the standby keeps the error and raises it when it is used (activation, figures).
+          // A corrupt frame: the standby keeps the error and raises it when it is used (activation).
         }
       }
-    });
+    }
   }
 
   /** {@inheritDoc WorkerCommands.addStandby} */
