@@ -24,7 +24,7 @@ import type { StateKey } from './api.js';
 /** Snapshot format version this build writes. */
 export const SNAPSHOT_VERSION = 2;
 /** Keyed entries per chunk of a version-2 frame: decoding one takes well under a millisecond. */
-export const SNAPSHOT_CHUNK_ENTRIES = 2048;
+export const SNAPSHOT_CHUNK_ENTRIES = 512;
 const MAGIC = [0x43, 0x46, 0x53, 0x4e]; // "CFSN"
 const HEADER = 9;
 

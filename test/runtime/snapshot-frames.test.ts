@@ -90,7 +90,7 @@ test('a standby applies a frame in slices: behind until the last chunk, never se
     t.true(sliced.behind);
     t.is(sliced.heldCheckpoint, -1, 'the checkpoint is not held before its last chunk');
   }
-  t.is(slices, 4, 'one call per chunk (three of 2048 entries, one of the small change); the next finishes the frame');
+  t.is(slices, 4, 'one call per chunk (three full ones, one of the small change); the next finishes the frame');
   t.is(sliced.heldCheckpoint, 1);
   sliced.enqueue(frames[1]!);
   t.true(sliced.catchUpUntil(0) === false || sliced.heldCheckpoint === 2);
