@@ -57,8 +57,11 @@ test('a replacement sent without a snapshot, for a standby that does not hold it
     .reduce((a, b) => ({ k: a.k, n: a.n + b.n }), { name: 'sums' })
     .collect();
   const handle = await job.start();
-  await new Promise((resolve) => setTimeout(resolve, 300));
   const sums = handle.taskNames().indexOf('sums[0]');
+  // Until the standby holds a checkpoint (a few 40 ms intervals; longer on a loaded machine).
+  for (let waited = 0; waited < 10_000 && (handle.executor.standbysOf(sums)[0]?.checkpointId ?? -1) < 1; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   // The worker host of the embedded runtime, as the coordinator's rounds reach it.
   const host = (handle.executor as unknown as { localHost: { round(spec: unknown): Promise<unknown> } }).localHost;
   const held = handle.executor.standbysOf(sums)[0]!.checkpointId;
