@@ -478,8 +478,13 @@ export class WorkerHost implements WorkerCommands {
     const names = this.operatorNames(taskId);
     const label = `standby-${this.backendCounter++}`;
     const standby = new Standby(taskId, names, (name) => this.newBackend(`${label}:${taskId}:${name}`));
-    if (snapshot) standby.apply(decodeSnapshot(snapshot), snapshot.length);
     list.push(standby);
+    // The merged state of the latest checkpoint: applied in slices like a completion's frame (a large state
+    // decoded at once stalled this worker's tasks for as long).
+    if (snapshot) {
+      standby.enqueue(snapshot);
+      this.scheduleStandbyWork();
+    }
   }
 
   /** {@inheritDoc WorkerCommands.dropStandbys} */
