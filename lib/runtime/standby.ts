@@ -118,19 +118,24 @@ export class Standby {
   apply(snapshot: TaskSnapshot, bytes = 0): void {
     this.catchUp();
     if (snapshot.checkpointId <= this.appliedCheckpoint) return;
-    this.applyChanges(snapshot, false);
-    this.applyChanges(snapshot, true);
+    snapshot.operators.forEach((op, i) => {
+      if (op?.keyed) this.backendOf(i).apply(op.keyed);
+    });
     this.applied(snapshot, bytes);
   }
 
-  /** The keyed entries a snapshot carries itself (`removals`: its removed keys, applied after every entry). */
+  /**
+   * Of a frame's head, the keyed entries it carries itself (a version-1 frame's; none in version 2), or
+   * (`removals`) its removed keys, applied after the last chunk. Changes with nothing of the kind are skipped.
+   */
   private applyChanges(snapshot: TaskSnapshot, removals: boolean): void {
     snapshot.operators.forEach((op, i) => {
       if (!op?.keyed) return;
+      const backend = this.backendOf(i);
       const changes = removals
-        ? op.keyed.map((c) => ({ name: c.name, kind: c.kind, keys: [], values: [], removed: c.removed }))
-        : op.keyed.map((c) => ({ name: c.name, kind: c.kind, keys: c.keys, values: c.values, removed: [] }));
-      this.backendOf(i).apply(changes);
+        ? op.keyed.filter((c) => c.removed.length > 0).map((c) => ({ name: c.name, kind: c.kind, keys: [], values: [], removed: c.removed }))
+        : op.keyed.filter((c) => c.keys.length > 0).map((c) => ({ name: c.name, kind: c.kind, keys: c.keys, values: c.values, removed: [] }));
+      if (changes.length > 0) backend.apply(changes);
     });
   }
 
