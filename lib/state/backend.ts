@@ -193,10 +193,13 @@ class HeapListState<T> implements ListState<T> {
  * checkpoint hands them back, so that the next snapshot carries them again (I9).
  */
 class UnconfirmedSnapshots {
-  private readonly taken = new Map<number, Map<string, StateKey[]>>();
+  private readonly taken = new Map<number, Map<string, ReadonlySet<StateKey>>>();
 
-  /** Snapshot `checkpointId` took `keys` (by state name). */
-  record(checkpointId: number, keys: Map<string, StateKey[]>): void {
+  /**
+   * Snapshot `checkpointId` took `keys` (by state name): the dirty sets themselves, which the tables
+   * replaced with new ones, so taking a snapshot copies no key.
+   */
+  record(checkpointId: number, keys: Map<string, ReadonlySet<StateKey>>): void {
     this.taken.set(checkpointId, keys);
   }
 
@@ -265,7 +268,7 @@ export class HeapStateBackend implements StateBackend {
 
   snapshot(checkpointId: number): KeyedDelta {
     const delta: KeyedDelta = [];
-    const taken = new Map<string, StateKey[]>();
+    const taken = new Map<string, ReadonlySet<StateKey>>();
     for (const table of this.tables.values()) {
       if (table.dirty.size === 0) continue;
       const keys: StateKey[] = [];
@@ -279,7 +282,7 @@ export class HeapStateBackend implements StateBackend {
           values.push(value);
         }
       }
-      taken.set(table.name, [...table.dirty]);
+      taken.set(table.name, table.dirty);
       table.dirty = new Set();
       delta.push({ name: table.name, kind: table.kind, keys, values, removed });
     }
@@ -416,7 +419,7 @@ export class LmdbStateBackend implements StateBackend {
 
   snapshot(checkpointId: number): KeyedDelta {
     const delta: KeyedDelta = [];
-    const taken = new Map<string, StateKey[]>();
+    const taken = new Map<string, ReadonlySet<StateKey>>();
     for (const table of this.tables.values()) {
       if (table.dirty.size === 0) continue;
       const keys: StateKey[] = [];
@@ -430,7 +433,7 @@ export class LmdbStateBackend implements StateBackend {
           values.push(value);
         }
       }
-      taken.set(table.name, [...table.dirty]);
+      taken.set(table.name, table.dirty);
       table.dirty = new Set();
       delta.push({ name: table.name, kind: table.kind, keys, values, removed });
     }
