@@ -89,9 +89,18 @@ test('late records are counted and dropped, never silently', async (t) => {
     { k: 'a', t: 30 },
     { k: 'a', t: 2 }, // its window [0,10) fired when the watermark reached 30
   ];
-  // Paced at one record per 20 ms, so each arrives in its own poll, after the previous watermark.
+  // One record per poll, whatever the machine's load, so each arrives after the previous one's watermark
+  // (a paced source hands over every record due at once when the loop runs late).
+  const paced = sequence((n) => events[n]!, { count: events.length });
+  const onePerPoll: typeof paced = {
+    ...paced,
+    open(partition, context) {
+      const reader = paced.open(partition, context);
+      return { ...reader, available: (offset, now) => Math.min(1, reader.available(offset, now)) };
+    },
+  };
   const out = job
-    .source(sequence((n) => events[n]!, { count: events.length, rate: 50 }), { watermarks: { timestamp: (r) => r.t } })
+    .source(onePerPoll, { watermarks: { timestamp: (r) => r.t } })
     .keyBy((r) => r.k)
     .window(tumbling(10))
     .aggregate({ create: () => 0, add: (n: number) => n + 1, result: (n: number) => n })

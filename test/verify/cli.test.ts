@@ -33,7 +33,9 @@ test(`verify --job docs/examples/verify-job.ts: the example job recovers exactly
   t.is(code, 0, stderr);
   const last = lastJsonLine(stdout);
   t.like(last, { verify: 'chaos', runs: 3, violations: 0, failuresInjected: 6, jobFile: 'docs/examples/verify-job.ts', witness: null, oracleFailures: 0 });
-  t.true(last.recoveries >= 3, `recoveries: ${last.recoveries}`);
+  // The kills are timed against a failure-free run; on a loaded machine some fall after the tasks they aim at
+  // have finished, so only "some recovery happened" is certain (CI once saw 1 of 6).
+  t.true(last.recoveries >= 1, `recoveries: ${last.recoveries}`);
   t.regex(stderr, /priced-orders: a failure-free run took \d+ ms and showed 3000 records/);
 });
 
