@@ -29,13 +29,13 @@ test(`verify --mode at-least-once exits 1 and names the failing seeds (seed ${SE
 });
 
 test(`verify --job docs/examples/verify-job.ts: the example job recovers exactly once under seeded kills (seed ${SEED})`, async (t) => {
-  const { code, stdout, stderr } = await runCli(['verify', '--job', 'docs/examples/verify-job.ts', '--runs', '3', '--seed', String(SEED), '--json'], { timeoutMs: 90_000 });
+  const { code, stdout, stderr } = await runCli(['verify', '--job', 'docs/examples/verify-job.ts', '--runs', '5', '--seed', String(SEED), '--json'], { timeoutMs: 120_000 });
   t.is(code, 0, stderr);
   const last = lastJsonLine(stdout);
-  t.like(last, { verify: 'chaos', runs: 3, violations: 0, failuresInjected: 6, jobFile: 'docs/examples/verify-job.ts', witness: null, oracleFailures: 0 });
-  // The kills are timed against a failure-free run; on a loaded machine some fall after the tasks they aim at
-  // have finished, so only "some recovery happened" is certain (CI once saw 1 of 6).
-  t.true(last.recoveries >= 1, `recoveries: ${last.recoveries}`);
+  // 5 runs, not 3: the kills are timed against a failure-free run, and on a loaded machine some fall after the
+  // tasks they aim at have finished (CI once saw 1 recovery from 6 kills in 3 runs).
+  t.like(last, { verify: 'chaos', runs: 5, violations: 0, failuresInjected: 10, jobFile: 'docs/examples/verify-job.ts', witness: null, oracleFailures: 0 });
+  t.true(last.recoveries >= 3, `recoveries: ${last.recoveries}`);
   t.regex(stderr, /priced-orders: a failure-free run took \d+ ms and showed 3000 records/);
 });
 
