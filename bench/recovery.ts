@@ -82,6 +82,8 @@ export interface RecoveryBenchOptions {
   verify?: boolean;
   /** Worker processes (default 0: embedded); a kill SIGKILLs the process holding the task. Not with `build`. */
   workers?: number;
+  /** With workers: the killed worker's tasks move back to its new process (`workers.rebalance`; default false). */
+  rebalance?: boolean;
   /** Called with a message before each step. */
   onProgress?: (message: string) => void;
 }
@@ -175,6 +177,8 @@ export interface RecoveryBenchResult {
   dsd: number;
   /** Worker processes (0: the embedded runtime). */
   workers: number;
+  /** Whether the killed worker's tasks moved back to its new process (`--rebalance`; absent from results before 2026-12-02: no). */
+  rebalance?: boolean;
   /** With workers: the worker process that holds each killed task at the start (what a kill SIGKILLs); else []. */
   killedWorkers: number[];
   modes: Partial<Record<RecoveryMode, RecoveryModeFigures>>;
@@ -185,10 +189,13 @@ export interface RecoveryBenchResult {
   recomputedFromTimeline?: true;
 }
 
-/** The plain query into a collecting sink ({@link buildBenchJob}, so that worker processes can build it too). */
-export function queryBuilder(query: QueryId, parallelism: number): BenchJobBuilder {
+/**
+ * The plain query into a collecting sink ({@link buildBenchJob}, so that worker processes can build it too);
+ * with `rebalance`, tasks move back to a lost worker's new process.
+ */
+export function queryBuilder(query: QueryId, parallelism: number, rebalance = false): BenchJobBuilder {
   return ({ directory, mode, dsd, checkpointIntervalMs, rate, maxEvents, retain, workers }) => {
-    const built = buildBenchJob({ name: `bench-recovery-${query}`, query, mode, dsd, parallelism, rate, maxEvents, checkpointIntervalMs, directory, sink: 'collect', retain, workers });
+    const built = buildBenchJob({ name: `bench-recovery-${query}`, query, mode, dsd, parallelism, rate, maxEvents, checkpointIntervalMs, directory, sink: 'collect', retain, workers, rebalance });
     return { job: built.job, sink: built.sink as CollectSink<unknown> };
   };
 }
@@ -226,7 +233,7 @@ export async function runRecoveryBench(options: RecoveryBenchOptions): Promise<R
   const workers = options.workers ?? 0;
   // A custom builder's job is built by closures of this process: worker processes could not rebuild it.
   if (options.build && workers > 0) throw new Error('runRecoveryBench: a custom build runs embedded only (workers: 0)');
-  const build = options.build ?? queryBuilder(options.query, options.parallelism);
+  const build = options.build ?? queryBuilder(options.query, options.parallelism, options.rebalance ?? false);
   let maxRate: number | null = null;
   let rate = options.rate;
   if (rate === undefined) {
@@ -258,6 +265,7 @@ export async function runRecoveryBench(options: RecoveryBenchOptions): Promise<R
       killAtMs,
       dsd,
       workers,
+      rebalance: options.rebalance ?? false,
       killedWorkers,
       modes: {},
     };

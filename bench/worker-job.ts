@@ -49,6 +49,8 @@ export interface BenchJobArgs {
   retain?: boolean;
   /** Worker processes (0 or omitted: the embedded runtime). */
   workers?: number;
+  /** With workers: tasks move back to a lost worker's new process (`workers.rebalance`, default false). */
+  rebalance?: boolean;
   /** Credit of each channel in batches (omitted: the runtime's default). */
   channelCapacity?: number;
   /** What in-flight logs keep of a complete chunk (omitted: the runtime's default, `'references'`). */
@@ -96,5 +98,5 @@ export function buildBenchJob(args: BenchJobArgs): BenchJob {
 
 /** The `workers` option that runs the job of `args` in `count` worker processes. */
 export function benchWorkers(count: number, args: BenchJobArgs): WorkerOptions {
-  return { count, module: BENCH_JOB_MODULE, export: BENCH_JOB_EXPORT, args: { ...args, workers: count } };
+  return { count, module: BENCH_JOB_MODULE, export: BENCH_JOB_EXPORT, args: { ...args, workers: count }, rebalance: args.rebalance ?? false };
 }

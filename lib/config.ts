@@ -176,6 +176,14 @@ export interface WorkerOptions {
    * new random secret per run, handed to the workers in their environment.
    */
   secret?: string;
+  /**
+   * Once a lost worker's new process is up, the tasks first placed on it move back there from the survivors
+   * that took them over, so that the job runs on every process again (default false: they stay where
+   * their recovery put them, and the new process holds standbys). A move is a controlled failure of those
+   * tasks, recovered like any other by their standbys on the new process, right after a checkpoint those
+   * standbys hold (I31).
+   */
+  rebalance?: boolean;
 }
 
 /** Worker options after validation. */
@@ -192,6 +200,8 @@ export interface ResolvedWorkerOptions {
   readonly startTimeoutMs: number;
   /** The shared secret, or null: a random one per run. */
   readonly secret: string | null;
+  /** Whether tasks move back to a respawned worker. */
+  readonly rebalance: boolean;
 }
 
 /** Options after validation, every default filled in. */
@@ -291,7 +301,7 @@ function resolveEndpoints(options: JobOptions): ResolvedEndpoints {
   return { metrics: endpoint('metrics', options.metrics), dashboard: endpoint('dashboard', options.dashboard), token, afterEnd };
 }
 
-const WORKER_KEYS = ['count', 'module', 'export', 'args', 'heartbeatTimeoutMs', 'heartbeatIntervalMs', 'bindHost', 'advertisedHost', 'startTimeoutMs', 'secret'];
+const WORKER_KEYS = ['count', 'module', 'export', 'args', 'heartbeatTimeoutMs', 'heartbeatIntervalMs', 'bindHost', 'advertisedHost', 'startTimeoutMs', 'secret', 'rebalance'];
 
 function resolveWorkers(workers: JobOptions['workers'], deadLetter: Sink<DeadLetter> | null): ResolvedWorkerOptions | null {
   if (workers === undefined || workers === 0) return null;
@@ -329,6 +339,7 @@ function resolveWorkers(workers: JobOptions['workers'], deadLetter: Sink<DeadLet
     advertisedHost: o.advertisedHost ?? null,
     startTimeoutMs: integer('workers.startTimeoutMs', o.startTimeoutMs ?? 30_000, 1000, 600_000),
     secret: secretOf(o.secret),
+    rebalance: boolean('workers.rebalance', o.rebalance ?? false),
   };
 }
 

@@ -98,6 +98,8 @@ export interface PeersReport {
   failureRate: number;
   /** Events of the failure runs (both systems). */
   events: number;
+  /** Whether causalflow's killed worker got its tasks back once its new process was up (`--rebalance`; absent before 2026-12-02: no). */
+  rebalance?: boolean;
   /** How the Flink peer was built (its classpath, which names this machine's Maven repository, left out). */
   flinkBuild: Omit<FlinkBuild, 'classpath'> | null;
   /** Flink's restarts: with fixed delay 0 (the contract's figures) and with its default strategy. */
@@ -118,6 +120,8 @@ export interface PeersBenchOptions {
   seconds: number;
   /** Seconds each failure run goes on after the kill. */
   afterSeconds: number;
+  /** causalflow's killed worker gets its tasks back once its new process is up (`workers.rebalance`; default false). */
+  rebalance?: boolean;
   onProgress?: (message: string) => void;
 }
 
@@ -215,6 +219,7 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
       warmupMs: killAtMs,
       afterMs,
       workers: PEER_PARALLELISM,
+      rebalance: options.rebalance ?? false,
       onProgress: progress,
     });
     const causal = recovery.modes['exactly-once']!;
@@ -266,6 +271,7 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
       afterMs,
       failureRate,
       events,
+      rebalance: options.rebalance ?? false,
       flinkBuild: { built: build.built, offline: build.offline, buildMs: build.buildMs },
       flinkRestarts: { fastest: flinkFastest, default: flinkDefault },
       causalflowRecovery: {

@@ -15,15 +15,17 @@ export function registerPeersBench(bench: Command): void {
     .option('--query <id>', `query: ${PEER_QUERIES.join(', ')}`, oneOf(PEER_QUERIES), 'q3' as PeerQuery)
     .option('--seconds <n>', 'measured seconds of each maximum-rate run, and of latency before the kill (after 1 s of warm-up)', positiveInteger, 10)
     .option('--after <s>', 'seconds each failure run goes on after the kill (default: twice --seconds, at least 8)', positiveInteger)
+    .option('--rebalance', "causalflow's killed worker gets its tasks back once its new process is up (workers.rebalance)")
     .option('--no-write', 'write neither bench/results/<date>-peers/ nor docs/benchmarks.md')
     .option('--json', 'print the result as one JSON object on the last line of stdout')
-    .action(async (options: { query: PeerQuery; seconds: number; after?: number; write: boolean; json?: boolean }) => {
+    .action(async (options: { query: PeerQuery; seconds: number; after?: number; rebalance?: boolean; write: boolean; json?: boolean }) => {
       const progress = new Progress();
       const started = Date.now();
       const outcome = await runPeersBench({
         query: options.query,
         seconds: options.seconds,
         afterSeconds: options.after ?? Math.max(8, 2 * options.seconds),
+        rebalance: options.rebalance === true,
         onProgress: (message) => progress.log(`[${Math.round((Date.now() - started) / 1000)}s] ${message}`),
       });
       progress.done();

@@ -19,6 +19,7 @@ export function registerRecoveryBench(bench: Command): void {
     .option('--after <s>', 'seconds after the last kill', positiveNumber, 6)
     .option('--dsd <d>', 'sharing depth of exactly-once (default 1; 3 for concurrent failures)', Number.parseInt)
     .option('--workers <n>', 'run the job in N worker processes (0: embedded); a kill is a SIGKILL of the worker holding the task', nonNegativeInteger, 0)
+    .option('--rebalance', "with --workers: the killed worker's tasks move back to its new process once it is up (workers.rebalance)")
     .option('--json', 'print the result as one JSON object on the last line of stdout')
     .action(
       async (options: {
@@ -31,6 +32,7 @@ export function registerRecoveryBench(bench: Command): void {
         after: number;
         dsd?: number;
         workers: number;
+        rebalance?: boolean;
         json?: boolean;
       }) => {
         const progress = new Progress();
@@ -44,6 +46,7 @@ export function registerRecoveryBench(bench: Command): void {
           warmupMs: options.warmup * 1000,
           afterMs: options.after * 1000,
           workers: options.workers,
+          rebalance: options.rebalance === true,
           ...(options.dsd !== undefined && Number.isInteger(options.dsd) ? { dsd: options.dsd } : {}),
           onProgress: (message) => progress.log(`[${Math.round((Date.now() - started) / 1000)}s] ${message}`),
         });

@@ -51,6 +51,12 @@ export interface JobEventDetails {
   'checkpoint-aborted': { id: number };
   /** A kill was scheduled (fault injection). */
   'kill-scheduled': { task: string; afterMs?: number; afterRecords?: number };
+  /**
+   * Tasks first placed on `worker`, which its loss had moved onto the survivors, move back to its new process
+   * (`workers.rebalance`): they fail on the survivors now, in one group, and their standbys on `worker`, which
+   * hold checkpoint `checkpoint`, take over (I33).
+   */
+  'tasks-moving': { worker: number; checkpoint: number; tasks: string[] };
   /** A task died. Tasks that died in one instant share `group`, and are recovered together. */
   'task-failed': { task: string; cause: string; group: number; worker?: number; detectedBy?: string; detectionMs?: number | null };
   /** A failed task's standby took over its state. */

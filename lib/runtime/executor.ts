@@ -212,6 +212,7 @@ export class Executor implements WorkerReports {
       events: this.events,
       taskDied,
       clockOrigin: () => performance.timeOrigin + this.startedAt,
+      isFinished: (taskId) => this.taskState[taskId] === 'finished',
     });
     this.rounds = new ReplacementRounds({
       ...view,

@@ -302,6 +302,13 @@ export class WorkerHost implements WorkerCommands {
       }
     }
     this.placement = [...spec.placement];
+    // A task that died here (a fault, or a move back, I33) and is replaced on another worker is gone from
+    // this one: its state is freed, and neither traces nor figures show the dead copy beside the live one.
+    for (const [id, task] of this.tasks) {
+      if (task.status !== 'dead' || spec.placement[id] === this.o.index) continue;
+      task.disposeState();
+      this.tasks.delete(id);
+    }
     const replaced = new Set(spec.replacements.map((r) => r.taskId));
     const replayAfter = new Map(spec.replayAfter.map((r) => [r.index, r.afterSeq]));
     // Phase 1: every rewired channel gets its new incarnation, before any replacement is built, so that

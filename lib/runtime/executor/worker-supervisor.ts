@@ -11,6 +11,9 @@
  * - **Respawns.** A lost worker is brought back as a new process once the recovery of its tasks is over
  *   (starting a process competes with the replays for the cores), at once when no worker is left; a start
  *   that fails is tried again a few times.
+ * - **Moving back** (`workers.rebalance`). Once a respawned worker's standbys hold a checkpoint, the tasks first
+ *   placed on it fail on the survivors that took them over, in one group, and their standbys there take over
+ *   (I33): otherwise the job would run on fewer processes for the rest of its life.
  * - **Placing anew.** A global rollback that finds workers gone deploys their tasks on the live ones.
  *
  * In the embedded runtime there is no fleet: nothing is lost or respawned, and {@link someWorkerAlive}
@@ -54,10 +57,14 @@ export interface WorkerSupervisorHost extends JobView {
   taskDied(taskId: number, cause: unknown, loss: WorkerLoss): void;
   /** The job clock's origin on the `performance` timeline, which a respawned worker's clock starts from. */
   clockOrigin(): number;
+  /** Whether task `taskId` finished (its input ended): a finished task is not moved. */
+  isFinished(taskId: number): boolean;
 }
 
 /** Events that end a recovery, after which a lost worker is respawned. */
 const RECOVERY_ENDS: ReadonlySet<string> = new Set(['recovery-finished', 'rollback-finished', 'finished', 'failed', 'stopped']);
+/** Events after which the job runs no more. */
+const JOB_ENDS: ReadonlySet<string> = new Set(['finished', 'failed', 'stopped']);
 /** A SIGKILLed process's socket closes within milliseconds; a group killed together never waits longer than this. */
 const GROUP_DEATH_MS = 500;
 /** A respawn waits at most this long for the recovery of its worker's tasks to end. */
@@ -65,6 +72,11 @@ const RESPAWN_AFTER_RECOVERY_MAX_MS = 10_000;
 /** Attempts to start a lost worker's process, and the pause between them. */
 const RESPAWN_ATTEMPTS = 3;
 const RESPAWN_RETRY_MS = 200;
+/** A move back waits at most this many completed checkpoints for the respawned worker's standbys to hold one. */
+const MOVE_BACK_CHECKPOINTS = 5;
+/** How often a move back asks whether the standbys hold the checkpoint that just completed, and for how long. */
+const MOVE_BACK_POLL_MS = 20;
+const MOVE_BACK_POLLS = 25;
 
 /** Supervises the worker processes of one job. */
 export class WorkerSupervisor {
@@ -72,12 +84,15 @@ export class WorkerSupervisor {
   private readonly respawning = new Map<number, Promise<void>>();
   /** Workers killed together whose deaths are still being noticed: their tasks fail as one group. */
   private dyingTogether: { workers: Set<number>; noticed: WorkerLoss[]; timer: NodeJS.Timeout } | null = null;
+  /** Task id → the worker it was first placed on; empty unless tasks move back to respawned workers. */
+  private firstPlacement: readonly number[] = [];
 
   constructor(private readonly host: WorkerSupervisorHost) {}
 
   /** Starts the worker processes of the job of `nodes`: their reports go to `reports`, their deaths to {@link workerLost}. */
   async start(reports: WorkerReports, nodes: readonly LogicalNode[], options: ResolvedJobOptions, features: StrategyFeatures): Promise<void> {
     const { fleet, links, plan } = this.host;
+    if (options.workers?.rebalance && features.standbys > 0) this.firstPlacement = [...this.host.placement];
     const coordinatorSinks = new Map<number, Sink<unknown>>();
     for (const node of nodes) if (node.sink && node.sinkConnector?.location === 'coordinator') coordinatorSinks.set(node.id, node.sinkConnector);
     const started = await fleet!.start({
@@ -229,6 +244,7 @@ export class WorkerSupervisor {
         host.event('worker-respawned', { worker, ms: Math.round((host.clock() - started) * 1000) / 1000 });
         // Standbys that had to share their task's worker (no other was alive) move to the new one.
         host.standbys.workerRespawned();
+        if (this.firstPlacement.length > 0) void this.moveBack(worker);
       },
       (error: unknown) => {
         this.respawning.delete(worker);
@@ -236,5 +252,69 @@ export class WorkerSupervisor {
       },
     );
     this.respawning.set(worker, done);
+  }
+
+  /**
+   * Moves the tasks first placed on `worker` (just respawned) back to it from the survivors running them
+   * (I33). Their standbys are on `worker` (`StandbyPool.workerRespawned`); once every one holds a completed
+   * checkpoint, the tasks fail on their survivors in one group, as the worker's death failed them, and the
+   * recovery runs each replacement on its standby's worker: this one. Right after that checkpoint the
+   * replay is short. Nothing moves while a recovery is under way, nor once the job ended or the worker is
+   * gone again; a task whose standby is elsewhere (three or more workers) stays.
+   */
+  private async moveBack(worker: number): Promise<void> {
+    const host = this.host;
+    for (let checkpoints = 0; checkpoints < MOVE_BACK_CHECKPOINTS; checkpoints++) {
+      const checkpoint = await this.nextCheckpoint(worker);
+      if (checkpoint === null) return;
+      for (let poll = 0; poll < MOVE_BACK_POLLS; poll++) {
+        const link = host.links[worker];
+        if (!link || host.ended()) return;
+        const tasks = this.tasksToMoveBack(worker);
+        if (tasks.length === 0) return;
+        if (host.placement.some((_, id) => host.isDead(id))) break;
+        const held = await link.standbyPositions(tasks, checkpoint).catch(() => null);
+        if (held === null) return;
+        if (tasks.every((id) => held.has(id))) {
+          // Asked and answered across a turn of the event loop: look again before acting.
+          const still = this.tasksToMoveBack(worker);
+          if (host.ended() || host.placement.some((_, id) => host.isDead(id)) || still.length !== tasks.length) break;
+          const from = new Map<number, number[]>();
+          for (const id of tasks) {
+            const survivor = host.placement[id]!;
+            if (!from.has(survivor)) from.set(survivor, []);
+            from.get(survivor)!.push(id);
+          }
+          host.event('tasks-moving', { worker, checkpoint, tasks: tasks.map((id) => host.plan.tasks[id]!.name) });
+          for (const [survivor, ids] of from) host.links[survivor]!.killTasks(ids);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, MOVE_BACK_POLL_MS));
+      }
+    }
+  }
+
+  /** Tasks first placed on `worker` that run, unfinished, on another live worker, with their standbys on `worker`. */
+  private tasksToMoveBack(worker: number): number[] {
+    const host = this.host;
+    return this.firstPlacement.flatMap((first, id) => {
+      const now = host.placement[id]!;
+      const movable = first === worker && now !== worker && host.links[now] !== null && !host.isDead(id) && !host.isFinished(id);
+      return movable && host.standbys.homeOf(id) === worker ? [id] : [];
+    });
+  }
+
+  /** The id of the next checkpoint to complete; null if the job ends or `worker` is lost first. */
+  private nextCheckpoint(worker: number): Promise<number | null> {
+    const { events } = this.host;
+    return new Promise((resolve) => {
+      const onEvent = (event: JobEvent): void => {
+        const gone = (event.type === 'worker-lost' && event.worker === worker) || JOB_ENDS.has(event.type);
+        if (event.type !== 'checkpoint' && !gone) return;
+        events.off('event', onEvent);
+        resolve(event.type === 'checkpoint' ? event.id : null);
+      };
+      events.on('event', onEvent);
+    });
   }
 }
