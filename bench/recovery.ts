@@ -84,6 +84,11 @@ export interface RecoveryBenchOptions {
   workers?: number;
   /** With workers: the killed worker's tasks move back to its new process (`workers.rebalance`; default false). */
   rebalance?: boolean;
+  /**
+   * The sink collects each record's line hash (`bench/line-hash.ts`), computed in the record's task, instead of
+   * the record (default false): duplicates and lost count hashes, which stand for records as their JSON does.
+   */
+  lineHashes?: boolean;
   /** Called with a message before each step. */
   onProgress?: (message: string) => void;
 }
@@ -191,11 +196,14 @@ export interface RecoveryBenchResult {
 
 /**
  * The plain query into a collecting sink ({@link buildBenchJob}, so that worker processes can build it too);
- * with `rebalance`, tasks move back to a lost worker's new process.
+ * with `rebalance`, tasks move back to a lost worker's new process; with `lineHashes`, the sink collects each
+ * record's line hash, computed in its task.
  */
-export function queryBuilder(query: QueryId, parallelism: number, rebalance = false): BenchJobBuilder {
+export function queryBuilder(query: QueryId, parallelism: number, how: { rebalance?: boolean; lineHashes?: boolean } = {}): BenchJobBuilder {
+  const sink = how.lineHashes ? 'collect-hashes' : 'collect';
+  const rebalance = how.rebalance ?? false;
   return ({ directory, mode, dsd, checkpointIntervalMs, rate, maxEvents, retain, workers }) => {
-    const built = buildBenchJob({ name: `bench-recovery-${query}`, query, mode, dsd, parallelism, rate, maxEvents, checkpointIntervalMs, directory, sink: 'collect', retain, workers, rebalance });
+    const built = buildBenchJob({ name: `bench-recovery-${query}`, query, mode, dsd, parallelism, rate, maxEvents, checkpointIntervalMs, directory, sink, retain, workers, rebalance });
     return { job: built.job, sink: built.sink as CollectSink<unknown> };
   };
 }
@@ -233,7 +241,7 @@ export async function runRecoveryBench(options: RecoveryBenchOptions): Promise<R
   const workers = options.workers ?? 0;
   // A custom builder's job is built by closures of this process: worker processes could not rebuild it.
   if (options.build && workers > 0) throw new Error('runRecoveryBench: a custom build runs embedded only (workers: 0)');
-  const build = options.build ?? queryBuilder(options.query, options.parallelism, options.rebalance ?? false);
+  const build = options.build ?? queryBuilder(options.query, options.parallelism, { rebalance: options.rebalance ?? false, lineHashes: options.lineHashes ?? false });
   let maxRate: number | null = null;
   let rate = options.rate;
   if (rate === undefined) {

@@ -220,6 +220,8 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
       afterMs,
       workers: PEER_PARALLELISM,
       rebalance: options.rebalance ?? false,
+      // As Flink's sink does in its failure runs: Q1's record per event would load the coordinator otherwise.
+      lineHashes: true,
       onProgress: progress,
     });
     const causal = recovery.modes['exactly-once']!;

@@ -67,6 +67,7 @@ export function registerDemoCommand(program: Command): void {
           if (event.type === 'worker-killed') progress.log(`${at}  ☠ worker-${event.worker} (pid ${pids[event.worker] ?? '?'}) SIGKILLed, holding ${event.tasks.join(', ') || 'no task'}${event.standbys.length > 0 ? ` and the standbys of ${event.standbys.join(', ')}` : ''}`);
           if (event.type === 'worker-lost') progress.log(`${at}  ✗ worker-${event.worker} is gone: ${event.detectedBy}, detected ${event.detectionMs === null ? '' : `${event.detectionMs.toFixed(1)} ms `}after the kill`);
           if (event.type === 'worker-respawned') progress.log(`${at}  + a new worker-${event.worker} process joined (${event.ms.toFixed(0)} ms); it will hold standbys`);
+          if (event.type === 'tasks-moving') progress.log(`${at}  ⇄ ${event.tasks.join(', ')} move back to worker-${event.worker}, whose standbys hold checkpoint ${event.checkpoint}`);
           if (event.type === 'task-failed') progress.log(`${at}  ✗ ${event.task} failed (${event.cause})`);
           if (event.type === 'standby-activated') progress.log(`${at}  ↻ standby of ${event.task}${where(event.task)} took over: state of checkpoint ${event.checkpoint} from the ${event.state}, ${event.replayEntries} determinants to replay`);
           if (event.type === 'live') progress.log(`${at}  ✓ ${event.task} replayed its log in ${Number(event.replayMs).toFixed(1)} ms and is live; nothing else stopped`);

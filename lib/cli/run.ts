@@ -25,10 +25,11 @@ export function registerRunCommand(program: Command): void {
     .option('--duration <seconds>', 'stop after this many seconds (default: run until the sources end)', positiveNumber)
     .option('--kill <tasks@ms>', 'kill tasks after some milliseconds (repeatable); tasks named together, or at the same ms, die in one instant: --kill "window-1[0]@2000", --kill "a[0],b[0]@2000"', collectKill, [])
     .option('--workers <n>', 'run the tasks in N worker processes (each loads <job-file>); kills are then SIGKILLs of the process holding the task, and --kill also takes "worker-N@ms"', nonNegativeInteger)
+    .option('--rebalance', "with --workers: a lost worker's tasks move back to its new process once it is up (workers.rebalance)")
     .option('--resume', 'continue from the latest completed checkpoint in the job directory (after the coordinator died) instead of starting afresh')
     .option('--json', 'print the final figures as one JSON object on the last line of stdout');
   addEndpointOptions(command).action(
-    async (file: string, options: EndpointFlags & { endpointToken?: string; duration?: number; json?: boolean; workers?: number; resume?: boolean; kill: { task: string[]; afterMs: number }[] }) => {
+    async (file: string, options: EndpointFlags & { endpointToken?: string; duration?: number; json?: boolean; workers?: number; rebalance?: boolean; resume?: boolean; kill: { task: string[]; afterMs: number }[] }) => {
       const job = await loadJob(file);
       const workers = options.workers ?? 0;
       if (workers > 0 && job.describePlan) {
@@ -37,7 +38,7 @@ export function registerRunCommand(program: Command): void {
       }
       const handle = await job.start({
         faults: options.kill,
-        ...(workers > 0 ? { workers: { count: workers, module: resolve(file) } } : {}),
+        ...(workers > 0 ? { workers: { count: workers, module: resolve(file), ...(options.rebalance ? { rebalance: true } : {}) } } : {}),
         ...(options.resume ? { resume: true } : {}),
         ...(endpointRunOptions(options) ? { endpoints: endpointRunOptions(options) } : {}),
       });

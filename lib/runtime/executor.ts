@@ -14,7 +14,7 @@
  * | `standby-pool.ts` | where each task's standbys are: placement, activation (where a replacement runs), re-placement |
  * | `failure-intake.ts` | task failures: internal errors and poison records fail the job, the rest go to recovery in groups |
  * | `replacement-rounds.ts` | a round of local recovery on every worker, and the log ends held until it returned |
- * | `worker-supervisor.ts` | worker processes: start, kills, losses (alone or as a group), respawns, placing lost tasks anew |
+ * | `worker-supervisor.ts` | worker processes: start, kills, losses (alone or as a group), respawns, moving tasks back to a respawned worker (`rebalance`), placing lost tasks anew |
  * | `recovery-queries.ts` | log copies, histories, sink-stored determinants, what sinks showed since the checkpoint |
  * | `recovery-port.ts` | the `JobControl` port and the `RollbackHost`, made of the parts |
  * | `job-metrics.ts` | records in and out, latency, timeline, output times; `JobProgress` |

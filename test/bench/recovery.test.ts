@@ -61,3 +61,36 @@ test('failureTimes groups kills of one moment, so three tasks killed at once are
   t.deepEqual(failureTimes([...events.slice(0, 1), failed(9010, 't3', 4)], [4000, 9000]), [4007, 9010]);
   t.deepEqual(failureTimes([], [4000, 9000, 14000]), [4000, 9000, 14000], 'no failure events: the schedule');
 });
+
+test('the collect-hashes sink shows, partition by partition, the line hash of each record the collect sink shows (Q1, 20,000 events)', async (t) => {
+  const { buildBenchJob } = await import('../../bench/worker-job.js');
+  const { lineHash } = await import('../../bench/line-hash.js');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const directory = mkdtempSync(join(tmpdir(), 'causalflow-line-hashes-'));
+  t.teardown(() => rmSync(directory, { recursive: true, force: true }));
+  const run = async (sink: 'collect' | 'collect-hashes'): Promise<unknown[][]> => {
+    const built = buildBenchJob({ query: 'q1', mode: 'exactly-once', parallelism: 2, maxEvents: 20_000, checkpointIntervalMs: 200, directory: join(directory, sink), sink });
+    await (await built.job.start()).done;
+    const collected = built.sink as unknown as { partitionCount: number; partition(p: number): readonly unknown[] };
+    return Array.from({ length: collected.partitionCount }, (_, p) => [...collected.partition(p)]);
+  };
+  const records = await run('collect');
+  const hashes = await run('collect-hashes');
+  t.true(records.flat().length > 10_000, `${records.flat().length} records`);
+  t.deepEqual(
+    hashes,
+    records.map((partition) => partition.map((record) => lineHash(JSON.stringify(record)))),
+  );
+});
+
+test('a recovery benchmark whose sink collects line hashes checks them against the oracle like records: nothing twice, nothing lost (Q1, exactly-once)', async (t) => {
+  const result = await runRecoveryBench({ query: 'q1', failures: 'single', rate: 30_000, parallelism: 2, checkpointIntervalMs: 300, warmupMs: 1500, afterMs: 1500, modes: ['exactly-once'], lineHashes: true });
+  const f = result.modes['exactly-once']!;
+  t.true(f.recoveries >= 1, 'recovered');
+  t.true(f.records > 10_000, `${f.records} hashes`);
+  t.is(f.duplicates, 0);
+  t.is(f.lost, 0);
+  t.true(f.oracleIdentical);
+});

@@ -72,5 +72,6 @@ test('bad worker options are ConfigErrors naming the field', (t) => {
   t.throws(build({ count: -1 }), { instanceOf: ConfigError, message: /workers.count/ });
   t.throws(build({ count: 2, heartbeatTimeoutMs: 1 }), { instanceOf: ConfigError, message: /workers.heartbeatTimeoutMs/ });
   t.throws(build({ count: 2, colour: 'red' }), { instanceOf: ConfigError, message: /workers.colour/ });
+  t.throws(build({ count: 2, rebalance: 'yes' }), { instanceOf: ConfigError, message: /workers.rebalance/ });
   t.notRegex(String((() => { try { build({ count: 2, secret: 'x'.repeat(20) })(); } catch (e) { return (e as Error).message; } return ''; })()), /xxxx/, 'the secret is never echoed');
 });
