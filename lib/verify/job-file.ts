@@ -19,7 +19,7 @@
  * });
  * ```
  *
- * `build` is called once for a failure-free calibration run (which sets the window of kill moments to
+ * `build` is called twice for failure-free calibration runs (the faster sets the window of kill moments to
  * the job's length), then twice per run: for the run and for its oracle. It must build a new job each
  * time, with the options it is given, into a `CollectSink`.
  */
@@ -135,7 +135,11 @@ function checkOptionsPassed(file: string, job: Job, asked: JobOptions): void {
   }
 }
 
-/** One failure-free run: the job must finish with output; kills are then drawn over 10–80% of its length. */
+/**
+ * Two failure-free runs: the job must finish with output; kills are then drawn over 10–80% of the shorter run.
+ * The first run's code is cold (it compiles as it goes), so a window taken from it alone reaches past the end
+ * of the warm runs that follow, and kills late in it find the tasks finished (CI saw 0 recoveries from 2 kills).
+ */
 async function calibrate(
   name: string,
   build: (options: JobOptions) => Promise<{ job: Job; sink: CollectedOutput }>,
@@ -143,19 +147,27 @@ async function calibrate(
   mode: VerifyOptions['mode'],
   log: (line: string) => void,
 ): Promise<[number, number]> {
-  const directory = mkdtempSync(join(tmpdir(), 'causalflow-verify-calibrate-'));
-  try {
-    const { job, sink } = await build({ parallelism: 2, recovery: { mode, checkpointIntervalMs, dsd: -1, onEscalation: 'fail' }, retainDeterminants: true, directory });
-    const started = performance.now();
-    await job.start().then((handle) => handle.done);
-    const length = performance.now() - started;
-    let records = 0;
-    for (let p = 0; p < sink.partitionCount; p++) records += sink.partition(p).length;
-    if (records === 0) throw new ConfigError(`${name}: a failure-free run`, 'some output in its sink', 'no output');
-    const window: [number, number] = [Math.max(5, Math.round(length * 0.1)), Math.max(10, Math.round(length * 0.8))];
-    log(`${name}: a failure-free run took ${Math.round(length)} ms and showed ${records} records; kills fall between ${window[0]} and ${window[1]} ms`);
-    return window;
-  } finally {
-    rmSync(directory, { recursive: true, force: true });
+  const lengths: number[] = [];
+  let records = 0;
+  for (let run = 0; run < 2; run++) {
+    const directory = mkdtempSync(join(tmpdir(), 'causalflow-verify-calibrate-'));
+    try {
+      const { job, sink } = await build({ parallelism: 2, recovery: { mode, checkpointIntervalMs, dsd: -1, onEscalation: 'fail' }, retainDeterminants: true, directory });
+      const started = performance.now();
+      await job.start().then((handle) => handle.done);
+      lengths.push(performance.now() - started);
+      records = 0;
+      for (let p = 0; p < sink.partitionCount; p++) records += sink.partition(p).length;
+      if (records === 0) throw new ConfigError(`${name}: a failure-free run`, 'some output in its sink', 'no output');
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   }
+  const length = Math.min(...lengths);
+  const window: [number, number] = [Math.max(5, Math.round(length * 0.1)), Math.max(10, Math.round(length * 0.8))];
+  log(
+    `${name}: a failure-free run took ${Math.round(length)} ms and showed ${records} records (the faster of two; the first, on cold code, took ` +
+      `${Math.round(lengths[0]!)} ms); kills fall between ${window[0]} and ${window[1]} ms`,
+  );
+  return window;
 }

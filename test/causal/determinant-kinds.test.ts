@@ -150,12 +150,14 @@ test('SOURCE_POLL and SOURCE_BARRIER: a killed source re-reads exactly the polls
 test('ABORT_CHECKPOINT: tasks record where they learned of an abandoned checkpoint, and replay it there', async (t) => {
   // The first kill comes the moment checkpoint 3 is triggered, so that checkpoint is in flight and is
   // abandoned; every live task records the abort. The second kill, later, makes one of them replay past it.
+  // 40,000 numbers (5 s), not 4,000: on a loaded machine checkpoints took so long to persist that a job of 4,000
+  // or 12,000 ended after two of them, before checkpoint 3 was triggered.
   let armed = false;
   const run = await runScenario(
     t,
     (options) => {
       const job = new Job(options);
-      const sink = numbers(job, 4000, 8000)
+      const sink = numbers(job, 40_000, 8000)
         .keyBy((r) => r.k)
         .process<string>(
           {
@@ -181,7 +183,7 @@ test('ABORT_CHECKPOINT: tasks record where they learned of an abandoned checkpoi
       job: { recovery: { mode: 'exactly-once', checkpointIntervalMs: 25 } },
     },
   );
-  t.true(armed, 'the kills were armed');
+  t.true(armed, `the kills were armed (events: ${run.events.map((e) => (e.type === 'checkpoint-triggered' ? `triggered ${e.id}` : e.type)).join(', ')})`);
   assertExactlyOnce(t, run, 2);
   t.true(run.events.some((e) => e.type === 'checkpoint-aborted'), 'the checkpoint in flight was abandoned');
   t.true([...run.kinds.values()].some((k) => k.has('ABORT_CHECKPOINT')), 'some task recorded the aborted checkpoint');
