@@ -267,7 +267,8 @@ export function renderPeersSection(reports: readonly PeersReport[], resultsDir: 
       'figures come from records reaching the sink, not from committed ones, which would look worse.',
     '- **Flink\'s sink measures every record** in the paced and failure runs (its latency, and in the failure runs a hash of ' +
       'its line, under a lock shared by both sink subtasks), which costs it most in Q1, one output per bid; in the maximum-rate ' +
-      'runs it only counts, as causalflow\'s discard sink does.',
+      'runs it only counts, as causalflow\'s discard sink does. Since 2026-12-02 causalflow\'s failure runs compute the same ' +
+      'hash, in the record\'s task, and collect only that; before, every record went to the coordinator and was held there.',
     '- **Flink\'s events are one flat POJO** holding the fields of all three kinds, which its POJO serialiser writes (null ' +
       'flags included) on every shuffle of Q3 and Q8; causalflow ships only the fields of the event\'s kind.',
     '- **Both share two cores** with whatever else the machine runs (the load average at the start and end of each invocation ' +
