@@ -83,6 +83,7 @@ test.serial('a worker SIGKILLed while a respawned worker connects to its peers: 
   const fleet = ProcessFleet.prototype as unknown as { connectPeers(): Promise<void>; respawn(worker: number): Promise<unknown>; kill(worker: number): void };
   const { connectPeers, respawn } = fleet;
   let armed = false;
+  let killedAsPeersConnect = false;
   fleet.respawn = function (this: typeof fleet, worker) {
     if (worker === 0) armed = true;
     return respawn.call(this, worker);
@@ -90,6 +91,7 @@ test.serial('a worker SIGKILLed while a respawned worker connects to its peers: 
   fleet.connectPeers = async function (this: typeof fleet) {
     if (armed) {
       armed = false;
+      killedAsPeersConnect = true;
       this.kill(1);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
@@ -97,7 +99,15 @@ test.serial('a worker SIGKILLed while a respawned worker connects to its peers: 
   };
   t.teardown(() => Object.assign(fleet, { connectPeers, respawn }));
   const spec = VERIFY_JOBS.find((j) => j.name === 'timers')!;
-  const report = await verifyBuiltIn(spec, 0, 0, scenario([{ task: ['worker-0'], afterMs: 400 }]));
+  // The job (about 2 s) may end before worker-0's new process is up on a loaded machine (CI, once): then the moment
+  // this test is about never came, and the run is made again, up to three times.
+  let report = await verifyBuiltIn(spec, 0, 0, scenario([{ task: ['worker-0'], afterMs: 400 }]));
+  for (let attempt = 2; !killedAsPeersConnect && attempt <= 3; attempt++) {
+    t.log(`the job ended before worker-0 was respawned; attempt ${attempt}`);
+    armed = false;
+    report = await verifyBuiltIn(spec, 0, 0, scenario([{ task: ['worker-0'], afterMs: 400 }]));
+  }
+  t.true(killedAsPeersConnect, 'worker-1 was killed as the new worker-0 connected to its peers');
   const workerEvents = report.events.flatMap((e) => (e.type === 'worker-lost' || e.type === 'worker-respawned' ? [`${e.type}(${e.worker})`] : []));
   t.log(`${workerEvents.join(', ')}: ${report.recoveries} recoveries, ${report.records} records; ${report.reason ?? 'exactly-once'}`);
   t.false(report.violation, report.reason);
