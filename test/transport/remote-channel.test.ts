@@ -189,9 +189,10 @@ test('frames for a channel with no consumer yet are held, then delivered in orde
 });
 
 test('credit granted before the producer registers is kept for it', async (t) => {
-  const { producer, consumer } = await muxPair(t);
+  const { p, producer, consumer } = await muxPair(t);
   consumer.input(channel(1), 3, { capacity: 6 });
-  await sleep(30);
+  // Until the credit frame arrived (a fixed 30 ms pause was once too short on a loaded CI).
+  await until(() => p.client.stats.framesIn >= 1, 'the credit frame at the producer');
   const out = producer.output(channel(1), 3);
   t.is(out.credit, 6);
   t.true(out.writable());
