@@ -10,7 +10,7 @@ import type { EpochSegment } from '../../determinants/replica.js';
 import type { TaskWait } from '../runtime/events.js';
 import type { TaskMemoryFigures } from '../runtime/memory-figures.js';
 import type { WorkerTaskFigures } from '../runtime/task-figures.js';
-import type { DeploySpec, ReplacementReport, RoundSpec, SinkProgress, WorkerCommands, WorkerFigures } from '../runtime/worker-api.js';
+import type { ChannelFence, DeploySpec, ReplacementReport, RoundSpec, SinkProgress, WorkerCommands, WorkerFigures } from '../runtime/worker-api.js';
 import type { RpcPeer } from '../transport/tcp/index.js';
 
 const EMPTY_FIGURES: WorkerFigures = { recordsIn: 0, late: 0, deadLetters: 0, inflightSpill: { chunks: 0, bytes: 0, chunksReadBack: 0 }, elementsIn: 0, holdsWork: false };
@@ -109,8 +109,8 @@ export class RemoteWorker implements WorkerCommands {
     return new Map(await this.ask<[number, number[]][]>('standbyPositions', { taskIds, checkpoint }, []));
   }
 
-  async replicas(taskIds: readonly number[], fromEpoch: number): Promise<Map<number, EpochSegment[]>> {
-    return new Map(await this.ask<[number, EpochSegment[]][]>('replicas', { taskIds, fromEpoch }, []));
+  async replicas(taskIds: readonly number[], fromEpoch: number, fences: readonly ChannelFence[]): Promise<Map<number, EpochSegment[]>> {
+    return new Map(await this.ask<[number, EpochSegment[]][]>('replicas', { taskIds, fromEpoch, fences }, []));
   }
 
   async ownLogs(taskIds: readonly number[] | null, fromEpoch: number, whole: boolean): Promise<Map<number, { replay: EpochSegment[]; history: EpochSegment[] | null }>> {

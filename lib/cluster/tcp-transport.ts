@@ -113,6 +113,11 @@ export class TcpTransport implements Transport {
 
   retire(): void {}
 
+  /** {@inheritDoc Transport.fence} Every connection refuses them: the producer may have run on any peer. */
+  fence(channel: ChannelPlan, incarnation: number): void {
+    for (const mux of this.muxes.values()) mux.fence(channel.index, incarnation);
+  }
+
   async close(): Promise<void> {
     for (const connection of this.connections.values()) connection.close();
     this.connections.clear();

@@ -7,7 +7,7 @@ import type { ResolvedJobOptions } from '../config.js';
 import type { Sink } from '../connectors/sink.js';
 import type { StrategyFeatures } from '../runtime/strategy.js';
 import type { LogicalNode, PhysicalPlan } from '../runtime/plan.js';
-import type { DeploySpec, FailureReport, RoundSpec, SinkProgress, WorkerReports } from '../runtime/worker-api.js';
+import type { ChannelFence, DeploySpec, FailureReport, RoundSpec, SinkProgress, WorkerReports } from '../runtime/worker-api.js';
 import { WorkerHost } from '../runtime/worker-host.js';
 import type { RpcPeer } from '../transport/tcp/index.js';
 import { LocalTransport } from '../transport/transport.js';
@@ -114,8 +114,8 @@ export class WorkerAgent {
       return [...(await host.standbyPositions(taskIds, checkpoint))];
     });
     rpc.handle('replicas', async (params) => {
-      const { taskIds, fromEpoch } = p<{ taskIds: number[]; fromEpoch: number }>(params);
-      return [...(await host.replicas(taskIds, fromEpoch))];
+      const { taskIds, fromEpoch, fences } = p<{ taskIds: number[]; fromEpoch: number; fences: ChannelFence[] }>(params);
+      return [...(await host.replicas(taskIds, fromEpoch, fences))];
     });
     rpc.handle('ownLogs', async (params) => {
       const { taskIds, fromEpoch, whole } = p<{ taskIds: number[] | null; fromEpoch: number; whole: boolean }>(params);

@@ -50,6 +50,14 @@ export interface ChannelRewire {
   incarnation: number;
 }
 
+/** A channel whose producer failed: frames of incarnations up to `incarnation` are refused from now on. */
+export interface ChannelFence {
+  /** Channel index. */
+  index: number;
+  /** The newest incarnation the failed producer (or a predecessor) used. */
+  incarnation: number;
+}
+
 /** A replacement to create on a worker in a recovery round. */
 export interface ReplacementDeploy {
   /** Task id. */
@@ -158,8 +166,12 @@ export interface WorkerCommands {
    * needs nothing from the checkpoint store, so the coordinator neither merges nor sends its state.
    */
   standbyPositions(taskIds: readonly number[], checkpoint: number): Promise<Map<number, number[]>>;
-  /** For each of `taskIds`: the longest copy of its log from `fromEpoch` held by a live task here. */
-  replicas(taskIds: readonly number[], fromEpoch: number): Promise<Map<number, EpochSegment[]>>;
+  /**
+   * For each of `taskIds`: the longest copy of its log from `fromEpoch` held by a live task here. First, in
+   * the same turn, the channels of `fences` refuse further frames of the incarnations given (their producers
+   * failed): what live tasks here hold from a failed task stays covered by the copies returned (I1, I14).
+   */
+  replicas(taskIds: readonly number[], fromEpoch: number, fences: readonly ChannelFence[]): Promise<Map<number, EpochSegment[]>>;
   /** Own logs of the live tasks here (all, or `taskIds`), from `fromEpoch`; with `whole`, from epoch 0 too. */
   ownLogs(taskIds: readonly number[] | null, fromEpoch: number, whole: boolean): Promise<Map<number, { replay: EpochSegment[]; history: EpochSegment[] | null }>>;
   /** What the consumer of channel `index` (hosted here) holds from incarnations before `before`: the last sequence number. */

@@ -33,6 +33,7 @@ import { realSetImmediate } from '../util/clock.js';
 import { TaskFactory } from './task-factory.js';
 import { Task, type TaskEnvironment } from './task.js';
 import type {
+  ChannelFence,
   DeploySpec,
   FailureReport,
   ReplacementDeploy,
@@ -563,7 +564,10 @@ export class WorkerHost implements WorkerCommands {
   // ------------------------------------------------------------------ queries
 
   /** {@inheritDoc WorkerCommands.replicas} */
-  async replicas(taskIds: readonly number[], fromEpoch: number): Promise<Map<number, EpochSegment[]>> {
+  async replicas(taskIds: readonly number[], fromEpoch: number, fences: readonly ChannelFence[]): Promise<Map<number, EpochSegment[]>> {
+    // Before anything is copied, and in the same turn: a frame of a failed producer taken in after the copy
+    // would let a task here hold elements whose determinants the copy lacks (an orphan, I14).
+    for (const fence of fences) this.o.transport.fence(this.o.plan.channels[fence.index]!, fence.incarnation);
     const out = new Map<number, EpochSegment[]>();
     for (const taskId of taskIds) {
       const copies: EpochSegment[][] = [];

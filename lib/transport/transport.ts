@@ -25,6 +25,12 @@ export interface Transport {
   inputEnd(channel: ChannelPlan, incarnation: number, producerWorker: number): LocalChannel;
   /** Ends of incarnations older than `incarnation` of `channel` will not be asked for again. */
   retire(channel: ChannelPlan, incarnation: number): void;
+  /**
+   * The producer of `channel` failed: elements of incarnations up to `incarnation` that reach this worker
+   * from now on are dropped (its replacement sends them again). In process a dead task sends nothing more;
+   * across a network its last frames may still be on the way.
+   */
+  fence(channel: ChannelPlan, incarnation: number): void;
   /** Releases the transport's connections. */
   close(): Promise<void>;
 }
@@ -59,6 +65,10 @@ export class LocalTransport implements Transport {
   retire(channel: ChannelPlan, incarnation: number): void {
     for (let i = incarnation - 1; i >= 0; i--) if (!this.ends.delete(`${channel.index}/${i}`)) break;
     this.remote?.retire(channel, incarnation);
+  }
+
+  fence(channel: ChannelPlan, incarnation: number): void {
+    this.remote?.fence(channel, incarnation);
   }
 
   async close(): Promise<void> {

@@ -13,13 +13,14 @@
  * | `source` | SOURCE_POLL, SOURCE_BARRIER: paced sources, records stamped with keyed state |
  * | `sums` | ORDER, SOURCE_POLL: running sums per key, each record carrying its sum before and after |
  * | `chain` | ORDER: numbers → keyed step → keyed step → out, three stages to place across workers |
+ * | `late` | RANDOM_SEED: numbers → `stamp` (a random draw and a 16 kB pad per record) → keyed `slow`, whose worker stops reading for 1.5 s at record 1,000 → out |
  */
 import { CollectSink, Job, sequence, tumbling, type DataStream, type JobOptions, type KeyedProcessFunction } from '../../lib/index.js';
 
 /** Arguments of {@link buildClusterJob}. */
 export interface ClusterJobArgs {
   /** Which job. */
-  job: 'order' | 'clock' | 'timer' | 'random' | 'external' | 'source' | 'sums' | 'chain';
+  job: 'order' | 'clock' | 'timer' | 'random' | 'external' | 'source' | 'sums' | 'chain' | 'late';
   /** The job's options (without `workers`: the test adds them to the coordinator's copy only). */
   options: JobOptions;
   /** Records per source (default per job). */
@@ -45,6 +46,22 @@ export const runningSum: KeyedProcessFunction<number, number, SumRecord> = {
     ctx.emit({ n, key: ctx.key, before, after: before + n });
   },
 };
+
+/** A record of the `late` job. */
+export interface LateRecord {
+  n: number;
+  /** The random draw `stamp` made for it. */
+  draw: number;
+  /** A pad of {@link LATE_PAD} characters, so that a few hundred records are megabytes on the wire. */
+  pad: string;
+}
+
+/** Characters of a `late` record's pad. */
+export const LATE_PAD = 16_000;
+/** The record at which `slow` blocks its worker. */
+export const LATE_BLOCK_AT = 1000;
+/** How long it blocks it (ms). */
+export const LATE_BLOCK_MS = 1500;
 
 /** The file URL of this module (the tests pass it as `workers.module`). */
 export const CLUSTER_JOBS = import.meta.url;
@@ -147,6 +164,33 @@ export function buildClusterJob(args: ClusterJobArgs): { job: Job; sink: Collect
         .source(sequence((n) => n, { count: count ?? 20_000, rate: rate ?? 10_000, partitions: 2 }), { name: 'numbers' })
         .keyBy((n: number) => n % 5)
         .process<SumRecord>(runningSum, { name: 'sum' })
+        .collect({ name: 'out' });
+      return { job, sink };
+    }
+    case 'late': {
+      // `slow` blocks its worker's event loop at one record: meanwhile `stamp` goes on sending (megabytes, as
+      // far as credit lets it), and those frames wait in the kernel and in its worker's write queue.
+      const pad = 'p'.repeat(LATE_PAD);
+      const sink = job
+        .source(sequence((n) => n, { count: count ?? 4000, rate: rate ?? 2000, partitions: 1 }), { name: 'numbers' })
+        .rebalance()
+        .process<LateRecord>({ processElement: (n, ctx) => ctx.emit({ n, draw: ctx.random(), pad }) }, { name: 'stamp' })
+        .keyBy((r) => r.n % 4)
+        .process<LateRecord>(
+          {
+            processElement(r, ctx) {
+              if (r.n === LATE_BLOCK_AT) {
+                const until = Date.now() + LATE_BLOCK_MS;
+                while (Date.now() < until) {
+                  // Busy: the worker reads no socket meanwhile.
+                }
+              }
+              ctx.emit(r);
+            },
+          },
+          { name: 'slow' },
+        )
+        .rebalance()
         .collect({ name: 'out' });
       return { job, sink };
     }

@@ -235,6 +235,8 @@ export async function runKafkaScenario(t: ExecutionContext, scenario: KafkaScena
     await during;
     result = await handle.done;
   } catch (error) {
+    // The job's events say which recovery went wrong: a scenario that fails prints them.
+    t.log(`events:\n${handle.events().map((e) => JSON.stringify(e)).join('\n')}`);
     await handle.stop('the scenario failed').catch(() => {});
     throw error;
   }

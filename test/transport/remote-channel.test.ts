@@ -218,6 +218,35 @@ test('zombies: once a newer incarnation registers, frames of the older one are d
   t.throws(() => consumer.input(channel(0), 2), { message: /incarnation: expected above 2/ });
 });
 
+test('fence (I34): frames of a failed producer\'s incarnations that arrive after the fence are dropped, held ones too; a newer incarnation passes', async (t) => {
+  const { producer, consumer } = await muxPair(t);
+  const dead = producer.output(channel(0), 1, { batchSize: 4 });
+  const input = consumer.input(channel(0), 1, { capacity: 8, batchSize: 4 });
+  await until(() => dead.credit === 8, 'grant');
+  dead.send(fill(dead.takeBatch(), 0, 4));
+  await until(() => input.queued === 1, 'a batch before the fence');
+  // Frames of incarnation 2 on channel 1, whose consumer is not registered yet, are held.
+  const early = producer.output(channel(1), 2, { batchSize: 4 });
+  early.applyCredit(4, 0);
+  early.send(fill(early.takeBatch(), 0, 4));
+  await until(() => consumer.stats.held === 1, 'a frame held for channel 1');
+  consumer.fence(0, 1);
+  consumer.fence(1, 2);
+  t.is(consumer.stats.held, 0, 'the held frame of a fenced incarnation is dropped');
+  t.is(consumer.stats.fenced, 1);
+  dead.send(fill(dead.takeBatch(), 4, 4)); // still on the way when the producer died
+  dead.send(fill(dead.takeBatch(), 8, 4));
+  await until(() => consumer.stats.fenced === 3, 'two late frames refused');
+  t.is(input.queued, 1, 'the consumer keeps what it had before the fence, and nothing after');
+  consumer.fence(0, 0);
+  const successor = consumer.input(channel(0), 2, { capacity: 4, batchSize: 4 });
+  const replacement = producer.output(channel(0), 2, { batchSize: 4 });
+  await until(() => replacement.credit === 4, 'the replacement has its grant');
+  replacement.send(fill(replacement.takeBatch(), 4, 4));
+  await until(() => successor.queued === 1, 'the replacement delivers: a fence never covers a newer incarnation');
+  t.is(consumer.stats.fenced, 3, 'an older fence does not lower the newer one');
+});
+
 test('the consumer flag consumerReplaying reaches the producer, by assignment or at once', async (t) => {
   const { producer, consumer } = await muxPair(t);
   const out = producer.output(channel(0), 1);

@@ -10,7 +10,7 @@ import { longestCopy, ReplicaStore, type EpochSegment } from '../../../determina
 import type { SinkPartition } from '../../connectors/sink.js';
 import type { ShownSinceCheckpoint } from '../escalation.js';
 import type { LogicalNode } from '../plan.js';
-import type { WorkerCommands } from '../worker-api.js';
+import type { ChannelFence, WorkerCommands } from '../worker-api.js';
 import type { CheckpointController } from './checkpoint-controller.js';
 import type { JobView } from './job-view.js';
 
@@ -24,6 +24,8 @@ export interface RecoveryQueriesHost extends JobView {
   readonly checkpoints: CheckpointController;
   /** This run's identity, as sink partitions are told when they open. */
   runId(): string;
+  /** Channel index → incarnation, as the coordinator wired it last. */
+  readonly incarnations: readonly number[];
   /** With retained determinants: the epochs of a task's own log it reported closed (I32), by epoch. */
   closedEpochs(taskId: number): ReadonlyMap<number, Uint8Array> | undefined;
 }
@@ -46,12 +48,23 @@ interface SinkTask {
 export class RecoveryQueries {
   constructor(private readonly host: RecoveryQueriesHost) {}
 
-  /** For each task: copies of its log held by live tasks, per worker. */
+  /**
+   * For each task: copies of its log held by live tasks, per worker. Each worker first fences the output
+   * channels of those of `taskIds` that are dead, at their current incarnations: a failed producer's frames
+   * still on the way are refused from then on, so that no live task comes to hold more of its output than the
+   * copies cover (I1, I14).
+   */
   async collectCopies(taskIds: readonly number[], fromEpoch: number): Promise<Map<number, EpochSegment[][]>> {
+    const { plan, incarnations } = this.host;
+    const fences: ChannelFence[] = [];
+    for (const taskId of taskIds) {
+      if (!this.host.isDead(taskId)) continue;
+      for (const index of plan.tasks[taskId]!.outputs.flat()) fences.push({ index, incarnation: incarnations[index]! });
+    }
     const copies = new Map<number, EpochSegment[][]>();
     for (const link of this.host.links) {
       if (!link) continue;
-      for (const [taskId, copy] of await link.replicas(taskIds, fromEpoch)) {
+      for (const [taskId, copy] of await link.replicas(taskIds, fromEpoch, fences)) {
         if (!copies.has(taskId)) copies.set(taskId, []);
         copies.get(taskId)!.push(copy);
       }

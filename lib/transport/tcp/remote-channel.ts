@@ -228,6 +228,8 @@ export interface ChannelMuxStats {
   heldBytes: number;
   /** CREDIT frames for an output incarnation other than the registered one, ignored. */
   staleCredit: number;
+  /** DATA frames of a fenced incarnation (its producer failed), dropped on arrival or while held. */
+  fenced: number;
 }
 
 interface InputSlot {
@@ -238,11 +240,13 @@ interface InputSlot {
 /** Routes the DATA and CREDIT frames of one connection to the channels registered on it. */
 export class ChannelMux {
   /** Counters. */
-  readonly stats: ChannelMuxStats = { delivered: 0, stale: 0, droppedClosed: 0, held: 0, heldBytes: 0, staleCredit: 0 };
+  readonly stats: ChannelMuxStats = { delivered: 0, stale: 0, droppedClosed: 0, held: 0, heldBytes: 0, staleCredit: 0, fenced: 0 };
   private readonly inputs = new Map<number, InputSlot>();
   private readonly outputs = new Map<number, RemoteOutputChannel>();
   private readonly heldFrames = new Map<number, DataFrame[]>();
   private readonly heldCredit = new Map<number, CreditFrame>();
+  /** Channel index → the newest incarnation whose frames are refused (see {@link fence}). */
+  private readonly fences = new Map<number, number>();
   private readonly decoder = new BatchDecoder();
   private readonly maxHeldBytes: number;
   private readonly logger: TransportLogger;
@@ -319,7 +323,38 @@ export class ChannelMux {
     return channel;
   }
 
+  /**
+   * The producer of channel `index` failed, and incarnations up to `incarnation` were its (or its
+   * predecessors'): their frames are refused from now on, and frames of them held for a consumer not
+   * registered yet are dropped. A dead producer's frames can arrive long after its death: the kernel goes on
+   * sending what the process had queued once this side reads again. Recovery fences a failed task's output
+   * channels on every live worker in the same turn as it copies the replicas there, so that what the
+   * consumers hold stays covered by the copies of the failed task's log it replays (I1, I14). Dropping is
+   * safe: the replacement sends those elements again, under a new incarnation.
+   */
+  fence(index: number, incarnation: number): void {
+    if ((this.fences.get(index) ?? -1) >= incarnation) return;
+    this.fences.set(index, incarnation);
+    const held = this.heldFrames.get(index);
+    if (held === undefined) return;
+    const kept = held.filter((frame) => {
+      if (frame.incarnation > incarnation) return true;
+      this.release(frame);
+      this.stats.fenced++;
+      return false;
+    });
+    if (kept.length > 0) this.heldFrames.set(index, kept);
+    else this.heldFrames.delete(index);
+  }
+
   private onData(frame: DataFrame): void {
+    if (this.fences.size > 0) {
+      const fenced = this.fences.get(frame.channel);
+      if (fenced !== undefined && frame.incarnation <= fenced) {
+        this.stats.fenced++;
+        return;
+      }
+    }
     const slot = this.inputs.get(frame.channel);
     if (slot !== undefined && frame.incarnation <= slot.incarnation) {
       if (frame.incarnation < slot.incarnation) {
