@@ -225,7 +225,7 @@ export class Executor implements WorkerReports {
       },
       taskDied,
     });
-    this.queries = new RecoveryQueries({ ...view, nodes, directory: options.directory, checkpoints: this.checkpoints, runId: () => this.runId, closedEpochs: (taskId) => this.closedEpochs.get(taskId) });
+    this.queries = new RecoveryQueries({ ...view, nodes, directory: options.directory, checkpoints: this.checkpoints, incarnations: this.incarnations, runId: () => this.runId, closedEpochs: (taskId) => this.closedEpochs.get(taskId) });
     this.faults = new FaultInjector({
       plan: this.plan,
       nodes,
@@ -310,6 +310,8 @@ export class Executor implements WorkerReports {
   /** Prepares storage, deploys the tasks, schedules `faults` and starts running. */
   async start(faults: readonly ({ task: string | number | readonly (string | number)[] } & KillSchedule)[] = []): Promise<void> {
     const { directory } = this.options;
+    // A bad fault fails the start before anything runs: no worker process is left behind.
+    this.faults.check(faults);
     mkdirSync(directory, { recursive: true });
     if (this.strategy.features.checkpoints) await this.checkpoints.open(directory, this.options.resume, this.options.recovery.checkpointIntervalMs);
     if (this.options.stallTimeoutMs > 0) {

@@ -51,12 +51,8 @@ export class FaultInjector {
 
   /** Kills `refs` now, or on `when`'s schedule. */
   kill(refs: string | number | readonly (string | number)[], when: KillSchedule = {}): void {
-    const targets = this.resolve(refs);
-    if (targets.tasks.length + targets.workers.length === 0) throw new ConfigError('kill.task', 'at least one task', refs);
+    const targets = this.checked(refs, when);
     if (when.afterRecords !== undefined) {
-      if (targets.tasks.length !== 1 || targets.workers.length > 0) {
-        throw new ConfigError('kill.afterRecords', 'one task (each task counts its own records; use afterMs to kill several at one moment)', refs);
-      }
       const taskId = targets.tasks[0]!;
       this.host.armKill(taskId, when.afterRecords);
       this.host.event('kill-scheduled', { task: this.host.plan.tasks[taskId]!.name, afterRecords: when.afterRecords });
@@ -67,6 +63,24 @@ export class FaultInjector {
       return;
     }
     this.host.killNow(targets);
+  }
+
+  /**
+   * Throws the `ConfigError` that {@link schedule} would throw for `faults`, and arms nothing: a job checks its
+   * faults before it starts anything (worker processes included) that a bad fault would leave behind.
+   */
+  check(faults: readonly ({ task: string | number | readonly (string | number)[] } & KillSchedule)[]): void {
+    for (const fault of faults) this.checked(fault.task, fault);
+  }
+
+  /** The targets of a kill of `refs` on `when`'s schedule, or the `ConfigError` saying why there is none. */
+  private checked(refs: string | number | readonly (string | number)[], when: KillSchedule): FaultTargets {
+    const targets = this.resolve(refs);
+    if (targets.tasks.length + targets.workers.length === 0) throw new ConfigError('kill.task', 'at least one task', refs);
+    if (when.afterRecords !== undefined && (targets.tasks.length !== 1 || targets.workers.length > 0)) {
+      throw new ConfigError('kill.afterRecords', 'one task (each task counts its own records; use afterMs to kill several at one moment)', refs);
+    }
+    return targets;
   }
 
   /** Faults of a job's start: `afterMs` counts from the job clock's 0 (the tasks' start). */

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { ConfigError, type JobEvent, type JobHandle } from '../../lib/index.js';
 import { connect, HandshakeError } from '../../lib/transport/tcp/index.js';
@@ -64,6 +65,20 @@ test.serial('a worker whose module builds another job is refused before it runs 
   const error = await t.throwsAsync(job.start({ workers: { count: 2, module: CLUSTER_JOBS, export: 'buildClusterJob', args: { ...args, job: 'clock' } } }));
   t.is((error as { code?: string }).code, 'WORKER_START_FAILED');
   t.regex(error!.message, /built another job/);
+});
+
+test.serial('a fault naming no task fails the start with a ConfigError before any worker process is spawned', async (t) => {
+  const args: ClusterJobArgs = { job: 'sums', options: { parallelism: 2, directory: jobDirectory(t), recovery: { mode: 'exactly-once' } } };
+  const { job } = buildClusterJob(args);
+  const children = (): number => Number(execFileSync('sh', ['-c', `ps -o pid= --ppid ${process.pid} | wc -l`]).toString().trim());
+  const before = children();
+  const error = await t.throwsAsync(job.start({ faults: [{ task: 'nosuch', afterMs: 100 }], workers: { count: 2, module: CLUSTER_JOBS, export: 'buildClusterJob', args } }));
+  t.true(error instanceof ConfigError, String(error));
+  t.regex(error!.message, /kill.task: expected a task id or name \(numbers\[0\]/);
+  const many = await t.throwsAsync(buildClusterJob(args).job.start({ faults: [{ task: ['sum[0]', 'sum[1]'], afterRecords: 10 }], workers: { count: 2, module: CLUSTER_JOBS, export: 'buildClusterJob', args } }));
+  t.regex(many!.message, /kill.afterRecords: expected one task/);
+  // `ps` itself is a child while it counts: the same figure before and after means no worker is left.
+  t.is(children(), before, 'no worker process left behind');
 });
 
 test('bad worker options are ConfigErrors naming the field', (t) => {
