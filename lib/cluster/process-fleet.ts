@@ -147,10 +147,23 @@ export class ProcessFleet implements WorkerFleet {
     } catch (error) {
       // A peer lost while they connected fails the connecting, not this worker, which joined: the lost
       // peer's own respawn connects every live worker again. (Thrown, the caller's retry would find this
-      // slot alive and fail the job.)
-      if (!this.slots.some((other) => other !== slot && other.lost)) throw error;
+      // slot alive and fail the job.) The coordinator may notice the peer's loss only after the connecting
+      // failed (its exit and its closed connection come in their own time; CI, once): wait for it, for as
+      // long as a heartbeat timeout, which bounds how late a loss is noticed.
+      if (!(await this.otherLost(slot, this.o.workers.heartbeatTimeoutMs))) throw error;
     }
     return slot.link!;
+  }
+
+  /** Whether another worker than `slot`'s is (or within `withinMs` becomes) lost; false once `slot` itself is. */
+  private async otherLost(slot: Slot, withinMs: number): Promise<boolean> {
+    const deadline = performance.now() + withinMs;
+    for (;;) {
+      if (slot.lost) return false;
+      if (this.slots.some((other) => other !== slot && other.lost)) return true;
+      if (performance.now() >= deadline || this.closing) return false;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   /** {@inheritDoc WorkerFleet.close} */
