@@ -115,7 +115,7 @@ export function jobRegistry(observer: JobObserver, options: { processMetrics?: b
   const checkpointDuration = new Histogram({ name: 'causalflow_checkpoint_duration_seconds', help: 'From triggering a checkpoint until it was durable and complete.', buckets: RECOVERY_BUCKETS_SECONDS, registers: [] });
   const checkpointSize = new Histogram({ name: 'causalflow_checkpoint_size_bytes', help: 'Encoded bytes of the snapshots of a completed checkpoint.', buckets: SIZE_BUCKETS_BYTES, registers: [] });
   const mode = observer.job.options.recovery.mode;
-  const recoveries = new Counter({ name: 'causalflow_recoveries_total', help: 'Finished recoveries by recovery mode and outcome: local (every replacement live), escalated (local recovery gave up; a rollback followed), rollback (the mode\'s global rollback).', labelNames: ['mode', 'outcome'], registers: [] });
+  const recoveries = new Counter({ name: 'causalflow_recoveries_total', help: 'Finished recoveries by recovery mode and outcome: local (every replacement live), escalated (local recovery gave up; a rollback followed), rollback (the mode\'s global rollback), moved (tasks moved back to a respawned worker, workers.rebalance: no failure).', labelNames: ['mode', 'outcome'], registers: [] });
   const escalations = new Counter({ name: 'causalflow_escalations_total', help: 'Local recoveries that escalated to a global rollback.', registers: [] });
   const detection = new Histogram({ name: 'causalflow_recovery_detection_seconds', help: 'From a kill (or a worker\'s last sign of life) until the failure was detected, per failure group, where known.', buckets: RECOVERY_BUCKETS_SECONDS, registers: [] });
   const takeover = new Histogram({ name: 'causalflow_recovery_takeover_seconds', help: 'From the detection of a failure until every replacement was live (or every task restarted), plus the detection time where known.', buckets: RECOVERY_BUCKETS_SECONDS, registers: [] });
@@ -150,7 +150,7 @@ export function jobRegistry(observer: JobObserver, options: { processMetrics?: b
         for (const timeline of observer.timelines.all) {
           if (timeline.endedAt !== event.t || counted.has(timeline)) continue;
           counted.add(timeline);
-          const outcome = timeline.escalationReason !== null ? 'escalated' : timeline.outcome === 'rolled-back' ? 'rollback' : 'local';
+          const outcome = timeline.escalationReason !== null ? 'escalated' : timeline.outcome === 'rolled-back' ? 'rollback' : timeline.move ? 'moved' : 'local';
           recoveries.inc({ mode, outcome });
           const detectionMs = Math.max(0, ...timeline.tasks.map((t) => t.detectionMs ?? 0));
           takeover.observe((timeline.endedAt - timeline.startedAt + detectionMs) / 1000);

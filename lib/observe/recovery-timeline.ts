@@ -47,6 +47,8 @@ export interface RecoveryTimeline {
   tasks: TaskRecovery[];
   /** With a global rollback: the checkpoint restored. */
   rollbackCheckpoint: number | null;
+  /** Its tasks did not fail: they moved back to their respawned first worker (`workers.rebalance`, I33). */
+  move: boolean;
 }
 
 /** Folds job events into recovery timelines. */
@@ -61,7 +63,7 @@ export class RecoveryTimelines {
       case 'task-failed': {
         let timeline = this.byGroup.get(event.group);
         if (!timeline) {
-          timeline = { group: event.group, startedAt: event.t, outcome: 'recovering', escalationReason: null, endedAt: null, tasks: [], rollbackCheckpoint: null };
+          timeline = { group: event.group, startedAt: event.t, outcome: 'recovering', escalationReason: null, endedAt: null, tasks: [], rollbackCheckpoint: null, move: event.move === true };
           this.byGroup.set(event.group, timeline);
           this.all.push(timeline);
         }

@@ -57,8 +57,11 @@ export interface JobEventDetails {
    * hold checkpoint `checkpoint`, take over (I33).
    */
   'tasks-moving': { worker: number; checkpoint: number; tasks: string[] };
-  /** A task died. Tasks that died in one instant share `group`, and are recovered together. */
-  'task-failed': { task: string; cause: string; group: number; worker?: number; detectedBy?: string; detectionMs?: number | null };
+  /**
+   * A task died. Tasks that died in one instant share `group`, and are recovered together. `move`: it did not
+   * fail, it moves back to its first worker (`workers.rebalance`, I33), and counts in `moves`, not `recoveries`.
+   */
+  'task-failed': { task: string; cause: string; group: number; worker?: number; detectedBy?: string; detectionMs?: number | null; move?: true };
   /** A failed task's standby took over its state. */
   'standby-activated': { task: string; checkpoint: number; state: string; replayEntries: number; replayBytes: number };
   /** The replacement started replaying its determinants. */

@@ -203,6 +203,8 @@ export class Executor implements WorkerReports {
         this.taskState[taskId] = 'dead';
       },
       recover: (taskIds, cause) => this.strategy.recover(this.control, taskIds, cause),
+      // The supervisor exists by the time a task can fail.
+      movedBack: (taskId) => this.workers.movedBack(taskId),
     });
     const taskDied = (taskId: number, cause: unknown, loss?: WorkerLoss): void => this.failures.taskDied(taskId, cause, loss);
     this.workers = new WorkerSupervisor({

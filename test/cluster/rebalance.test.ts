@@ -1,5 +1,6 @@
 import test from 'ava';
 import type { JobEvent } from '../../lib/index.js';
+import { RecoveryTimelines } from '../../lib/observe/recovery-timeline.js';
 import { checkSums, type SumRecord } from './jobs.js';
 import { assertRecoveredExactlyOnce, runCluster } from '../helpers/cluster.js';
 
@@ -47,6 +48,19 @@ test.serial('with rebalance, the tasks of a SIGKILLed worker move back to its ne
   const failedByMove = eventsOf(run.events, 'task-failed').filter((e) => e.t >= move.t);
   t.deepEqual(failedByMove.map((e) => e.task).sort(), [...killed.tasks].sort());
   t.is(new Set(failedByMove.map((e) => e.group)).size, 1, 'in one failure group');
+  for (const e of failedByMove) t.true(e.move, `${e.task}'s failure is marked as a move`);
+  t.is(run.result.moves, killed.tasks.length, 'each moved task counts as a move');
+  t.is(run.result.recoveries, killed.tasks.length, 'only the kill counts as recoveries');
+  const timelines = new RecoveryTimelines();
+  for (const event of run.events) timelines.add(event);
+  t.deepEqual(
+    timelines.all.map((timeline) => [timeline.outcome, timeline.move]),
+    [
+      ['live', false],
+      ['live', true],
+    ],
+    'the dashboard and the metrics see the kill as a failure, the move as a move',
+  );
   const activated = eventsOf(run.events, 'standby-activated').filter((e) => e.t >= move.t);
   t.deepEqual(activated.map((e) => e.task).sort(), [...killed.tasks].sort());
   for (const a of activated) t.is(a.state, 'standby', `${a.task} took over from its standby on worker-0`);
@@ -60,5 +74,6 @@ test.serial('without rebalance (the default), the survivor keeps the tasks it to
   t.deepEqual(checkSums(run.records as SumRecord[], 60_000), []);
   t.truthy(eventsOf(run.events, 'worker-respawned')[0], 'worker-0 was respawned');
   t.deepEqual(eventsOf(run.events, 'tasks-moving'), [], 'nothing moved');
+  t.is(run.result.moves, 0);
   t.is(eventsOf(run.events, 'task-failed').length, eventsOf(run.events, 'worker-killed')[0]!.tasks.length, 'only the kill failed tasks');
 });

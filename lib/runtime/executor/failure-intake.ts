@@ -28,6 +28,8 @@ export interface FailureIntakeHost extends JobView {
   readonly checkpoints: CheckpointController;
   /** Counts recoveries. */
   readonly metrics: JobMetrics;
+  /** Whether `taskId` is being moved back to its first worker (I33); true once per move. */
+  movedBack(taskId: number): boolean;
   /** Task `taskId` is dead from now on (a finished task no longer counts as finished). */
   markDead(taskId: number): void;
   /** Hands a failure group to the recovery strategy. */
@@ -59,11 +61,14 @@ export class FailureIntake {
       );
       return;
     }
+    // A move kills its tasks in their process: any other cause (their worker died meanwhile) is a failure.
+    const move = host.movedBack(taskId) && cause instanceof TaskKilledError;
     host.markDead(taskId);
     if (this.pendingFailures.length === 0) this.failureGroups++;
-    host.event('task-failed', { task: host.plan.tasks[taskId]!.name, cause: cause.message, group: this.failureGroups, ...(loss ?? {}) });
+    host.event('task-failed', { task: host.plan.tasks[taskId]!.name, cause: cause.message, group: this.failureGroups, ...(loss ?? {}), ...(move ? { move: true as const } : {}) });
     if (this.recovering && host.mode === 'global-rollback') return;
-    host.metrics.recoveries++;
+    if (move) host.metrics.moves++;
+    else host.metrics.recoveries++;
     // Failures noticed in one go are recovered together, so that adjacent replacements are wired to each other.
     this.pendingFailures.push({ taskId, cause });
     if (this.pendingFailures.length === 1) queueMicrotask(() => this.recoverPending());

@@ -31,8 +31,10 @@ export interface JobProgress {
   latestCheckpoint: number;
   /** Duration of the latest checkpoint (ms). */
   lastCheckpointMs: number;
-  /** Recoveries so far. */
+  /** Recoveries so far: failed tasks handed to recovery (a move back is not one, see `moves`). */
   recoveries: number;
+  /** Tasks moved back to their respawned first worker (`workers.rebalance`, I33): recovered like failures, but none. */
+  moves: number;
   /** Records dropped as late by windows. */
   lateRecordsDropped: number;
   /** Records sent to the dead-letter sink. */
@@ -83,6 +85,8 @@ export class JobMetrics {
   recordsOut = 0;
   /** Failures handed to the recovery strategy. */
   recoveries = 0;
+  /** Tasks that moved back to their first worker (handed to the recovery strategy too, but no failure). */
+  moves = 0;
   /** Local recoveries that escalated to a global rollback. */
   escalations = 0;
 
@@ -126,6 +130,7 @@ export class JobMetrics {
       latestCheckpoint: checkpoints?.latest ?? 0,
       lastCheckpointMs: checkpoints?.lastDurationMs ?? 0,
       recoveries: this.recoveries,
+      moves: this.moves,
       lateRecordsDropped: late,
       deadLetters,
       escalations: this.escalations,

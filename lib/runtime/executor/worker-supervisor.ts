@@ -82,6 +82,8 @@ const MOVE_BACK_POLLS = 25;
 export class WorkerSupervisor {
   /** Lost workers being brought back, by index. */
   private readonly respawning = new Map<number, Promise<void>>();
+  /** Tasks killed to move back (I33) whose failure has not been reported yet. */
+  private readonly moving = new Set<number>();
   /** Workers killed together whose deaths are still being noticed: their tasks fail as one group. */
   private dyingTogether: { workers: Set<number>; noticed: WorkerLoss[]; timer: NodeJS.Timeout } | null = null;
   /** Task id → the worker it was first placed on; empty unless tasks move back to respawned workers. */
@@ -286,12 +288,18 @@ export class WorkerSupervisor {
             from.get(survivor)!.push(id);
           }
           host.event('tasks-moving', { worker, checkpoint, tasks: tasks.map((id) => host.plan.tasks[id]!.name) });
+          for (const id of tasks) this.moving.add(id);
           for (const [survivor, ids] of from) host.links[survivor]!.killTasks(ids);
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, MOVE_BACK_POLL_MS));
       }
     }
+  }
+
+  /** Whether `taskId` was killed to move back (I33) and this is the first time its failure is asked about. */
+  movedBack(taskId: number): boolean {
+    return this.moving.delete(taskId);
   }
 
   /** Tasks first placed on `worker` that run, unfinished, on another live worker, with their standbys on `worker`. */
