@@ -1,7 +1,8 @@
 /**
  * Keyed state backends. Both keep, per state, the keys written since the last snapshot, so that a
  * snapshot carries only what changed (an incremental snapshot, I9). A snapshot that is later aborted
- * hands its keys back, so the next snapshot covers them again.
+ * hands its keys back, so the next snapshot covers them again. The heap backend's tables
+ * (`heap-tables.ts`) stamp each entry with the epoch of its last write instead of keeping a set of keys.
  *
  * - {@link HeapStateBackend}: every entry in memory.
  * - {@link LmdbStateBackend}: entries in an lmdb database, with the entries written since the last
@@ -10,6 +11,7 @@
 import type { Database, RootDatabase } from 'lmdb';
 import { ConfigError } from '../errors.js';
 import type { KeyedStateStore, ListState, MapState, StateKey, ValueState } from './api.js';
+import { PlainHeapTable, TrackedHeapTable, type HeapTable } from './heap-tables.js';
 
 /** The three kinds of keyed state. */
 export type StateKind = 'value' | 'map' | 'list';
@@ -55,24 +57,6 @@ export interface StateBackend extends KeyedStateStore {
   dispose(): Promise<void>;
 }
 
-/** A set that keeps nothing: the dirty set of a backend whose changes nobody snapshots. */
-class ForgetfulSet extends Set<StateKey> {
-  override add(): this {
-    return this;
-  }
-}
-
-interface Table {
-  readonly name: string;
-  readonly kind: StateKind;
-  /** Keys written since the last snapshot. */
-  dirty: Set<StateKey>;
-}
-
-interface HeapTable extends Table {
-  readonly data: Map<StateKey, unknown>;
-}
-
 /** A value-state handle over one heap table (one object per state name, no closures per call). */
 class HeapValueState<T> implements ValueState<T> {
   constructor(
@@ -81,18 +65,15 @@ class HeapValueState<T> implements ValueState<T> {
   ) {}
 
   value(): T | undefined {
-    return this.table.data.get(this.backend.currentKey) as T | undefined;
+    return this.table.get(this.backend.currentKey) as T | undefined;
   }
 
   update(value: T): void {
-    const key = this.backend.currentKey;
-    this.table.data.set(key, value);
-    this.table.dirty.add(key);
+    this.table.set(this.backend.currentKey, value);
   }
 
   clear(): void {
-    const key = this.backend.currentKey;
-    if (this.table.data.delete(key)) this.table.dirty.add(key);
+    this.table.delete(this.backend.currentKey);
   }
 }
 
@@ -106,7 +87,7 @@ class HeapMapState<K extends StateKey, V> implements MapState<K, V> {
   ) {}
 
   private current(): ReadonlyMap<K, V> {
-    return (this.table.data.get(this.backend.currentKey) as Map<K, V> | undefined) ?? EMPTY_MAP;
+    return (this.table.get(this.backend.currentKey) as Map<K, V> | undefined) ?? EMPTY_MAP;
   }
 
   get(key: K): V | undefined {
@@ -118,22 +99,15 @@ class HeapMapState<K extends StateKey, V> implements MapState<K, V> {
   }
 
   put(key: K, value: V): void {
-    const owner = this.backend.currentKey;
-    let map = this.table.data.get(owner) as Map<K, V> | undefined;
-    if (!map) {
-      map = new Map();
-      this.table.data.set(owner, map);
-    }
-    map.set(key, value);
-    this.table.dirty.add(owner);
+    this.table.putInMap(this.backend.currentKey, key, value);
   }
 
   remove(key: K): void {
     const owner = this.backend.currentKey;
-    const map = this.table.data.get(owner) as Map<K, V> | undefined;
+    const map = this.table.get(owner) as Map<K, V> | undefined;
     if (!map || !map.delete(key)) return;
-    this.table.dirty.add(owner);
-    if (map.size === 0) this.table.data.delete(owner);
+    if (map.size === 0) this.table.delete(owner);
+    else this.table.touched(owner);
   }
 
   entries(): IterableIterator<[K, V]> {
@@ -149,8 +123,7 @@ class HeapMapState<K extends StateKey, V> implements MapState<K, V> {
   }
 
   clear(): void {
-    const owner = this.backend.currentKey;
-    if (this.table.data.delete(owner)) this.table.dirty.add(owner);
+    this.table.delete(this.backend.currentKey);
   }
 }
 
@@ -164,42 +137,36 @@ class HeapListState<T> implements ListState<T> {
   ) {}
 
   get(): readonly T[] {
-    return (this.table.data.get(this.backend.currentKey) as T[] | undefined) ?? EMPTY_LIST;
+    return (this.table.get(this.backend.currentKey) as T[] | undefined) ?? EMPTY_LIST;
   }
 
   add(value: T): void {
-    const key = this.backend.currentKey;
-    const list = this.table.data.get(key) as T[] | undefined;
-    if (list) list.push(value);
-    else this.table.data.set(key, [value]);
-    this.table.dirty.add(key);
+    this.table.addToList(this.backend.currentKey, value);
   }
 
   update(values: readonly T[]): void {
     const key = this.backend.currentKey;
-    if (values.length === 0) this.table.data.delete(key);
-    else this.table.data.set(key, values.slice());
-    this.table.dirty.add(key);
+    if (values.length === 0) this.table.delete(key);
+    else this.table.set(key, values.slice());
   }
 
   clear(): void {
-    const key = this.backend.currentKey;
-    if (this.table.data.delete(key)) this.table.dirty.add(key);
+    this.table.delete(this.backend.currentKey);
   }
 }
 
 /**
- * The keys each snapshot took out of the dirty sets, until its checkpoint completes: an aborted
- * checkpoint hands them back, so that the next snapshot carries them again (I9).
+ * The keys each snapshot took out of the tables' change tracking, until its checkpoint completes: an
+ * aborted checkpoint hands them back, so that the next snapshot carries them again (I9).
  */
 class UnconfirmedSnapshots {
-  private readonly taken = new Map<number, Map<string, ReadonlySet<StateKey>>>();
+  private readonly taken = new Map<number, Map<string, Iterable<StateKey>>>();
 
   /**
-   * Snapshot `checkpointId` took `keys` (by state name): the dirty sets themselves, which the tables
-   * replaced with new ones, so taking a snapshot copies no key.
+   * Snapshot `checkpointId` took `keys` (by state name): the collections the tables replaced with new ones,
+   * so taking a snapshot copies no key.
    */
-  record(checkpointId: number, keys: Map<string, ReadonlySet<StateKey>>): void {
+  record(checkpointId: number, keys: Map<string, Iterable<StateKey>>): void {
     this.taken.set(checkpointId, keys);
   }
 
@@ -208,15 +175,12 @@ class UnconfirmedSnapshots {
     for (const id of this.taken.keys()) if (id <= checkpointId) this.taken.delete(id);
   }
 
-  /** Checkpoint `checkpointId` was aborted: its keys go back into the dirty sets of `tables`. */
-  aborted(checkpointId: number, tables: ReadonlyMap<string, { dirty: Set<StateKey> }>): void {
+  /** Checkpoint `checkpointId` was aborted: its keys, by state name, go to `handBack`. */
+  aborted(checkpointId: number, handBack: (name: string, keys: Iterable<StateKey>) => void): void {
     const taken = this.taken.get(checkpointId);
     if (!taken) return;
     this.taken.delete(checkpointId);
-    for (const [name, keys] of taken) {
-      const table = tables.get(name)!;
-      for (const key of keys) table.dirty.add(key);
-    }
+    for (const [name, keys] of taken) handBack(name, keys);
   }
 }
 
@@ -268,22 +232,13 @@ export class HeapStateBackend implements StateBackend {
 
   snapshot(checkpointId: number): KeyedDelta {
     const delta: KeyedDelta = [];
-    const taken = new Map<string, ReadonlySet<StateKey>>();
+    const taken = new Map<string, Iterable<StateKey>>();
     for (const table of this.tables.values()) {
-      if (table.dirty.size === 0) continue;
+      if (!table.changed) continue;
       const keys: StateKey[] = [];
       const values: unknown[] = [];
       const removed: StateKey[] = [];
-      for (const key of table.dirty) {
-        const value = table.data.get(key);
-        if (value === undefined) removed.push(key);
-        else {
-          keys.push(key);
-          values.push(value);
-        }
-      }
-      taken.set(table.name, table.dirty);
-      table.dirty = new Set();
+      taken.set(table.name, table.take(keys, values, removed));
       delta.push({ name: table.name, kind: table.kind, keys, values, removed });
     }
     this.unconfirmed.record(checkpointId, taken);
@@ -295,23 +250,24 @@ export class HeapStateBackend implements StateBackend {
   }
 
   checkpointAborted(checkpointId: number): void {
-    this.unconfirmed.aborted(checkpointId, this.tables);
+    this.unconfirmed.aborted(checkpointId, (name, keys) => this.tables.get(name)!.handBack(keys));
   }
 
   apply(delta: KeyedDelta): void {
     for (const change of delta) {
       const table = this.table(change.name, change.kind);
-      for (let i = 0; i < change.keys.length; i++) table.data.set(change.keys[i]!, change.values[i]);
-      for (const key of change.removed) table.data.delete(key);
+      for (let i = 0; i < change.keys.length; i++) table.restore(change.keys[i]!, change.values[i]);
+      for (const key of change.removed) table.forget(key);
     }
   }
 
   keysOf(name: string): IterableIterator<StateKey> {
-    return (this.tables.get(name)?.data ?? new Map<StateKey, unknown>()).keys();
+    const table = this.tables.get(name);
+    return table ? table.keys() : [][Symbol.iterator]();
   }
 
   entryOf(name: string, key: StateKey): unknown {
-    return this.tables.get(name)?.data.get(key);
+    return this.tables.get(name)?.get(key);
   }
 
   stateNames(): string[] {
@@ -319,7 +275,7 @@ export class HeapStateBackend implements StateBackend {
   }
 
   sizeOf(name: string): number {
-    return this.tables.get(name)?.data.size ?? 0;
+    return this.tables.get(name)?.size ?? 0;
   }
 
   async dispose(): Promise<void> {
@@ -329,7 +285,7 @@ export class HeapStateBackend implements StateBackend {
   private table(name: string, kind: StateKind): HeapTable {
     let table = this.tables.get(name);
     if (!table) {
-      table = { name, kind, data: new Map(), dirty: this.trackChanges ? new Set() : new ForgetfulSet() };
+      table = this.trackChanges ? new TrackedHeapTable(name, kind) : new PlainHeapTable(name, kind);
       this.tables.set(name, table);
     } else if (table.kind !== kind) {
       throw new ConfigError(`state "${name}"`, `a ${table.kind} state (its first declaration)`, `a ${kind} state`);
@@ -338,7 +294,11 @@ export class HeapStateBackend implements StateBackend {
   }
 }
 
-interface LmdbTable extends Table {
+interface LmdbTable {
+  readonly name: string;
+  readonly kind: StateKind;
+  /** Keys written since the last snapshot. */
+  dirty: Set<StateKey>;
   readonly index: number;
   /** Entries written since the last flush; `undefined` marks a removal. */
   readonly pending: Map<StateKey, unknown>;
@@ -419,7 +379,7 @@ export class LmdbStateBackend implements StateBackend {
 
   snapshot(checkpointId: number): KeyedDelta {
     const delta: KeyedDelta = [];
-    const taken = new Map<string, ReadonlySet<StateKey>>();
+    const taken = new Map<string, Iterable<StateKey>>();
     for (const table of this.tables.values()) {
       if (table.dirty.size === 0) continue;
       const keys: StateKey[] = [];
@@ -447,7 +407,10 @@ export class LmdbStateBackend implements StateBackend {
   }
 
   checkpointAborted(checkpointId: number): void {
-    this.unconfirmed.aborted(checkpointId, this.tables);
+    this.unconfirmed.aborted(checkpointId, (name, keys) => {
+      const table = this.tables.get(name)!;
+      for (const key of keys) table.dirty.add(key);
+    });
   }
 
   apply(delta: KeyedDelta): void {
