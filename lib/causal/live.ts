@@ -12,12 +12,15 @@ import { runUncaptured } from './capture.js';
 export class LiveServices implements CausalServices {
   private readonly random_ = new SeededRandom(randomBytes(4).readUInt32LE(0));
 
+  /** `clock` is the task's cached clock, which the task ticks between deliveries (a `LiveClock`). */
+  constructor(private readonly clock: { readonly cachedClock: number }) {}
+
   now(): number {
     return wallClock();
   }
 
   cachedNow(): number {
-    return wallClock();
+    return this.clock.cachedClock;
   }
 
   monotonicNow(): number {

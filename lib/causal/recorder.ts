@@ -7,7 +7,8 @@
  * Two implementations:
  * - {@link NoRecorder} (`NO_RECORDER`) for the modes without determinants (`none`, and `global-rollback`
  *   and `at-least-once` unless the verifier retains their traces): every method does nothing, so call
- *   sites never ask "is there a log?" before telling it something.
+ *   sites never ask "is there a log?" before telling it something. Its {@link LiveClock} keeps a task's
+ *   cached clock, which is all a live task needs of the clock ticks.
  * - `CausalTaskLog` (`task-log.ts`) for exactly-once and for retained traces: a determinant log,
  *   replicas of upstream logs, the shipper and, while replaying, the reader.
  *
@@ -19,6 +20,7 @@ import type { EpochSegment } from '../../determinants/replica.js';
 import type { ReplayReader } from '../../determinants/replay.js';
 import type { GrowableBytes } from '../../determinants/bytes.js';
 import type { Batch, EnvelopeAttacher } from '../transport/batch.js';
+import { wallClock } from '../util/clock.js';
 
 /** What a task tells causal logging about its own decisions, and asks of it. */
 export interface CausalRecorder extends EnvelopeAttacher {
@@ -111,8 +113,8 @@ export class NoRecorder implements CausalRecorder {
   order(): void {}
   processingTimer(): void {}
   capturedTimers(): void {}
-  maybeTickClock(): void {}
-  tickClock(): void {}
+  maybeTickClock(_now: number, _position: number): void {}
+  tickClock(_position: number): void {}
   abortCheckpoint(): void {}
   sourcePoll(): void {}
   sourceBarrier(): void {}
@@ -125,6 +127,25 @@ export class NoRecorder implements CausalRecorder {
   }
   ownSegments(): EpochSegment[] {
     return [];
+  }
+}
+
+/**
+ * A {@link NoRecorder} that keeps one task's cached clock, the value `cachedNow()` of its live services
+ * answers: set where the causal log would tick it (between deliveries), and recorded nowhere. A hot loop
+ * of reads then costs what it costs under exactly-once, a field read, instead of a `Date.now()` per call
+ * (about a tenth of Q12's `none` run went there).
+ */
+export class LiveClock extends NoRecorder {
+  /** The wall clock as of the task's last tick. */
+  cachedClock = wallClock();
+
+  override maybeTickClock(now: number, _position: number): void {
+    this.cachedClock = now;
+  }
+
+  override tickClock(_position: number): void {
+    this.cachedClock = wallClock();
   }
 }
 

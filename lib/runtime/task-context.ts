@@ -33,6 +33,6 @@ export interface TaskContext {
   operatorFailed(operatorName: string, record: unknown, error: unknown): void;
   /** Ingest time of the input being processed (job-clock ms), for latency accounting. */
   readonly ingestTime: number;
-  /** Where the task's determinants go: the causal log under exactly-once recovery, else `NO_RECORDER`. */
+  /** Where the task's determinants go: the causal log under exactly-once recovery, else a `LiveClock` (records nothing). */
   readonly recorder: CausalRecorder;
 }

@@ -8,7 +8,7 @@ import type { ResolvedJobOptions, DeadLetter } from '../config.js';
 import { LiveServices } from '../causal/live.js';
 import { RecordingServices } from '../causal/recording.js';
 import { CausalTaskLog } from '../causal/task-log.js';
-import { NO_RECORDER } from '../causal/recorder.js';
+import { LiveClock } from '../causal/recorder.js';
 import type { EpochSegment } from '../../determinants/replica.js';
 import type { Sink } from '../connectors/sink.js';
 import { SinkOperator, type SinkRunContext } from './sink-operator.js';
@@ -85,10 +85,12 @@ export class TaskFactory {
           onReplayEnd: () => task.noteLogEnd(),
         })
       : null;
-    const task = new Task(plan, vertex.parallelism, operators, this.host.environment(backends), log ?? NO_RECORDER);
+    // Without a causal log the task's recorder records nothing; it only keeps the cached clock.
+    const clock = log ? null : new LiveClock();
+    const task = new Task(plan, vertex.parallelism, operators, this.host.environment(backends), log ?? clock!);
     task.buffering = operators.some((op) => op instanceof SinkOperator);
     task.allowsCalls = nodes[vertex.nodes[0]!]!.async === true;
-    task.services = log ? new RecordingServices(log, task) : new LiveServices();
+    task.services = log ? new RecordingServices(log, task) : new LiveServices(clock!);
     task.failAsync = (error) => this.host.taskFailed(task, error);
     for (const channelIndex of plan.inputs) task.gate.add(this.host.inputEnd(channelIndex), this.host.plan.channels[channelIndex]!.logicalInput);
     if (snapshot) task.snapshots.restore(snapshot);

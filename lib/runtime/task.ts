@@ -19,7 +19,8 @@
  * | `task/environment.ts` | what the task needs from its worker |
  *
  * Every determinant the runtime decides goes through the task's `recorder` (`causal/recorder.ts`): the
- * causal log under exactly-once, `NO_RECORDER` (which does nothing) in the other modes.
+ * causal log under exactly-once, a `LiveClock` (which records nothing, and keeps the cached clock) in
+ * the other modes.
  */
 import type { CausalServices } from '../causal/services.js';
 import { activeScope, type CaptureScope } from '../causal/capture.js';
