@@ -65,6 +65,28 @@ test('a corrupted frame on a live connection fails it with FRAME_CORRUPT; frames
   t.false(p.accepted.sendControl(new Uint8Array([9])), 'a failed connection sends nothing');
 });
 
+test('a peer whose stream ends inside a frame (it died mid-write) fails the connection with FRAME_CORRUPT, logged as a warning that says so', async (t) => {
+  const p = await pair({ start: false });
+  t.teardown(p.close);
+  const frames = collect(p.accepted);
+  const whenClosed = closed(p.accepted);
+  p.accepted.on('error', () => {});
+  p.accepted.start();
+  p.client.start();
+  const good = encode((e, o) => e.control(o, new Uint8Array([1])));
+  const cut = encode((e, o) => e.control(o, new Uint8Array([2, 2, 2, 2])));
+  // What a SIGKILLed writer leaves: the kernel sends what was written, then the end of the stream.
+  p.client.socket.end(Buffer.concat([good, cut.subarray(0, cut.length - 3)]));
+  const error = await whenClosed;
+  t.true(error instanceof FrameCorruptionError);
+  t.regex(error!.message, /stream ended inside a frame: \d+ bytes of an incomplete frame, dropped \(the peer closed or died while writing it\)/);
+  t.deepEqual(frames.map((f) => (f.type === FrameType.Control ? f.payload[0] : -1)), [1], 'the complete frame before it arrives');
+  const logged = p.logs.filter((e) => e.event === 'connection-failed');
+  t.is(logged.length, 1);
+  t.is(logged[0]!.level, 'warn', 'a peer that died is not damage in transit');
+  t.is(logged[0]!.context.code, 'FRAME_CORRUPT');
+});
+
 test('a handshake frame after the handshake breaks the protocol and fails the connection', async (t) => {
   const p = await pair();
   t.teardown(p.close);

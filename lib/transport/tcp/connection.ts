@@ -310,7 +310,9 @@ export class FramedConnection extends EventEmitter<ConnectionEvents> {
     this.failure = error;
     this.state = 'closing';
     this.stopTimer();
-    this.logger({ level: error.code === 'FRAME_CORRUPT' ? 'error' : 'warn', event: 'connection-failed', message: error.message, context: { ...error.context, code: error.code } });
+    // Damaged bytes are an error; a stream cut inside a frame (`torn`: its peer died mid-write) is a warning.
+    const damaged = error.code === 'FRAME_CORRUPT' && error.context['torn'] === undefined;
+    this.logger({ level: damaged ? 'error' : 'warn', event: 'connection-failed', message: error.message, context: { ...error.context, code: error.code } });
     if (this.listenerCount('error') > 0) this.emit('error', error);
     this.socket.destroy();
   }

@@ -68,7 +68,12 @@ export class FrameReader {
     if (this.failure !== null) throw this.failure;
     const torn = this.buffered;
     if (torn > 0) {
-      this.failure = new FrameCorruptionError(`stream ended inside a frame: ${torn} bytes of an incomplete frame`, this.offset, { torn });
+      // What a peer that died (or closed) while writing leaves: not damage in transit, but refused alike (I7).
+      this.failure = new FrameCorruptionError(
+        `stream ended inside a frame: ${torn} bytes of an incomplete frame, dropped (the peer closed or died while writing it)`,
+        this.offset,
+        { torn },
+      );
       throw this.failure;
     }
   }
