@@ -156,17 +156,18 @@ class HeapListState<T> implements ListState<T> {
 }
 
 /**
- * The keys each snapshot took out of the tables' change tracking, until its checkpoint completes: an
- * aborted checkpoint hands them back, so that the next snapshot carries them again (I9).
+ * What each snapshot took out of the tables' change tracking (`T`: the keys, or a table's own record of
+ * them), until its checkpoint completes: an aborted checkpoint hands it back, so that the next snapshot
+ * carries those keys again (I9).
  */
-class UnconfirmedSnapshots {
-  private readonly taken = new Map<number, Map<string, Iterable<StateKey>>>();
+class UnconfirmedSnapshots<T> {
+  private readonly taken = new Map<number, Map<string, T>>();
 
   /**
    * Snapshot `checkpointId` took `keys` (by state name): the collections the tables replaced with new ones,
    * so taking a snapshot copies no key.
    */
-  record(checkpointId: number, keys: Map<string, Iterable<StateKey>>): void {
+  record(checkpointId: number, keys: Map<string, T>): void {
     this.taken.set(checkpointId, keys);
   }
 
@@ -175,8 +176,8 @@ class UnconfirmedSnapshots {
     for (const id of this.taken.keys()) if (id <= checkpointId) this.taken.delete(id);
   }
 
-  /** Checkpoint `checkpointId` was aborted: its keys, by state name, go to `handBack`. */
-  aborted(checkpointId: number, handBack: (name: string, keys: Iterable<StateKey>) => void): void {
+  /** Checkpoint `checkpointId` was aborted: what it took, by state name, goes to `handBack`. */
+  aborted(checkpointId: number, handBack: (name: string, taken: T) => void): void {
     const taken = this.taken.get(checkpointId);
     if (!taken) return;
     this.taken.delete(checkpointId);
@@ -194,8 +195,8 @@ export class HeapStateBackend implements StateBackend {
   private readonly tables = new Map<string, HeapTable>();
   /** State handles by name: asking for a state is a map lookup, with no allocation. */
   private readonly handles = new Map<string, ValueState<any> | MapState<any, any> | ListState<any>>();
-  /** Keys of snapshots not yet completed, by checkpoint id, so an abort can hand them back. */
-  private readonly unconfirmed = new UnconfirmedSnapshots();
+  /** What snapshots not yet completed took, by checkpoint id, so an abort can hand it back. */
+  private readonly unconfirmed = new UnconfirmedSnapshots<readonly unknown[]>();
 
   value<T>(name: string): ValueState<T> {
     let handle = this.handles.get(name);
@@ -232,7 +233,7 @@ export class HeapStateBackend implements StateBackend {
 
   snapshot(checkpointId: number): KeyedDelta {
     const delta: KeyedDelta = [];
-    const taken = new Map<string, Iterable<StateKey>>();
+    const taken = new Map<string, readonly unknown[]>();
     for (const table of this.tables.values()) {
       if (!table.changed) continue;
       const keys: StateKey[] = [];
@@ -312,7 +313,7 @@ interface LmdbTable {
 export class LmdbStateBackend implements StateBackend {
   currentKey: StateKey = 0;
   private readonly tables = new Map<string, LmdbTable>();
-  private readonly unconfirmed = new UnconfirmedSnapshots();
+  private readonly unconfirmed = new UnconfirmedSnapshots<ReadonlySet<StateKey>>();
   private readonly db: Database<unknown, [number, StateKey]>;
   private pendingCount = 0;
 
@@ -379,7 +380,7 @@ export class LmdbStateBackend implements StateBackend {
 
   snapshot(checkpointId: number): KeyedDelta {
     const delta: KeyedDelta = [];
-    const taken = new Map<string, Iterable<StateKey>>();
+    const taken = new Map<string, ReadonlySet<StateKey>>();
     for (const table of this.tables.values()) {
       if (table.dirty.size === 0) continue;
       const keys: StateKey[] = [];

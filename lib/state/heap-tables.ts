@@ -3,7 +3,8 @@
  *
  * - {@link TrackedHeapTable}, for a backend that checkpoints snapshot: each entry carries the epoch (the
  *   span between two snapshots) of its last write, and a key joins the list of the next snapshot the first
- *   time it is written in an epoch. A write to a key already written since the snapshot costs a comparison,
+ *   time it is written in an epoch (the entry itself is listed, so a snapshot reads it without a lookup).
+ *   A write to a key already written since the snapshot costs a comparison,
  *   where a set of dirty keys cost a hash insertion per write (the hot path of every keyed operator of a
  *   checkpointing job). A removed entry stays as a tombstone until the snapshot that carries its removal,
  *   so a key removed and written again in one epoch is listed once. An entry created and removed in the
@@ -45,21 +46,23 @@ export interface HeapTable {
   forget(key: StateKey): void;
   /**
    * Appends the keys written since the last snapshot to `keys` and their entries to `values`, or to
-   * `removed` if they have none, and starts a new epoch. Returns the keys taken, for an abort to hand back.
+   * `removed` if they have none, and starts a new epoch. Returns what it took, for {@link handBack}.
    */
-  take(keys: StateKey[], values: unknown[], removed: StateKey[]): Iterable<StateKey>;
-  /** An aborted snapshot's keys: the next snapshot carries them again, as they are then (I9). */
-  handBack(keys: Iterable<StateKey>): void;
+  take(keys: StateKey[], values: unknown[], removed: StateKey[]): readonly unknown[];
+  /** What an aborted snapshot took (`take`'s result): the next snapshot carries those keys again, as they are then (I9). */
+  handBack(taken: readonly unknown[]): void;
   /** Every key with an entry. */
   keys(): IterableIterator<StateKey>;
 }
 
 /**
- * An entry of a {@link TrackedHeapTable}: its value (undefined: a tombstone), the epoch of its last write,
- * and the epoch in which it was created (then no earlier snapshot can hold it).
+ * An entry of a {@link TrackedHeapTable}: its key, its value (undefined: a tombstone), the epoch of its last
+ * write, and the epoch in which it was created (then no earlier snapshot can hold it). The table lists the
+ * entries written in an epoch, not their keys, so that a snapshot reads them without a lookup per key.
  */
 class TrackedEntry {
   constructor(
+    readonly key: StateKey,
     public value: unknown,
     public epoch: number,
     public born: number,
@@ -68,16 +71,18 @@ class TrackedEntry {
 
 /** Epoch of entries no snapshot has to carry (restored, or applied to a standby), or that one may hold. */
 const UNTRACKED = -1;
-/** Epoch of an entry a snapshot being taken has just carried (its key listed twice is carried once). */
+/** Epoch of an entry a snapshot has carried. */
 const TAKEN = -2;
+/** Epoch of an entry dropped from its table (created and removed in one epoch): a snapshot skips it. */
+const DROPPED = -3;
 
-const NO_KEYS: readonly StateKey[] = Object.freeze([]);
+const NOTHING_TAKEN: readonly unknown[] = Object.freeze([]);
 
 /** A table whose writes the next snapshot carries (see the module comment). */
 export class TrackedHeapTable implements HeapTable {
   private readonly data = new Map<StateKey, TrackedEntry>();
-  /** Keys first written or removed in the current epoch, each once. */
-  private written: StateKey[] = [];
+  /** Entries first written or removed in the current epoch, each once (and entries dropped since). */
+  private written: TrackedEntry[] = [];
   /** The current epoch: the number of snapshots taken. */
   private epoch = 0;
   /** Entries that hold a value (tombstones excluded). */
@@ -114,14 +119,15 @@ export class TrackedHeapTable implements HeapTable {
     const entry = this.data.get(key);
     if (entry === undefined || entry.value === undefined) return false;
     this.live--;
-    // Created since the last snapshot: no snapshot holds it, so none has to carry its removal. Its key is
-    // listed already (a creation lists it); the snapshot skips a key with no entry.
+    // Created since the last snapshot: no snapshot holds it, so none has to carry its removal. It is
+    // listed already (a creation lists it); the snapshot skips it.
     if (entry.born === this.epoch) {
+      entry.epoch = DROPPED;
       this.data.delete(key);
       return true;
     }
     entry.value = undefined;
-    this.mark(key, entry);
+    this.mark(entry);
     return true;
   }
 
@@ -143,13 +149,13 @@ export class TrackedHeapTable implements HeapTable {
 
   touched(key: StateKey): void {
     const entry = this.data.get(key);
-    if (entry !== undefined) this.mark(key, entry);
+    if (entry !== undefined) this.mark(entry);
   }
 
   restore(key: StateKey, value: unknown): void {
     const entry = this.data.get(key);
     if (entry === undefined) {
-      this.data.set(key, new TrackedEntry(value, UNTRACKED, UNTRACKED));
+      this.data.set(key, new TrackedEntry(key, value, UNTRACKED, UNTRACKED));
       this.live++;
       return;
     }
@@ -164,22 +170,21 @@ export class TrackedHeapTable implements HeapTable {
     this.data.delete(key);
   }
 
-  take(keys: StateKey[], values: unknown[], removed: StateKey[]): Iterable<StateKey> {
+  take(keys: StateKey[], values: unknown[], removed: StateKey[]): readonly unknown[] {
     const taken = this.written;
-    if (taken.length === 0) return NO_KEYS;
+    if (taken.length === 0) return NOTHING_TAKEN;
+    const epoch = this.epoch;
     for (let i = 0; i < taken.length; i++) {
-      const key = taken[i]!;
-      const entry = this.data.get(key);
-      // No entry: created and removed since the last snapshot. Another epoch: listed twice (removed at once,
-      // then created again), and carried already.
-      if (entry === undefined || entry.epoch !== this.epoch) continue;
+      const entry = taken[i]!;
+      // Dropped: created and removed since the last snapshot.
+      if (entry.epoch !== epoch) continue;
       entry.epoch = TAKEN;
       if (entry.value === undefined) {
         // The removal is in this snapshot now: the tombstone has done its job.
-        removed.push(key);
-        this.data.delete(key);
+        removed.push(entry.key);
+        this.data.delete(entry.key);
       } else {
-        keys.push(key);
+        keys.push(entry.key);
         values.push(entry.value);
       }
     }
@@ -188,18 +193,18 @@ export class TrackedHeapTable implements HeapTable {
     return taken;
   }
 
-  handBack(keys: Iterable<StateKey>): void {
-    for (const key of keys) {
+  handBack(taken: readonly unknown[]): void {
+    for (const { key } of taken as readonly TrackedEntry[]) {
       const entry = this.data.get(key);
       // Removed, and the removal left with the aborted snapshot: a tombstone carries it again.
       if (entry === undefined) {
-        this.data.set(key, new TrackedEntry(undefined, this.epoch, UNTRACKED));
-        this.written.push(key);
+        this.written.push(new TrackedEntry(key, undefined, this.epoch, UNTRACKED));
+        this.data.set(key, this.written[this.written.length - 1]!);
         continue;
       }
       // The aborted snapshot may have carried its creation: a removal now must be carried too.
       entry.born = UNTRACKED;
-      this.mark(key, entry);
+      this.mark(entry);
     }
   }
 
@@ -211,17 +216,17 @@ export class TrackedHeapTable implements HeapTable {
   private write(key: StateKey): TrackedEntry {
     let entry = this.data.get(key);
     if (entry === undefined) {
-      entry = new TrackedEntry(undefined, this.epoch, this.epoch);
+      entry = new TrackedEntry(key, undefined, this.epoch, this.epoch);
       this.data.set(key, entry);
-      this.written.push(key);
-    } else this.mark(key, entry);
+      this.written.push(entry);
+    } else this.mark(entry);
     return entry;
   }
 
-  private mark(key: StateKey, entry: TrackedEntry): void {
+  private mark(entry: TrackedEntry): void {
     if (entry.epoch === this.epoch) return;
     entry.epoch = this.epoch;
-    this.written.push(key);
+    this.written.push(entry);
   }
 }
 
@@ -277,8 +282,8 @@ export class PlainHeapTable implements HeapTable {
     this.data.delete(key);
   }
 
-  take(): Iterable<StateKey> {
-    return NO_KEYS;
+  take(): readonly unknown[] {
+    return NOTHING_TAKEN;
   }
 
   handBack(): void {}
