@@ -240,7 +240,8 @@ export class HeapStateBackend implements StateBackend {
       const values: unknown[] = [];
       const removed: StateKey[] = [];
       taken.set(table.name, table.take(keys, values, removed));
-      delta.push({ name: table.name, kind: table.kind, keys, values, removed });
+      // Only entries created and dropped since the last snapshot: nothing to carry.
+      if (keys.length > 0 || removed.length > 0) delta.push({ name: table.name, kind: table.kind, keys, values, removed });
     }
     this.unconfirmed.record(checkpointId, taken);
     return delta;

@@ -141,6 +141,11 @@ test('an entry created and removed between two snapshots is in neither: no remov
   t.deepEqual(delta!.keys, []);
   t.deepEqual(delta!.removed, ['kept'], 'only the entry an earlier snapshot holds has its removal carried');
   t.is(backend.sizeOf('v'), 0);
+  backend.checkpointCompleted(2);
+  backend.currentKey = 'brief';
+  value.update(3);
+  value.clear();
+  t.deepEqual(backend.snapshot(3), [], 'a state whose only entry came and went has no change to carry');
 });
 
 test('a removal whose snapshot was aborted is carried by the next one, even when the key came back and went again around the abort', (t) => {
