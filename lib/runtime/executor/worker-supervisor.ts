@@ -274,13 +274,13 @@ export class WorkerSupervisor {
         if (!link || host.ended()) return;
         const tasks = this.tasksToMoveBack(worker);
         if (tasks.length === 0) return;
-        if (host.placement.some((_, id) => host.isDead(id))) break;
+        if (this.recoveryUnderWay()) break;
         const held = await link.standbyPositions(tasks, checkpoint).catch(() => null);
         if (held === null) return;
         if (tasks.every((id) => held.has(id))) {
           // Asked and answered across a turn of the event loop: look again before acting.
           const still = this.tasksToMoveBack(worker);
-          if (host.ended() || host.placement.some((_, id) => host.isDead(id)) || still.length !== tasks.length) break;
+          if (host.ended() || this.recoveryUnderWay() || still.length !== tasks.length) break;
           const from = new Map<number, number[]>();
           for (const id of tasks) {
             const survivor = host.placement[id]!;
@@ -295,6 +295,12 @@ export class WorkerSupervisor {
         await new Promise((resolve) => setTimeout(resolve, MOVE_BACK_POLL_MS));
       }
     }
+  }
+
+  /** Whether a recovery is under way: some task is dead and not yet replaced. */
+  private recoveryUnderWay(): boolean {
+    const host = this.host;
+    return host.placement.some((_, id) => host.isDead(id));
   }
 
   /** Whether `taskId` was killed to move back (I33) and this is the first time its failure is asked about. */
