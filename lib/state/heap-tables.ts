@@ -198,8 +198,9 @@ export class TrackedHeapTable implements HeapTable {
       const entry = this.data.get(key);
       // Removed, and the removal left with the aborted snapshot: a tombstone carries it again.
       if (entry === undefined) {
-        this.written.push(new TrackedEntry(key, undefined, this.epoch, UNTRACKED));
-        this.data.set(key, this.written[this.written.length - 1]!);
+        const tombstone = new TrackedEntry(key, undefined, this.epoch, UNTRACKED);
+        this.data.set(key, tombstone);
+        this.written.push(tombstone);
         continue;
       }
       // The aborted snapshot may have carried its creation: a removal now must be carried too.
