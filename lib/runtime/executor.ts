@@ -112,6 +112,12 @@ export class Executor implements WorkerReports {
   private readonly checkpoints: CheckpointController;
   /** With retained determinants: each task's own log of the epochs it closed, as its host reported (I32). */
   private readonly closedEpochs = new Map<number, Map<number, Uint8Array>>();
+  /**
+   * With retained determinants: per task, the highest checkpoint it acknowledged since the job (re)started.
+   * Its host reports the epochs it closed before the acknowledgement, on the same ordered connection (I32),
+   * so every epoch of its log before that checkpoint is in {@link closedEpochs}.
+   */
+  private readonly closedThrough = new Map<number, number>();
   private readonly standbys: StandbyPool;
   private readonly workers: WorkerSupervisor;
   private readonly rounds: ReplacementRounds;
@@ -227,7 +233,7 @@ export class Executor implements WorkerReports {
       },
       taskDied,
     });
-    this.queries = new RecoveryQueries({ ...view, nodes, directory: options.directory, checkpoints: this.checkpoints, incarnations: this.incarnations, runId: () => this.runId, closedEpochs: (taskId) => this.closedEpochs.get(taskId) });
+    this.queries = new RecoveryQueries({ ...view, nodes, directory: options.directory, checkpoints: this.checkpoints, incarnations: this.incarnations, runId: () => this.runId, closedEpochs: (taskId) => this.closedEpochs.get(taskId), closedThrough: (taskId) => this.closedThrough.get(taskId) ?? -1 });
     this.faults = new FaultInjector({
       plan: this.plan,
       nodes,
@@ -259,6 +265,8 @@ export class Executor implements WorkerReports {
         this.taskState[taskId] = 'running';
       },
       restarted: () => {
+        // A rollback's tasks report their epochs afresh: until they acknowledge again, histories are collected.
+        this.closedThrough.clear();
         this.finishedTasks = 0;
         this.taskState.fill('running');
       },
@@ -489,6 +497,7 @@ export class Executor implements WorkerReports {
   acknowledge(_worker: number, taskId: number, checkpointId: number, frame: Uint8Array): void {
     // Worker processes may still acknowledge while the job ends: the store is closing, nothing completes.
     if (this.settled) return;
+    if (checkpointId > (this.closedThrough.get(taskId) ?? -1)) this.closedThrough.set(taskId, checkpointId);
     this.checkpoints.acknowledge(taskId, checkpointId, frame);
   }
 

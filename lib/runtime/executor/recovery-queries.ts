@@ -28,6 +28,8 @@ export interface RecoveryQueriesHost extends JobView {
   readonly incarnations: readonly number[];
   /** With retained determinants: the epochs of a task's own log it reported closed (I32), by epoch. */
   closedEpochs(taskId: number): ReadonlyMap<number, Uint8Array> | undefined;
+  /** With retained determinants: the highest checkpoint the task acknowledged, having reported every epoch before it (I32); -1 if none. */
+  closedThrough(taskId: number): number;
 }
 
 /** A sink task: where its partition is, and the sink in its chain. */
@@ -76,6 +78,11 @@ export class RecoveryQueries {
   async historyOf(taskId: number, beforeEpoch: number): Promise<EpochSegment[]> {
     const own = (await this.host.links[this.host.placement[taskId]!]?.ownLogs([taskId], 0, false))?.get(taskId);
     if (own) return own.replay.filter((segment) => segment.epoch < beforeEpoch);
+    const closed = this.host.closedEpochs(taskId);
+    // The task reported every epoch before a checkpoint it acknowledged (I32): those are the whole history,
+    // and copies held elsewhere (prefixes of the same log, which closed epochs win over) add nothing. This
+    // keeps a verified recovery from reading every copy and stored envelope since the job started.
+    if (closed && this.host.closedThrough(taskId) >= beforeEpoch) return epochsBefore(closed, beforeEpoch);
     const copies = (await this.collectCopies([taskId], 0)).get(taskId) ?? [];
     const stored = new ReplicaStore({ dsd: -1 });
     for (const envelope of await this.sinkDeterminants(0)) stored.ingest(envelope);
@@ -83,11 +90,10 @@ export class RecoveryQueries {
     if (fromSinks.length > 0) copies.push(fromSinks);
     const copied = (copies.length > 0 ? longestCopy(taskId, copies) : []).filter((segment) => segment.epoch < beforeEpoch);
     // Copies end at the task's last output; the epochs it reported closed are whole (I32), and win.
-    const closed = this.host.closedEpochs(taskId);
     if (!closed || closed.size === 0) return copied;
     const byEpoch = new Map(copied.map((segment) => [segment.epoch, segment.bytes]));
     for (const [epoch, bytes] of closed) if (epoch < beforeEpoch) byEpoch.set(epoch, bytes);
-    return [...byEpoch].sort((a, b) => a[0] - b[0]).map(([epoch, bytes]) => ({ epoch, bytes }));
+    return epochsBefore(byEpoch, beforeEpoch);
   }
 
   /** Every determinant envelope the job's sink partitions store (a dead sink's partition is opened to read them). */
@@ -159,4 +165,11 @@ export class RecoveryQueries {
   private openPartition(sink: SinkTask, restoredEpoch: number): SinkPartition<unknown> {
     return sink.node.sinkConnector!.open({ subtask: sink.subtask, parallelism: sink.parallelism, jobDirectory: this.host.directory, restoredEpoch, runId: this.host.runId(), fresh: false });
   }
+}
+
+/** The epochs of `byEpoch` before `beforeEpoch`, as segments in epoch order. */
+function epochsBefore(byEpoch: ReadonlyMap<number, Uint8Array>, beforeEpoch: number): EpochSegment[] {
+  const out: EpochSegment[] = [];
+  for (const [epoch, bytes] of byEpoch) if (epoch < beforeEpoch) out.push({ epoch, bytes });
+  return out.sort((a, b) => a.epoch - b.epoch);
 }
