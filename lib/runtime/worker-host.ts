@@ -349,6 +349,7 @@ export class WorkerHost implements WorkerCommands {
       created.push(task);
       reports.push(report);
     }
+    for (const task of created) this.skipConsumedOutput(task, replaced);
     // Live producers replay their in-flight logs into the new ends, after what each consumer's checkpoint
     // consumed; live consumers read the new producer once they drained the old channel.
     for (const { task, writer, index } of movedConsumers) {
@@ -357,6 +358,21 @@ export class WorkerHost implements WorkerCommands {
     for (const { task, input } of movedProducers) task.producerReplaced(task.inputs[input]!);
     for (const task of created) this.startTask(task);
     return reports;
+  }
+
+  /**
+   * A replacement regenerates from its checkpoint what its live consumers hosted here already consumed: those
+   * elements go to its in-flight log only (a later failure of the consumer replays them), never over the
+   * channel, where the consumer would drop them by number (I8). Remote consumers drop them on arrival.
+   */
+  private skipConsumedOutput(task: Task, replaced: ReadonlySet<number>): void {
+    for (const writer of task.allWriters) {
+      const channel = this.o.plan.channels[writer.channel.id.index]!;
+      if (replaced.has(channel.to)) continue;
+      const consumer = this.hosts(channel.to);
+      if (consumer === null || consumer.status !== 'running') continue;
+      writer.skipThrough = consumer.inputs[channel.consumerInput]!.lastSeq;
+    }
   }
 
   private replace(deploy: ReplacementDeploy): { task: Task; report: ReplacementReport } {

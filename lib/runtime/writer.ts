@@ -29,6 +29,12 @@ export class ChannelWriter {
   consumerId = -1;
   /** Records sent on this channel (for metrics). */
   recordsOut = 0;
+  /**
+   * Elements up to this sequence number go to the in-flight log only, not to the channel: a replacement
+   * regenerating output that its live consumer has already consumed, and would drop by number (I8). Sending
+   * them cost the replay the consumer's credit and the consumer its time. -1: everything is sent.
+   */
+  skipThrough = -1;
 
   constructor(
     /** The channel. */
@@ -133,6 +139,11 @@ export class ChannelWriter {
     this.inflight?.append(batch);
     if (this.cursor !== null) {
       // A replacement consumer is catching up: it gets this batch from the log, in order.
+      this.channel.recycle(batch);
+      return;
+    }
+    if (batch.seq + (batch.type === ElementType.Data ? batch.count : 1) <= this.skipThrough + 1) {
+      // Consumed already: the consumer would drop it (I8). The next batch sent carries the determinants.
       this.channel.recycle(batch);
       return;
     }

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { InflightBudget, InflightLog } from '../../lib/inflight/log.js';
 import { keepEncodedBytes, keepReferences, type ChunkRetention } from '../../lib/inflight/retention.js';
 import { InflightSpillStore } from '../../lib/inflight/spill.js';
+import { ChannelWriter } from '../../lib/runtime/writer.js';
 import { Batch, ElementType } from '../../lib/transport/batch.js';
+import { LocalChannel } from '../../lib/transport/channel.js';
 import { jobDirectory } from '../helpers/jobs.js';
 import { checkProperty } from '../helpers/property.js';
 
@@ -216,4 +218,41 @@ test('in-flight logs under either retention replay the same elements as a model 
     }),
     60,
   );
+});
+
+test('a replacement writing to a live consumer sends only what that consumer has not consumed, and logs everything in flight (I8)', (t) => {
+  const channel = new LocalChannel({ index: 0, from: 0, to: 1, incarnation: 1 }, { capacity: 1000, batchSize: 10 });
+  const log = new InflightLog(1, 0, 0, 0, new InflightBudget(1_000_000), null, keepReferences);
+  const writer = new ChannelWriter(channel, 0, { ingestTime: 0 }, log, null);
+  // The live consumer consumed elements 0..24: batches [0, 10) and [10, 20) stay in the log only; [20, 30)
+  // straddles and is sent, for the consumer to drop 20..24 by number; the barrier after it is sent too.
+  writer.skipThrough = 24;
+  for (let n = 0; n < 35; n++) writer.add({ n }, n);
+  writer.control(ElementType.Barrier, 7);
+  writer.flush();
+  const sent: [number, number, number][] = [];
+  for (let batch = channel.poll(); batch !== undefined; batch = channel.poll()) {
+    sent.push([batch.type, batch.seq, batch.type === ElementType.Data ? batch.count : 1]);
+    channel.release(batch);
+  }
+  t.deepEqual(sent, [
+    [ElementType.Data, 20, 10],
+    [ElementType.Data, 30, 5],
+    [ElementType.Barrier, 35, 1],
+  ]);
+  // Should the consumer fail next, its replacement gets everything from the log.
+  t.is(replay(log, -1).length, 36);
+});
+
+test('elements the live consumer consumed are skipped whole, a control element included, and numbering goes on (I8)', (t) => {
+  const channel = new LocalChannel({ index: 0, from: 0, to: 1, incarnation: 1 }, { capacity: 1000, batchSize: 10 });
+  const writer = new ChannelWriter(channel, 0, { ingestTime: 0 }, new InflightLog(1, 0, 0, 0, new InflightBudget(1_000_000), null, keepReferences), null);
+  writer.skipThrough = 10;
+  for (let n = 0; n < 10; n++) writer.add({ n }, n);
+  writer.control(ElementType.Watermark, 9);
+  writer.add({ n: 10 }, 10);
+  writer.flush();
+  const batch = channel.poll()!;
+  t.deepEqual([batch.type, batch.seq, batch.count], [ElementType.Data, 11, 1]);
+  t.is(channel.poll(), undefined);
 });
