@@ -142,7 +142,7 @@ export class ChannelWriter {
       this.channel.recycle(batch);
       return;
     }
-    if (batch.seq + (batch.type === ElementType.Data ? batch.count : 1) <= this.skipThrough + 1) {
+    if (batch.seqEnd <= this.skipThrough + 1) {
       // Consumed already: the consumer would drop it (I8). The next batch sent carries the determinants.
       this.channel.recycle(batch);
       return;
