@@ -69,9 +69,12 @@ test.serial('with rebalance, the tasks of a SIGKILLed worker move back to its ne
 });
 
 test.serial('without rebalance (the default), the survivor keeps the tasks it took over and the new process holds standbys only', async (t) => {
-  const run = await runCluster(t, 'sums', { workers: 2, rate: 20_000, count: 60_000, faults: [{ task: 'worker-0', afterMs: 600 }] });
+  // The new process starts only once the recovery is over, and starting it (compiling the job module) takes
+  // a second or two on a loaded machine: the job runs 6 s, as the test above, so that it is still running
+  // when the process joins. With 3 s, CI saw the job end first, and no respawn to check.
+  const run = await runCluster(t, 'sums', { workers: 2, rate: 20_000, count: 120_000, faults: [{ task: 'worker-0', afterMs: 600 }] });
   assertRecoveredExactlyOnce(t, run, 1);
-  t.deepEqual(checkSums(run.records as SumRecord[], 60_000), []);
+  t.deepEqual(checkSums(run.records as SumRecord[], 120_000), []);
   t.truthy(eventsOf(run.events, 'worker-respawned')[0], 'worker-0 was respawned');
   t.deepEqual(eventsOf(run.events, 'tasks-moving'), [], 'nothing moved');
   t.is(run.result.moves, 0);
