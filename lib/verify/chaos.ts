@@ -106,11 +106,14 @@ export async function verifyRuns(options: VerifyOptions): Promise<VerifyResult> 
   return runAll(options, null, (run, seed) => verifyBuiltIn(jobs[run % jobs.length]!, run, seed, settingsOf(options)));
 }
 
-/** One run of a built-in job, with a witness server of its own. */
-export async function verifyBuiltIn(spec: VerifyJob, run: number, seed: number, settings: RunSettings): Promise<RunReport> {
+/**
+ * One run of a built-in job, with a witness server of its own, its sources at `pace` times their usual rate
+ * (default: {@link WORKER_PACE} in worker processes, else 1).
+ */
+export async function verifyBuiltIn(spec: VerifyJob, run: number, seed: number, settings: RunSettings, pace = (settings.workers ?? 0) > 0 ? WORKER_PACE : 1): Promise<RunReport> {
   const server = await WitnessServer.start();
   try {
-    return await verifyOne(builtInTarget(spec, server, (settings.workers ?? 0) > 0 ? WORKER_PACE : 1), run, seed, settings);
+    return await verifyOne(builtInTarget(spec, server, pace), run, seed, settings);
   } finally {
     await server.close();
   }
