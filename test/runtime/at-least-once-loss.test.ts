@@ -12,12 +12,6 @@ import { testJob } from '../helpers/jobs.js';
 // replacement gives it is dropped as a duplicate of a different record, and never shown: lost, which
 // `docs/api.md` promised `at-least-once` never does. `bench recovery` has been counting such losses for this mode.
 
-/** Busy for about `micros` µs: a consumer slow enough that its replacement catches up over several intervals (more records merged in its own order). */
-function spin(micros: number): void {
-  const until = performance.now() + micros / 1000;
-  while (performance.now() < until);
-}
-
 test.failing('known defect: at-least-once loses records when a replacement regenerates its input in another order than its predecessor consumed it (a source partition and its keyed consumer killed together); when mended, every number is shown at least once', async (t) => {
   const count = 12_000;
   const job = testJob(t, { parallelism: 2, stallTimeoutMs: 5_000, recovery: { mode: 'at-least-once', checkpointIntervalMs: 10 } });
@@ -27,7 +21,6 @@ test.failing('known defect: at-least-once loses records when a replacement regen
     .process<number>(
       {
         processElement(r, ctx) {
-          spin(20);
           ctx.emit(r.n);
         },
       },
