@@ -96,7 +96,12 @@ export class LocalRecoveryStrategy implements RecoveryStrategy {
       return;
     }
     if (this.escalating) return;
-    if (!control.causal) await control.regenerated(new Set(ids), fromEpoch);
+    if (!control.causal) {
+      // A new execution: sinks that showed output since the checkpoint show what it regenerates after
+      // that, and consumers take all of it (I35); nothing is dropped as a duplicate of a different record.
+      const exposed = await control.regenerated(new Set(ids), fromEpoch);
+      for (const spec of specs) if (exposed.has(spec.taskId)) spec.showAfterVisible = true;
+    }
     if (control.retainAll) {
       // Verification only: the replacement's log continues its predecessor's whole trace, so that the oracle
       // can replay every task from the job's start (recovery never needs the epochs before the checkpoint).

@@ -17,6 +17,8 @@ export interface ReplacementSpec {
   replay: EpochSegment[] | null;
   /** With retained traces (verification): its trace before the checkpoint, which its new log continues. */
   history: EpochSegment[] | null;
+  /** Without determinants, a sink task whose sinks showed output since the checkpoint: shown after it (I35). */
+  showAfterVisible?: boolean;
 }
 
 /** What recovery may do to a job. */
@@ -71,6 +73,9 @@ export interface JobControl {
    * their log nor consume from one that did replay their own logs; the rest decide anew.
    */
   rollback(reason: string, lost: ReadonlySet<number> | null): Promise<void>;
-  /** Without determinants: `failed` were replaced from `checkpoint` and decide anew (the guarantee may degrade, I23). */
-  regenerated(failed: ReadonlySet<number>, checkpoint: number): Promise<void>;
+  /**
+   * Without determinants: `failed` are replaced from `checkpoint` and decide anew (the guarantee may degrade,
+   * I23). Returns the sink tasks, failed or downstream, that showed output since the checkpoint.
+   */
+  regenerated(failed: ReadonlySet<number>, checkpoint: number): Promise<ReadonlySet<number>>;
 }

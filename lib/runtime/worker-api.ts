@@ -75,6 +75,8 @@ export interface ReplacementDeploy {
   replay: EpochSegment[] | null;
   /** With retained traces: its predecessor's trace, which the new log continues. */
   history: EpochSegment[] | null;
+  /** Its sinks show what it regenerates after what they showed, never dropping by output index (at-least-once, I35). */
+  showAfterVisible?: boolean;
 }
 
 /** One round of local recovery, as one worker sees it. */
@@ -87,6 +89,11 @@ export interface RoundSpec {
   replacements: ReplacementDeploy[];
   /** Per channel into a failed task: the last sequence number its checkpoint consumed (producers replay after it). */
   replayAfter: { index: number; afterSeq: number }[];
+  /**
+   * Channels out of replacements that regenerate without determinants (at-least-once, I35): their live
+   * consumers take every element sent on the new incarnation, numbered anew, and the replacement skips none.
+   */
+  renumbered: number[];
 }
 
 /** What a worker reports of a replacement it created. */

@@ -312,6 +312,7 @@ export class WorkerHost implements WorkerCommands {
     }
     const replaced = new Set(spec.replacements.map((r) => r.taskId));
     const replayAfter = new Map(spec.replayAfter.map((r) => [r.index, r.afterSeq]));
+    const renumbered = new Set(spec.renumbered);
     // Phase 1: every rewired channel gets its new incarnation, before any replacement is built, so that
     // replacements of adjacent failed tasks are wired to each other. A live consumer drains the old end
     // first: what it holds there is its own, received before the failure.
@@ -328,6 +329,7 @@ export class WorkerHost implements WorkerCommands {
       } else if (consumer) {
         const input = consumer.inputs[channel.consumerInput]!;
         const fresh = this.inputEndOf(rewire.index);
+        if (renumbered.has(rewire.index)) input.renumberedIncarnations.add(rewire.incarnation);
         const newest = lastOfChain(input.channel);
         // A closed newest end is a stand-in for an end towards a worker that died meanwhile (a concurrent
         // recovery placed its producer there): the consumer reads on from the fresh end all the same.
@@ -349,7 +351,7 @@ export class WorkerHost implements WorkerCommands {
       created.push(task);
       reports.push(report);
     }
-    for (const task of created) this.skipConsumedOutput(task, replaced);
+    for (const task of created) this.skipConsumedOutput(task, replaced, renumbered);
     // Live producers replay their in-flight logs into the new ends, after what each consumer's checkpoint
     // consumed; live consumers read the new producer once they drained the old channel.
     for (const { task, writer, index } of movedConsumers) {
@@ -364,11 +366,12 @@ export class WorkerHost implements WorkerCommands {
    * A replacement regenerates from its checkpoint what its live consumers hosted here already consumed: those
    * elements go to its in-flight log only (a later failure of the consumer replays them), never over the
    * channel, where the consumer would drop them by number (I8). Remote consumers drop them on arrival.
+   * A replacement without determinants skips nothing: its consumers take all it sends (I35).
    */
-  private skipConsumedOutput(task: Task, replaced: ReadonlySet<number>): void {
+  private skipConsumedOutput(task: Task, replaced: ReadonlySet<number>, renumbered: ReadonlySet<number>): void {
     for (const writer of task.allWriters) {
       const channel = this.o.plan.channels[writer.channel.id.index]!;
-      if (replaced.has(channel.to)) continue;
+      if (replaced.has(channel.to) || renumbered.has(channel.index)) continue;
       const consumer = this.hosts(channel.to);
       if (consumer === null || consumer.status !== 'running') continue;
       writer.skipThrough = consumer.inputs[channel.consumerInput]!.lastSeq;
@@ -385,6 +388,8 @@ export class WorkerHost implements WorkerCommands {
     this.closedEpochsFrom.set(task, snapshot?.checkpointId ?? 0);
     this.tasks.set(plan.id, task);
     if (deploy.replay !== null) this.awaitingVerdict.add(plan.id);
+    // A new execution of output its sinks already showed: shown after it, never dropped by index (I35).
+    if (deploy.showAfterVisible) for (const op of task.operators) if (op instanceof SinkOperator) op.showAfterVisible();
     const recordedConsumption = task.inputs.map((input) => input.lastSeq);
     let replayEntries = 0;
     if (deploy.replay) {

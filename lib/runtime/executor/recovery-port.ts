@@ -87,9 +87,10 @@ export function jobControlOf(host: RecoveryPortHost): JobControl {
       // Without determinants (at-least-once) a replacement may regenerate different records than those
       // sinks downstream already showed since the checkpoint: exactly-once is not kept there (I23).
       const exposed = await queries.shownSinceCheckpoint(taintedTasks(plan, failed));
-      if (exposed.length === 0) return;
+      if (exposed.length === 0) return new Set<number>();
       host.setGuarantee(degraded(host.guarantee(), checkpoint, exposed.map((e) => e.sink), `at-least-once recovery of ${[...failed].map((id) => plan.tasks[id]!.name).join(', ')}`));
       host.event('guarantee-degraded', { guarantee: host.guarantee() });
+      return new Set(exposed.map((e) => e.taskId));
     },
   };
 }

@@ -89,6 +89,8 @@ export class ReplacementRounds {
       snapshots.set(id, merged ? encodeSnapshot(merged) : null);
     }
     const channels = [...rewired].sort((a, b) => a - b).map((index) => ({ index, incarnation: incarnations[index]! }));
+    // A replacement without determinants (no log to replay) regenerates anew: its consumers number it anew (I35).
+    const renumbered = specs.filter((s) => s.replay === null).flatMap((s) => plan.tasks[s.taskId]!.outputs.flat());
     const reports: ReplacementReport[] = [];
     for (const id of failed) this.inRound.add(id);
     try {
@@ -99,6 +101,7 @@ export class ReplacementRounds {
             placement,
             channels,
             replayAfter,
+            renumbered,
             replacements: specs
               .filter((s) => placement[s.taskId] === worker)
               .sort((a, b) => a.taskId - b.taskId)
@@ -109,6 +112,7 @@ export class ReplacementRounds {
                 ...(fromStandby.has(s.taskId) ? { fromStandby: true } : {}),
                 replay: s.replay,
                 history: s.history,
+                ...(s.showAfterVisible ? { showAfterVisible: true } : {}),
               })),
           };
           reports.push(...(await link.round(spec)));

@@ -50,6 +50,13 @@ export class TaskInput {
   readonly heldBefore = new Map<number, number>();
   /** `lastSeq` as the task started: restored from its snapshot, or -1. */
   restoredSeq = -1;
+  /**
+   * Incarnations of this input whose producer regenerates without determinants (at-least-once, I35): what
+   * they send is a new execution, numbered anew from its first element, and none of it is dropped.
+   */
+  readonly renumberedIncarnations = new Set<number>();
+  /** The next element taken sets `lastSeq` (the input switched to a renumbered incarnation, I35). */
+  renumberNext = false;
 
   constructor(
     /** The channel. */
@@ -133,6 +140,7 @@ export class InputGate {
     if (next === null) return false;
     input.channel.onReadable = null;
     input.heldBefore.set(next.id.incarnation, input.lastSeq);
+    if (input.renumberedIncarnations.delete(next.id.incarnation)) input.renumberNext = true;
     input.channel = next;
     this.listen(input);
     if (input.channel.successor !== null && input.channel.queued === 0) this.switchToSuccessor(input);
@@ -303,8 +311,15 @@ export class InputGate {
    */
   private skipConsumed(input: TaskInput, batch: Batch): number {
     const next = batch.seq + input.pendingOffset;
-    const expected = input.lastSeq + 1;
     const size = batch.type === ElementType.Data ? batch.count : 1;
+    if (input.renumberNext) {
+      // A replacement without determinants starts again from its checkpoint's position, at or below what
+      // this task consumed of its predecessor: everything it sends is taken, none dropped as a duplicate of
+      // what may be a different element (I35). Beyond the next expected number is still a gap (I8).
+      input.renumberNext = false;
+      if (next <= input.lastSeq + 1) input.lastSeq = next - 1;
+    }
+    const expected = input.lastSeq + 1;
     if (next !== expected) {
       if (next > expected) {
         throw new Error(`I8 violated: ${this.task.taskName} input ${input.index} expected seq ${expected}, got ${elementTypeName(batch.type)} at ${next}`);
