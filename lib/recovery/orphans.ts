@@ -42,17 +42,22 @@ export async function judgeAtLogEnd(
   }
   if (!control.causal) return verdict;
   const outputs = control.plan.tasks[taskId]!.outputs.flat();
+  // What each live consumer holds from the failed task (older incarnations): asked of every consumer's worker
+  // at once. Each answer is final once the round installed the new incarnations and the fences (I34): no
+  // element of an older incarnation reaches a consumer any more, so asking one after another bought nothing
+  // but a message round trip per consumer before the replacement could go live.
+  const live = outputs.map((index) => !control.isDead(control.plan.channels[index]!.to));
+  const held = await Promise.all(outputs.map((index, w) => (live[w] ? control.holdings(index, control.incarnationOf(index)) : -1)));
   for (let w = 0; w < outputs.length; w++) {
     const index = outputs[w]!;
     const channel = control.plan.channels[index]!;
-    if (control.isDead(channel.to)) {
+    // A consumer that died meanwhile took what it held: its replacement is judged once it exists.
+    if (!live[w] || control.isDead(channel.to)) {
       verdict.waitingFor.set(index, channel.to);
       continue;
     }
-    // What it holds from the failed task (older incarnations), and what its own recorded log will consume
-    // if it is a replacement of this episode replaying it.
-    const held = await control.holdings(index, control.incarnationOf(index));
-    const consumed = Math.max(held, recordedConsumption.get(channel.to)?.[channel.consumerInput] ?? -1);
+    // And what its own recorded log will consume if it is a replacement of this episode replaying it.
+    const consumed = Math.max(held[w]!, recordedConsumption.get(channel.to)?.[channel.consumerInput] ?? -1);
     if (regenerated[w]! < consumed) {
       verdict.orphan = new RecoveryEscalationError(
         `orphan: ${control.plan.tasks[channel.to]!.name} holds elements up to seq ${consumed} from ${name}, whose determinants are lost; the replacement regenerated up to ${regenerated[w]}`,
