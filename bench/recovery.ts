@@ -5,6 +5,12 @@
  * recovery mode; every run is then checked by the exactly-once verifier (an oracle replay of its final
  * determinant traces), which gives `duplicates` and `lost`.
  *
+ * `at-least-once` is checked against a failure-free run of the same events instead: its replacements
+ * record no determinants (I35), so a live consumer fed by a regenerated channel took in elements no replay
+ * of the traces produces, and the oracle gives up on it. A failure-free run stands for its output only when
+ * the query's output depends on its input alone (`deterministic`); otherwise the check cannot run, a
+ * violation.
+ *
  * Failure patterns (`--failures`):
  * - `single`: one task of the deepest stateful operator;
  * - `multiple`: three connected tasks, `killSpacingMs` apart;
@@ -24,7 +30,7 @@ import { recoveryFiguresPerKill } from '../lib/runtime/recovery-metrics.js';
 import type { TimelineSlot } from '../lib/runtime/metrics.js';
 import { compareOutputs, outputOf, type Comparison } from '../lib/verify/compare.js';
 import { measureRun, round } from './harness.js';
-import type { QueryId } from './nexmark/queries.js';
+import { QUERIES, type QueryId } from './nexmark/queries.js';
 import { buildBenchJob } from './worker-job.js';
 import { MARK_TYPES, killsOf, worstOf } from './recovery-events.js';
 
@@ -80,6 +86,11 @@ export interface RecoveryBenchOptions {
   build?: BenchJobBuilder;
   /** Check each run against an oracle replay (default true); without, `duplicates` and `lost` are null. */
   verify?: boolean;
+  /**
+   * Whether the job's output depends only on its input, so that a failure-free run of the same events is the
+   * reference `at-least-once` is checked against (default: the query's `deterministic`; false with `build`).
+   */
+  deterministic?: boolean;
   /** Worker processes (default 0: embedded); a kill SIGKILLs the process holding the task. Not with `build`. */
   workers?: number;
   /** With workers: the killed worker's tasks move back to its new process (`workers.rebalance`; default false). */
@@ -135,6 +146,11 @@ export interface RecoveryModeFigures {
   lost: number | null;
   /** Whether every sink partition equals the oracle's, record by record. */
   oracleIdentical: boolean | null;
+  /**
+   * What the output was checked against: the oracle replay of the run's traces, or (at-least-once) a
+   * failure-free run of the same events; null when unchecked. Absent from results taken before 2026-12-03.
+   */
+  checkedAgainst?: CheckReference | null;
   /** Median p50 latency before the kill (ms). */
   baselineLatencyMs: number | null;
   /** Longest output gap before the kill (ms): windowed queries show output in bursts anyway. */
@@ -166,6 +182,9 @@ export interface RecoveryModeFigures {
   timeline: TimelinePoint[];
   marks: TimelineMark[];
 }
+
+/** What a run's output is compared with (see the module comment). */
+export type CheckReference = 'oracle-replay' | 'failure-free-run';
 
 /** The JSON result, as fixed by `../shared/contracts.md`. */
 export interface RecoveryBenchResult {
@@ -292,6 +311,7 @@ export async function runRecoveryBench(options: RecoveryBenchOptions): Promise<R
         killAtMs,
         directory,
         verify: options.verify ?? true,
+        deterministic: options.deterministic ?? (options.build ? false : QUERIES[options.query].deterministic),
         workers,
         progress,
       });
@@ -314,6 +334,7 @@ interface OneModeSpec {
   killAtMs: number[];
   directory: string;
   verify: boolean;
+  deterministic: boolean;
   workers: number;
   progress: (message: string) => void;
 }
@@ -328,21 +349,14 @@ async function runOneMode(spec: OneModeSpec): Promise<RecoveryModeFigures> {
   const outputTimes = executor.outputTimes.toArray();
   const traces = spec.verify ? executor.traces() : new Map<number, { epoch: number; bytes: Uint8Array }[]>();
 
-  // duplicates and lost as `compareOutputs` counts them, records as identities (their JSON); an oracle
-  // that cannot follow the trace leaves both null: the check could not run, a violation.
+  // duplicates and lost as `compareOutputs` counts them, records as identities (their JSON); a reference
+  // that cannot be had leaves both null: the check could not run, a violation.
   let check: Comparison | null = null;
+  let checkedAgainst: CheckReference | null = null;
   if (spec.verify) {
-    spec.progress(`${spec.mode}: checking the output against an oracle replay`);
-    const oracleBuild = spec.build({ ...jobOptions, directory: join(spec.directory, 'oracle'), workers: 0 });
-    let oracleOutput: unknown[][] | null = null;
-    try {
-      const oracle = await oracleBuild.job.replay(traces);
-      await oracle.done;
-      oracleOutput = outputOf(oracleBuild.sink);
-    } catch {
-      oracleOutput = null;
-    }
-    check = compareOutputs(outputOf(sink), oracleOutput);
+    checkedAgainst = spec.mode === 'at-least-once' ? 'failure-free-run' : 'oracle-replay';
+    const reference = checkedAgainst === 'failure-free-run' ? await failureFreeOutput(spec, jobOptions) : await oracleOutput(spec, jobOptions, traces);
+    check = compareOutputs(outputOf(sink), reference);
   }
 
   const kills = killsOf(outcome.events, spec.killAtMs, spec.workers);
@@ -377,6 +391,7 @@ async function runOneMode(spec: OneModeSpec): Promise<RecoveryModeFigures> {
     duplicates: check?.duplicates ?? null,
     lost: check?.lost ?? null,
     oracleIdentical: spec.verify ? (check?.identical ?? false) : null,
+    checkedAgainst,
     bandMs: perKill[0]?.band ?? null,
     baselineLatencyMs: perKill[0]?.baseline ?? null,
     baselineGapMs: perKill[0]?.baselineGap == null ? null : round(perKill[0].baselineGap),
@@ -393,6 +408,38 @@ async function runOneMode(spec: OneModeSpec): Promise<RecoveryModeFigures> {
       .filter((e) => MARK_TYPES.has(e.type))
       .map((e) => ({ t: round(e.t), type: e.type, ...('task' in e ? { task: e.task } : {}) })),
   };
+}
+
+type JobOptions = Omit<Parameters<BenchJobBuilder>[0], 'directory' | 'workers'>;
+
+/** The output of an oracle replay of the run's traces (embedded), or null when the oracle cannot follow them. */
+async function oracleOutput(spec: OneModeSpec, jobOptions: JobOptions, traces: Map<number, { epoch: number; bytes: Uint8Array }[]>): Promise<unknown[][] | null> {
+  spec.progress(`${spec.mode}: checking the output against an oracle replay`);
+  const oracleBuild = spec.build({ ...jobOptions, directory: join(spec.directory, 'oracle'), workers: 0 });
+  try {
+    const oracle = await oracleBuild.job.replay(traces);
+    await oracle.done;
+    return outputOf(oracleBuild.sink);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The output of the same events without a failure (embedded, mode none, at the run's rate), or null when the
+ * job's output depends on more than its input: then no run of it stands for another.
+ */
+async function failureFreeOutput(spec: OneModeSpec, jobOptions: JobOptions): Promise<unknown[][] | null> {
+  if (!spec.deterministic) {
+    spec.progress(`${spec.mode}: not checked: the job's output depends on more than its input, and no failure-free run stands for it (a violation)`);
+    return null;
+  }
+  spec.progress(`${spec.mode}: checking the output against a failure-free run of the same events`);
+  const reference = spec.build({ ...jobOptions, mode: 'none', retain: false, directory: join(spec.directory, 'failure-free'), workers: 0 });
+  const handle = await reference.job.start();
+  const outcome = await handle.done;
+  if (outcome.recoveries > 0 || outcome.escalations > 0) throw new Error(`the failure-free reference run of ${spec.mode} recovered from a failure: it stands for nothing`);
+  return outputOf(reference.sink);
 }
 
 function timelineOf(slots: readonly TimelineSlot[]): TimelinePoint[] {

@@ -80,5 +80,8 @@ export function formatRecoveryResult(result: RecoveryBenchResult): string {
     );
   }
   if (Object.values(result.modes).some((f) => f.recoveryMs === null)) lines.push('MISSED: latency never settled within the band before the run ended; that counts as a miss.');
+  if (Object.values(result.modes).some((f) => f.checkedAgainst === 'failure-free-run')) {
+    lines.push('at-least-once: duplicates and lost against a failure-free run of the same events (its replacements record no determinants to replay, I35); duplicates are allowed, lost records are not.');
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -51,6 +51,22 @@ test('a small recovery benchmark: every mode recovers, exactly-once and global-r
   }
   t.is(result.modes['exactly-once']!.escalations, 0);
   t.true(result.modes['exactly-once']!.determinantBytesPerEvent! > 0);
+  t.is(result.modes['exactly-once']!.checkedAgainst, 'oracle-replay');
+  // I35: at-least-once loses nothing; its replacements record no determinants, so a failure-free run is its reference.
+  const alo = result.modes['at-least-once']!;
+  t.is(alo.checkedAgainst, 'failure-free-run');
+  t.is(alo.lost, 0, 'at-least-once lost');
+  t.true(alo.duplicates !== null && alo.duplicates >= 0, 'at-least-once duplicates counted');
+});
+
+test('at-least-once of a query whose output depends on the wall clock (Q12) cannot be checked: lost and duplicates stay null, a violation', async (t) => {
+  const result = await runRecoveryBench({ query: 'q12', failures: 'single', rate: 20_000, parallelism: 2, checkpointIntervalMs: 300, warmupMs: 1200, afterMs: 1000, modes: ['at-least-once'] });
+  const f = result.modes['at-least-once']!;
+  t.true(f.recoveries >= 1, 'recovered');
+  t.is(f.checkedAgainst, 'failure-free-run');
+  t.is(f.lost, null);
+  t.is(f.duplicates, null);
+  t.false(f.oracleIdentical);
 });
 
 test('failureTimes groups kills of one moment, so three tasks killed at once are one recovery to measure', async (t) => {

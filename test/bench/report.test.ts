@@ -212,3 +212,22 @@ test('a worker figure that could not be measured is a miss, and every invocation
   t.regex(md, /Detection of a SIGKILLed worker \(every kill of the recovery runs, 4 kills\) \| ≤ 50 ms \| 20 ms, 1 unknown \| \*\*missed\*\* \|/);
   t.notRegex(md, /not measured/);
 });
+
+test('at-least-once lost is a target of its own (I35): met at 0 against a failure-free run, missed when no reference stands for the job', (t) => {
+  const base = { quick: true, date: '2026-12-03', machine: { cpu: 'test cpu', cores: 2, memoryGiB: 24, os: 'linux', node: 'v20' },
+    determinants: {
+      bench: 'determinants', appendsPerSec: 4e7, orderBytesPerRecordBatched: 0.0156, orderBytesPerRecordInterleaved: 0.5, shipMBps: 1200, node: 'v20',
+      shipNsPerEnvelope: 400, shipNsPerEnvelopeBySize: [{ targetBytes: 20, envelopeBytes: 21.8, nsPerEnvelope: 400 }],
+    },
+    overhead: [], dsd: [], checkpointInterval: [], stateSize: [], rate: [], determinantBytes: [], seconds: 100 };
+  const render = (alo: RecoveryModeFigures): string =>
+    renderReport({ ...base, recovery: [{ ...recovery, modes: { ...recovery.modes, 'at-least-once': alo } }] } as unknown as ReportData, {}, { stateSweepRate: 200_000, resultsDir: 'bench/results/2026-12-03' });
+  const checked = render(figures(300, 40, { duplicates: 57, lost: 0, oracleIdentical: false, checkedAgainst: 'failure-free-run' }));
+  t.regex(checked, /Q3 single: at-least-once lost \| 0 \(I35\) \| 0 \(against a failure-free run; 57 duplicates, allowed\) \| met \|/);
+  const unchecked = render(figures(300, 40, { duplicates: null, lost: null, oracleIdentical: false, checkedAgainst: 'failure-free-run' }));
+  t.regex(unchecked, /Q3 single: at-least-once lost \| 0 \(I35\) \| not checked: no failure-free run stands for this job \(a violation\) \| \*\*missed\*\* \|/);
+  const lost = render(figures(300, 40, { duplicates: 3, lost: 2, oracleIdentical: false, checkedAgainst: 'failure-free-run' }));
+  t.regex(lost, /Q3 single: at-least-once lost \| 0 \(I35\) \| 2 \(against a failure-free run; 3 duplicates, allowed\) \| \*\*missed\*\* \|/);
+  const older = render(figures(300, 40, { duplicates: 9, lost: 0, oracleIdentical: false }));
+  t.false(/at-least-once lost \|/.test(older), 'a result from before the reference was named has no such row');
+});
