@@ -138,7 +138,10 @@ export interface FlinkRun {
   /** Kill runs: from submission until the sources started, and from then until the job finished (ms). */
   startupMs?: number;
   durationMs?: number;
-  /** Latency of records reaching the sink (ms): over the measured window, or from 1 s on until the kill (`paced`: the end). */
+  /**
+   * Latency of records reaching the sink (ms): over the measured window, or from 1 s on until the kill (`paced`:
+   * from `latencyFromMs` until the end).
+   */
   p50Ms: number | null;
   p99Ms: number | null;
   /** From the event's arrival until its checkpoint committed (ms), same window. */
@@ -146,6 +149,8 @@ export interface FlinkRun {
   visibleP99Ms: number | null;
   sinkRecords: number;
   committedRecords: number;
+  /** `paced` with a later window: latency and visibility from 1 s until the window starts (start-up, JIT included). */
+  startup?: { p50Ms: number | null; p99Ms: number | null; visibleP50Ms: number | null; visibleP99Ms: number | null };
   sourced: number;
   /** 100 ms slots of the sink, ms since the sources started. */
   timeline: TimelineSlot[];
@@ -164,6 +169,8 @@ export interface FlinkRunOptions {
   rate?: number;
   /** Length of the `paced` run (ms). */
   pacedMs?: number;
+  /** Where the `paced` run's latency window starts (ms; default 1000). */
+  latencyFromMs?: number;
   failureRate?: number;
   killAtMs?: number;
   afterMs?: number;
@@ -182,6 +189,7 @@ export function runFlinkPeer(options: FlinkRunOptions): Promise<FlinkRun[]> {
   add('measure-ms', options.measureMs);
   add('rate', options.rate);
   add('paced-ms', options.pacedMs);
+  add('latency-from-ms', options.latencyFromMs);
   add('failure-rate', options.failureRate);
   add('kill-at-ms', options.killAtMs);
   add('after-ms', options.afterMs);

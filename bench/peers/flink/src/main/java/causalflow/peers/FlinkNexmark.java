@@ -25,7 +25,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  *   <li>{@code max-checkpoints}: the same with aligned exactly-once checkpoints every {@code --checkpoint-ms};
  *   <li>{@code warmup}: an unmeasured {@code max-checkpoints} run of 3 s, to warm the JIT up for the runs after it;
  *   <li>{@code paced}: the source paced at {@code --rate} with checkpoints for {@code --paced-ms}, no failure:
- *       latency and visibility from 1 s on;
+ *       latency and visibility from {@code --latency-from-ms} on (default 1 s), and under {@code startup} those from
+ *       1 s until then;
  *   <li>{@code kill-fastest}, {@code kill-default}: the source paced at {@code --failure-rate} (default: {@code --rate})
  *       for {@code --kill-at-ms} + {@code --after-ms}, and subtask 0 of the join throws at {@code --kill-at-ms}; restarted with a fixed delay of 0 (Flink's fastest) or with Flink's
  *       default strategy. The timeline of the sink and, with {@code --output-dir}, the hashes of the committed
@@ -154,12 +155,15 @@ public final class FlinkNexmark {
         }
       }
     }
-    // Latency and visibility count from 1 s on, until the kill (a `paced` run ends there).
+    // Latency and visibility count from 1 s on, until the kill (a `paced` run ends there); a `paced` run may
+    // start its window later, for the steady state, and reports the seconds before it apart.
+    double latencyFromMs = fails ? 1000 : number(args, "latency-from-ms", 1000);
+    String startup = fails || latencyFromMs <= 1000 ? "" : ",\"startup\":{" + Recorder.figures(1000, latencyFromMs, false) + "}";
     return "\"rate\":" + Json.number(rate) + ",\"events\":" + events + ",\"checkpointMs\":" + checkpointMs
         + ",\"restart\":\"" + (run.equals("kill-default") ? "default" : "fixed-delay 0 ms") + "\""
         + ",\"killAtMs\":" + Json.number(Recorder.killedAtMs) + ",\"failures\":" + Recorder.failures.get()
         + ",\"startupMs\":" + Json.number(Math.round(Recorder.startMs() - submitted)) + ",\"durationMs\":" + Json.number(Math.round(ended - Recorder.startMs()))
-        + "," + Recorder.figures(1000, killAtMs, fails);
+        + startup + "," + Recorder.figures(latencyFromMs, killAtMs, fails);
   }
 
   private static void sleepUntil(double at) throws InterruptedException {
