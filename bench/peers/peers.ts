@@ -132,6 +132,11 @@ export interface StartupLatency {
   visibleP99Ms: number | null;
 }
 
+/** The four percentiles of a Flink run's start-up figures (it prints its record counts beside them). */
+function startupOf(figures: StartupLatency): StartupLatency {
+  return { p50Ms: figures.p50Ms, p99Ms: figures.p99Ms, visibleP50Ms: figures.visibleP50Ms, visibleP99Ms: figures.visibleP99Ms };
+}
+
 /** Options of {@link runPeersBench}. */
 export interface PeersBenchOptions {
   query: PeerQuery;
@@ -320,7 +325,7 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
       },
       flinkStartupMs: [fastest!.startupMs ?? NaN, fallback!.startupMs ?? NaN],
       pacedWarmupMs: PACED_WARMUP_MS,
-      startupLatency: { flink: paced!.startup ?? null, causalflow: causalStartup },
+      startupLatency: { flink: paced!.startup ? startupOf(paced!.startup) : null, causalflow: causalStartup },
       timelines: { 'flink-fastest': points(fastest!.timeline), 'flink-default': points(fallback!.timeline), causalflow: causal.timeline },
       killedAtMs: { 'flink-fastest': fastest!.killAtMs ?? null, 'flink-default': fallback!.killAtMs ?? null, causalflow: recovery.killAtMs[0] ?? null },
     };
