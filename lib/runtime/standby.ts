@@ -6,7 +6,7 @@
  *
  * Decoding and applying is work of the process's one thread. A completion queues the bytes
  * ({@link Standby.enqueue}) and the host applies them in slices of a few milliseconds between other work
- * (`WorkerHost.applyStandby`, {@link Standby.catchUpUntil}): a frame is read chunk by chunk
+ * (`WorkerStandbys`, {@link Standby.catchUpUntil}): a frame is read chunk by chunk
  * (`SnapshotFrameReader`), so the records waiting behind a checkpoint completion wait for one chunk, not for
  * the decoding of a whole delta. Reading the standby's state (`checkpointId`, `snapshot`, `backends`) applies
  * whatever is still queued first, so nobody sees it behind, or half applied.

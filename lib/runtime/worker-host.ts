@@ -25,11 +25,11 @@ import type { LocalChannel, OutputChannel } from '../transport/channel.js';
 import type { Transport } from '../transport/transport.js';
 import type { TaskWait } from './events.js';
 import { encodedStateBytes, type TaskMemoryFigures } from './memory-figures.js';
-import { figuresOfStandby, figuresOfTask, type WorkerTaskFigures } from './task-figures.js';
+import { figuresOfTask, type WorkerTaskFigures } from './task-figures.js';
 import type { LogicalNode, PhysicalPlan } from './plan.js';
 import { Scheduler } from './scheduler.js';
-import { Standby } from './standby.js';
-import { realSetImmediate } from '../util/clock.js';
+import type { Standby } from './standby.js';
+import { WorkerStandbys } from './worker-standbys.js';
 import { TaskFactory } from './task-factory.js';
 import { Task, type TaskEnvironment } from './task.js';
 import type {
@@ -70,17 +70,13 @@ export interface WorkerHostOptions {
   onArmedKill?: (taskId: number) => void;
 }
 
-/** Milliseconds of standby work per event-loop turn (decoding and applying snapshot chunks). */
-export const STANDBY_SLICE_MS = 2;
-
 /** One worker of a job. */
 export class WorkerHost implements WorkerCommands {
   /** The scheduler of this worker's tasks. */
   readonly scheduler: Scheduler;
   /** Hosted tasks, by task id (a dead one stays until replaced). */
   readonly tasks = new Map<number, Task>();
-  private readonly standbys = new Map<number, Standby[]>();
-  private standbyWorkScheduled = false;
+  private readonly standbys: WorkerStandbys;
   private readonly factory: TaskFactory;
   private placement: number[];
   private incarnations: number[];
@@ -109,6 +105,7 @@ export class WorkerHost implements WorkerCommands {
   constructor(private readonly o: WorkerHostOptions) {
     this.scheduler = new Scheduler(o.clock);
     this.scheduler.onTaskError = (task, error) => this.taskFailed(task, error);
+    this.standbys = new WorkerStandbys({ perTask: o.features.standbys, operatorNames: (taskId) => this.operatorNames(taskId), newBackend: (label) => this.newBackend(label) });
     this.placement = o.plan.tasks.map(() => o.index);
     this.incarnations = o.plan.channels.map(() => 0);
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the factory reads state this host replaces
@@ -161,9 +158,8 @@ export class WorkerHost implements WorkerCommands {
     // Sinks that showed output the rollback regenerates show the regenerated records after it (I23).
     for (const task of created) if (showAfter.has(task.taskId)) for (const op of task.operators) if (op instanceof SinkOperator) op.showAfterVisible();
     // The standbys of the deployment replace the ones held before (a rollback restores every standby too).
-    for (const list of this.standbys.values()) for (const standby of list) await standby.dispose();
-    this.standbys.clear();
-    for (const standby of spec.standbys) for (let i = 0; i < this.o.features.standbys; i++) this.addStandby(standby.taskId, standby.snapshot);
+    await this.standbys.clear();
+    for (const standby of spec.standbys) for (let i = 0; i < this.o.features.standbys; i++) this.standbys.add(standby.taskId, standby.snapshot);
     this.jobRun = { ...spec.run };
     for (const task of created) this.startTask(task);
     // Whatever opens a partition from now on (a replacement, a rollback) finds this run's records there.
@@ -297,7 +293,7 @@ export class WorkerHost implements WorkerCommands {
   async round(spec: RoundSpec): Promise<ReplacementReport[]> {
     // Before anything changes: a replacement sent without a snapshot must find the standby it was sent for.
     for (const deploy of spec.replacements) {
-      if (deploy.fromStandby && !(this.standbys.get(deploy.taskId) ?? []).some((s) => standbyHolds(s, deploy.checkpoint))) {
+      if (deploy.fromStandby && !this.standbys.holds(deploy.taskId, deploy.checkpoint)) {
         const name = this.o.plan.tasks[deploy.taskId]!.name;
         throw new RecoveryEscalationError(`the standby of task ${name} holding checkpoint ${deploy.checkpoint} is gone, and no snapshot was sent`, { task: name });
       }
@@ -380,7 +376,7 @@ export class WorkerHost implements WorkerCommands {
 
   private replace(deploy: ReplacementDeploy): { task: Task; report: ReplacementReport } {
     const plan = this.o.plan.tasks[deploy.taskId]!;
-    const standby = this.takeStandby(deploy.taskId, deploy.checkpoint);
+    const standby = this.standbys.take(deploy.taskId, deploy.checkpoint);
     const snapshot = standby?.snapshot ?? (deploy.snapshot ? decodeSnapshot(deploy.snapshot) : null);
     const previous = this.tasks.get(deploy.taskId);
     if (previous) previous.disposeState();
@@ -414,21 +410,9 @@ export class WorkerHost implements WorkerCommands {
     if (task) this.scheduler.markRunnable(task);
   }
 
-  private takeStandby(taskId: number, checkpoint: number): Standby | null {
-    const list = this.standbys.get(taskId) ?? [];
-    const index = list.findIndex((s) => standbyHolds(s, checkpoint));
-    return index < 0 ? null : list.splice(index, 1)[0]!;
-  }
-
   /** {@inheritDoc WorkerCommands.standbyPositions} */
   async standbyPositions(taskIds: readonly number[], checkpoint: number): Promise<Map<number, number[]>> {
-    const positions = new Map<number, number[]>();
-    for (const taskId of taskIds) {
-      const standby = (this.standbys.get(taskId) ?? []).find((s) => standbyHolds(s, checkpoint));
-      const snapshot = standby?.snapshot;
-      if (snapshot) positions.set(taskId, snapshot.inputSeqs);
-    }
-    return positions;
+    return this.standbys.positions(taskIds, checkpoint);
   }
 
   // ------------------------------------------------------------------ checkpoints and standbys
@@ -456,77 +440,24 @@ export class WorkerHost implements WorkerCommands {
     for (const task of this.tasks.values()) if (task.status === 'running') task.checkpointAborted(checkpointId);
   }
 
-  /**
-   * {@inheritDoc WorkerCommands.applyStandby}
-   *
-   * Queued, and applied on later turns of the event loop in slices of {@link STANDBY_SLICE_MS}: a completion
-   * hands over every task's snapshot at once, and decoding and applying them in one go kept the tasks of this
-   * worker (and the records queued for them) waiting for all of it (tens of ms for a keyed delta of 100 k
-   * entries). A standby read before then applies what is queued first (see `Standby`).
-   */
+  /** {@inheritDoc WorkerCommands.applyStandby} Applied in slices on later turns (`WorkerStandbys`). */
   applyStandby(taskId: number, frame: Uint8Array): void {
-    const list = this.standbys.get(taskId);
-    if (!list) return;
-    for (const standby of list) standby.enqueue(frame);
-    this.scheduleStandbyWork();
-  }
-
-  private scheduleStandbyWork(): void {
-    if (this.standbyWorkScheduled) return;
-    this.standbyWorkScheduled = true;
-    realSetImmediate(() => this.applyStandbySlice());
-  }
-
-  /** One slice of standby work: queued frames, chunk by chunk, until the slice is used up; then again later. */
-  private applyStandbySlice(): void {
-    this.standbyWorkScheduled = false;
-    const deadline = performance.now() + STANDBY_SLICE_MS;
-    for (const list of this.standbys.values()) {
-      for (const standby of list) {
-        if (!standby.behind) continue;
-        try {
-          if (!standby.catchUpUntil(deadline)) {
-            this.scheduleStandbyWork();
-            return;
-          }
-        } catch {
-          // A corrupt frame: the standby keeps the error and raises it when it is used (activation).
-        }
-      }
-    }
+    this.standbys.apply(taskId, frame);
   }
 
   /** {@inheritDoc WorkerCommands.addStandby} */
   addStandby(taskId: number, snapshot: Uint8Array | null): void {
-    if (this.o.features.standbys === 0) return;
-    let list = this.standbys.get(taskId);
-    if (!list) {
-      list = [];
-      this.standbys.set(taskId, list);
-    }
-    const names = this.operatorNames(taskId);
-    const label = `standby-${this.backendCounter++}`;
-    const standby = new Standby(taskId, names, (name) => this.newBackend(`${label}:${taskId}:${name}`));
-    list.push(standby);
-    // The merged state of the latest checkpoint: applied in slices like a completion's frame (a large state
-    // decoded at once stalled this worker's tasks for as long).
-    if (snapshot) {
-      standby.enqueue(snapshot);
-      this.scheduleStandbyWork();
-    }
+    this.standbys.add(taskId, snapshot);
   }
 
   /** {@inheritDoc WorkerCommands.dropStandbys} */
   dropStandbys(taskId: number): void {
-    const list = this.standbys.get(taskId);
-    if (!list) return;
-    this.standbys.delete(taskId);
-    for (const standby of list) void standby.dispose();
+    this.standbys.drop(taskId);
   }
 
   /** Standbys hosted here for a task (tests and tools). */
   standbysOf(taskId: number): readonly Standby[] {
-    return this.standbys.get(taskId) ?? [];
+    return this.standbys.of(taskId);
   }
 
   private operatorNames(taskId: number): string[] {
@@ -686,14 +617,13 @@ export class WorkerHost implements WorkerCommands {
   async taskFigures(): Promise<WorkerTaskFigures> {
     const now = this.o.clock();
     const tasks = [...this.tasks.values()].map((task) => figuresOfTask(task, now));
-    const standbys = [...this.standbys.values()].flatMap((list) => list.map(figuresOfStandby));
-    return { worker: this.o.index, tasks, standbys };
+    return { worker: this.o.index, tasks, standbys: this.standbys.figures() };
   }
 
   /** {@inheritDoc WorkerCommands.memoryFigures} */
   async memoryFigures(withState: boolean): Promise<TaskMemoryFigures[]> {
     return [...this.tasks.values()].map((task) => {
-      const standby = [...this.standbys.get(task.taskId) ?? []][0];
+      const standby = this.standbys.of(task.taskId)[0];
       return {
         task: task.taskName,
         causalBytes: task.recorder.memoryBytes,
@@ -797,13 +727,4 @@ function lastOfChain(channel: LocalChannel): LocalChannel {
   let end = channel;
   while (end.successor !== null) end = end.successor;
   return end;
-}
-
-/** Whether `standby` holds `checkpoint`; a standby whose queued frame was corrupt holds nothing. */
-function standbyHolds(standby: Standby, checkpoint: number): boolean {
-  try {
-    return standby.checkpointId === checkpoint;
-  } catch {
-    return false;
-  }
 }

@@ -67,9 +67,9 @@ test.serial('two workers, one SIGKILLed: the survivor activates the standbys and
   const run = await runCluster(t, 'sums', {
     workers: 2,
     rate: 20_000,
-    // 5 s of input: the respawn and the kill 400 ms after it fall inside the job on a loaded machine too (a run
-    // with two other worker-process test files beside it finished before the kill).
-    count: 100_000,
+    // 8 s of input: the respawn and the kill 400 ms after it fall inside the job on a loaded machine too (with
+    // 5 s, runs beside four other test files, two of them with worker processes, ended before the kill, 1 in 3).
+    count: 160_000,
     faults: [{ task: 'worker-0', afterMs: 600 }],
     arm: (handle) =>
       handle.onEvent((event) => {
