@@ -42,7 +42,7 @@ const FLINK_MAX_WARMUP_MS = 2000;
  * Where the latency window of both paced runs starts (ms): the p99 at half load is the steady state's. A causalflow
  * job starts new worker processes, whose code is cold, and at half of its maximum with checkpoints it took up to 8 s
  * to work off what piled up meanwhile (2026-12-03, Q3 in 2 workers); Flink's JVM has run a warm-up job before its
- * paced run. The seconds from 1 s until then are reported apart (`startup`), for both.
+ * paced run. The seconds from 1 s until then are reported apart (`PeersReport.startupLatency`), for both.
  */
 export const PACED_WARMUP_MS = 5000;
 /**
