@@ -32,6 +32,7 @@ import { compareOutputs, outputOf, type Comparison } from '../lib/verify/compare
 import { measureRun, round } from './harness.js';
 import { QUERIES, type QueryId } from './nexmark/queries.js';
 import { buildBenchJob } from './worker-job.js';
+import { compareHashOutputs } from './hash-comparison.js';
 import { MARK_TYPES, killsOf, worstOf } from './recovery-events.js';
 
 export { failureTimes } from './recovery-events.js';
@@ -96,10 +97,11 @@ export interface RecoveryBenchOptions {
   /** With workers: the killed worker's tasks move back to its new process (`workers.rebalance`; default false). */
   rebalance?: boolean;
   /**
-   * The sink collects each record's line hash (`bench/line-hash.ts`), computed in the record's task, instead of
-   * the record (default false): duplicates and lost count hashes, which stand for records as their JSON does.
+   * The sink collects each record's hash (`bench/record-hash.ts`), computed in the record's task, instead of
+   * the record (default false; not with `build`): duplicates and lost count hashes, which stand for records as
+   * their JSON does, compared as sorted copies (`bench/hash-comparison.ts`).
    */
-  lineHashes?: boolean;
+  recordHashes?: boolean;
   /** Called with a message before each step. */
   onProgress?: (message: string) => void;
 }
@@ -215,11 +217,11 @@ export interface RecoveryBenchResult {
 
 /**
  * The plain query into a collecting sink ({@link buildBenchJob}, so that worker processes can build it too);
- * with `rebalance`, tasks move back to a lost worker's new process; with `lineHashes`, the sink collects each
- * record's line hash, computed in its task.
+ * with `rebalance`, tasks move back to a lost worker's new process; with `recordHashes`, the sink collects each
+ * record's hash (`recordHash`, `bench/record-hash.ts`), computed in its task.
  */
-export function queryBuilder(query: QueryId, parallelism: number, how: { rebalance?: boolean; lineHashes?: boolean } = {}): BenchJobBuilder {
-  const sink = how.lineHashes ? 'collect-hashes' : 'collect';
+export function queryBuilder(query: QueryId, parallelism: number, how: { rebalance?: boolean; recordHashes?: boolean } = {}): BenchJobBuilder {
+  const sink = how.recordHashes ? 'collect-hashes' : 'collect';
   const rebalance = how.rebalance ?? false;
   return ({ directory, mode, dsd, checkpointIntervalMs, rate, maxEvents, retain, workers }) => {
     const built = buildBenchJob({ name: `bench-recovery-${query}`, query, mode, dsd, parallelism, rate, maxEvents, checkpointIntervalMs, directory, sink, retain, workers, rebalance });
@@ -260,7 +262,7 @@ export async function runRecoveryBench(options: RecoveryBenchOptions): Promise<R
   const workers = options.workers ?? 0;
   // A custom builder's job is built by closures of this process: worker processes could not rebuild it.
   if (options.build && workers > 0) throw new Error('runRecoveryBench: a custom build runs embedded only (workers: 0)');
-  const build = options.build ?? queryBuilder(options.query, options.parallelism, { rebalance: options.rebalance ?? false, lineHashes: options.lineHashes ?? false });
+  const build = options.build ?? queryBuilder(options.query, options.parallelism, { rebalance: options.rebalance ?? false, recordHashes: options.recordHashes ?? false });
   let maxRate: number | null = null;
   let rate = options.rate;
   if (rate === undefined) {
@@ -313,6 +315,7 @@ export async function runRecoveryBench(options: RecoveryBenchOptions): Promise<R
         verify: options.verify ?? true,
         deterministic: options.deterministic ?? (options.build ? false : QUERIES[options.query].deterministic),
         workers,
+        hashes: !options.build && (options.recordHashes ?? false),
         progress,
       });
       rmSync(directory, { recursive: true, force: true });
@@ -336,6 +339,8 @@ interface OneModeSpec {
   verify: boolean;
   deterministic: boolean;
   workers: number;
+  /** The sink keeps record hashes (`recordHashes`), not records. */
+  hashes: boolean;
   progress: (message: string) => void;
 }
 
@@ -356,7 +361,8 @@ async function runOneMode(spec: OneModeSpec): Promise<RecoveryModeFigures> {
   if (spec.verify) {
     checkedAgainst = spec.mode === 'at-least-once' ? 'failure-free-run' : 'oracle-replay';
     const reference = checkedAgainst === 'failure-free-run' ? await failureFreeOutput(spec, jobOptions) : await oracleOutput(spec, jobOptions, traces);
-    check = compareOutputs(outputOf(sink), reference);
+    // Hashes compare as sorted copies: a Map of millions of records' JSON would not hold them (`hash-comparison.ts`).
+    check = spec.hashes ? compareHashOutputs(outputOf(sink), reference) : compareOutputs(outputOf(sink), reference);
   }
 
   const kills = killsOf(outcome.events, spec.killAtMs, spec.workers);

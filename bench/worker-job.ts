@@ -10,7 +10,7 @@ import { CollectSink } from '../lib/connectors/collect.js';
 import { DiscardSink } from '../lib/connectors/discard.js';
 import { nexmarkSource } from './nexmark/source.js';
 import { QUERIES, type QueryId } from './nexmark/queries.js';
-import { lineHash } from './line-hash.js';
+import { recordHash } from './record-hash.js';
 
 /** Event-time rate of the benchmark generator: 10 s windows hold a million events. */
 export const BENCH_EVENT_RATE = 100_000;
@@ -44,8 +44,9 @@ export interface BenchJobArgs {
   /**
    * `discard`: a `DiscardSink`, which lives in the process of its task (with workers, in a worker);
    * `collect`: a `CollectSink`, whose partitions live in the coordinator (workers send it a message per batch);
-   * `collect-hashes`: the same, of each record's {@link lineHash} (of its JSON), computed in the record's task, as
-   * the Flink peer's sink does: Q1 outputs nearly a record per event, more than the coordinator can take as objects.
+   * `collect-hashes`: the same, of each record's {@link recordHash}, computed in the record's task: Q1 outputs
+   * nearly a record per event, more than the coordinator can take as objects, and more than the task can print as
+   * JSON to hash it (`bench/record-hash.ts` says what that cost).
    */
   sink: 'discard' | 'collect' | 'collect-hashes';
   /** Keep every determinant of the run (the verifier's oracle replays them). */
@@ -94,7 +95,7 @@ export function buildBenchJob(args: BenchJobArgs): BenchJob {
   );
   const stream = QUERIES[args.query].build(events);
   if (args.sink === 'collect-hashes') {
-    const hashes = stream.map((record: unknown) => lineHash(JSON.stringify(record)), { name: 'bench-line-hash' });
+    const hashes = stream.map(recordHash, { name: 'bench-record-hash' });
     return { job, sink: hashes.collect({ name: 'bench-sink' }) as CollectSink<unknown> };
   }
   if (args.sink === 'collect') return { job, sink: stream.collect({ name: 'bench-sink' }) as CollectSink<unknown> };

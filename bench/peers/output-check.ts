@@ -36,12 +36,32 @@ export async function expectedHashes(query: QueryId, events: number, parallelism
   }
 }
 
-/** Parses the Java peer's `<run>.hashes` file (one decimal hash a line, ascending). */
-export function parseHashes(text: string): Float64Array {
-  const lines = text.split('\n').filter((line) => line.length > 0);
-  const hashes = new Float64Array(lines.length);
-  for (let i = 0; i < lines.length; i++) hashes[i] = Number(lines[i]);
-  return hashes.sort();
+/**
+ * Parses the Java peer's `<run>.hashes` file (one decimal hash a line, ascending) from its bytes: tens of
+ * millions of lines are more than one JavaScript string holds (about 2^29 characters).
+ */
+export function parseHashes(bytes: Uint8Array): Float64Array {
+  let lines = 0;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 10) lines++;
+  if (bytes.length > 0 && bytes[bytes.length - 1] !== 10) lines++;
+  const hashes = new Float64Array(lines);
+  let count = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    const byte = i < bytes.length ? bytes[i]! : 10;
+    if (byte === 10) {
+      if (digits > 0) hashes[count++] = value;
+      value = 0;
+      digits = 0;
+    } else if (byte >= 48 && byte <= 57 && digits < 16) {
+      value = value * 10 + (byte - 48);
+      digits++;
+    } else if (byte !== 13) {
+      throw new Error(`the Flink peer's hashes file has a malformed line near byte ${i} (a 52-bit decimal hash a line expected)`);
+    }
+  }
+  return hashes.subarray(0, count).sort();
 }
 
 /** Copies in `actual` beyond those in `expected` (duplicates), and copies of `expected` missing from `actual` (lost); both sorted. */

@@ -306,8 +306,8 @@ export function renderPeersSection(reports: readonly PeersReport[], resultsDir: 
       'kill of the other worker would leave the people flowing. Flink\'s port splits its events the same way, and restarts ' +
       'the whole job anyway.',
     '- **Fast failure runs are shortened.** causalflow\'s oracle check holds every output record of the run and of its replay ' +
-      'in memory, so a failure run has at most 40 million events, and Q1, which outputs one record per bid, one per 700 bytes ' +
-      'of Node\'s heap limit (15 million at most: the check counts records in a Map); the kill and the time after it shrink in ' +
+      'in memory (in Q1, a hash of each, `bench/record-hash.ts`), so a failure run has at most 40 million events, and Q1, which ' +
+      'outputs one record per bid, one per 250 bytes of Node\'s heap limit (25 million at most); the kill and the time after it shrink in ' +
       'proportion, down to 2 s and 3 s, and then the rate of the failure runs is lowered to fit, for both systems alike (the ' +
       'kill time, event count and rate are above each table). A short run before the kill leaves less time for the JIT of ' +
       'either system.',

@@ -78,9 +78,9 @@ test('failureTimes groups kills of one moment, so three tasks killed at once are
   t.deepEqual(failureTimes([], [4000, 9000, 14000]), [4000, 9000, 14000], 'no failure events: the schedule');
 });
 
-test('the collect-hashes sink shows, partition by partition, the line hash of each record the collect sink shows (Q1, 20,000 events)', async (t) => {
+test('the collect-hashes sink shows, partition by partition, the record hash of each record the collect sink shows (Q1, 20,000 events)', async (t) => {
   const { buildBenchJob } = await import('../../bench/worker-job.js');
-  const { lineHash } = await import('../../bench/line-hash.js');
+  const { recordHash } = await import('../../bench/record-hash.js');
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -97,12 +97,12 @@ test('the collect-hashes sink shows, partition by partition, the line hash of ea
   t.true(records.flat().length > 10_000, `${records.flat().length} records`);
   t.deepEqual(
     hashes,
-    records.map((partition) => partition.map((record) => lineHash(JSON.stringify(record)))),
+    records.map((partition) => partition.map((record) => recordHash(record))),
   );
 });
 
-test('a recovery benchmark whose sink collects line hashes checks them against the oracle like records: nothing twice, nothing lost (Q1, exactly-once)', async (t) => {
-  const result = await runRecoveryBench({ query: 'q1', failures: 'single', rate: 30_000, parallelism: 2, checkpointIntervalMs: 300, warmupMs: 1500, afterMs: 1500, modes: ['exactly-once'], lineHashes: true });
+test('a recovery benchmark whose sink collects record hashes checks them against the oracle like records: nothing twice, nothing lost (Q1, exactly-once)', async (t) => {
+  const result = await runRecoveryBench({ query: 'q1', failures: 'single', rate: 30_000, parallelism: 2, checkpointIntervalMs: 300, warmupMs: 1500, afterMs: 1500, modes: ['exactly-once'], recordHashes: true });
   const f = result.modes['exactly-once']!;
   t.true(f.recoveries >= 1, 'recovered');
   t.true(f.records > 10_000, `${f.records} hashes`);
