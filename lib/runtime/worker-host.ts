@@ -11,32 +11,31 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open as openLmdb, type RootDatabase } from 'lmdb';
 import type { DeadLetter, ResolvedJobOptions } from '../config.js';
-import { longestCopy, type EpochSegment } from '../../determinants/replica.js';
-import { EntryDecoder } from '../../determinants/codec.js';
-import { Kind } from '../../determinants/kinds.js';
-import { CausalflowError, DeterminantMismatchError, JobFailedError, RecoveryEscalationError, TaskKilledError } from '../errors.js';
+import type { EpochSegment } from '../../determinants/replica.js';
+import { CausalflowError, DeterminantMismatchError, JobFailedError, TaskKilledError } from '../errors.js';
 import { InflightSpillStore } from '../inflight/spill.js';
 import { chunkRetention } from '../inflight/retention.js';
 import { SinkOperator } from './sink-operator.js';
 import type { StrategyFeatures } from './strategy.js';
 import { HeapStateBackend, LmdbStateBackend, type StateBackend } from '../state/backend.js';
 import { decodeSnapshot, encodeSnapshot, type TaskSnapshot } from '../state/snapshot.js';
-import type { LocalChannel, OutputChannel } from '../transport/channel.js';
 import type { Transport } from '../transport/transport.js';
 import type { TaskWait } from './events.js';
-import { encodedStateBytes, type TaskMemoryFigures } from './memory-figures.js';
-import { figuresOfTask, type WorkerTaskFigures } from './task-figures.js';
+import type { TaskMemoryFigures } from './memory-figures.js';
+import type { WorkerTaskFigures } from './task-figures.js';
 import type { LogicalNode, PhysicalPlan } from './plan.js';
 import { Scheduler } from './scheduler.js';
 import type { Standby } from './standby.js';
 import { WorkerStandbys } from './worker-standbys.js';
-import { TaskFactory } from './task-factory.js';
+import { sinkProgressOf, WorkerQueries } from './worker-queries.js';
+import { TaskFactory, type TaskBuild } from './task-factory.js';
+import { WorkerRounds } from './worker-rounds.js';
+import { ChannelWiring } from './worker-wiring.js';
 import { Task, type TaskEnvironment } from './task.js';
 import type {
   ChannelFence,
   DeploySpec,
   FailureReport,
-  ReplacementDeploy,
   ReplacementReport,
   RoundSpec,
   SinkProgress,
@@ -77,15 +76,13 @@ export class WorkerHost implements WorkerCommands {
   /** Hosted tasks, by task id (a dead one stays until replaced). */
   readonly tasks = new Map<number, Task>();
   private readonly standbys: WorkerStandbys;
+  private readonly queries: WorkerQueries;
   private readonly factory: TaskFactory;
-  private placement: number[];
-  private incarnations: number[];
+  private readonly wiring: ChannelWiring;
+  private readonly rounds: WorkerRounds;
   private stateRoot: RootDatabase | null = null;
   private inflightSpill: InflightSpillStore | null = null;
   private backendCounter = 0;
-  /** Replacements waiting for the coordinator's go-ahead after their log ran out (I14). */
-  private readonly awaitingVerdict = new Set<number>();
-  private readonly approved = new Set<number>();
   /** Checkpoints abandoned and not yet superseded by a completed one (I21). */
   private readonly aborted = new Set<number>();
   private latestCompleted = -1;
@@ -106,18 +103,16 @@ export class WorkerHost implements WorkerCommands {
     this.scheduler = new Scheduler(o.clock);
     this.scheduler.onTaskError = (task, error) => this.taskFailed(task, error);
     this.standbys = new WorkerStandbys({ perTask: o.features.standbys, operatorNames: (taskId) => this.operatorNames(taskId), newBackend: (label) => this.newBackend(label) });
-    this.placement = o.plan.tasks.map(() => o.index);
-    this.incarnations = o.plan.channels.map(() => 0);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the factory reads state this host replaces
-    const host = this;
+    this.queries = new WorkerQueries({ index: o.index, plan: o.plan, transport: o.transport, tasks: this.tasks, standbys: this.standbys, clock: o.clock });
+    this.wiring = new ChannelWiring(o.plan, o.transport, o.index);
     this.factory = new TaskFactory({
       nodes: o.nodes,
       plan: o.plan,
       options: o.options,
       features: o.features,
       environment: (backends) => this.environment(backends),
-      inputEnd: (index) => host.inputEndOf(index),
-      outputEnd: (index) => host.outputEndOf(index),
+      inputEnd: (index) => this.wiring.inputEnd(index),
+      outputEnd: (index) => this.wiring.outputEnd(index),
       sinkOutput: (taskId, count, ingestTime) => this.o.reports.sinkOutput(this.o.index, taskId, this.o.clock(), count, this.o.clock() - ingestTime),
       countInput: (count) => {
         this.recordsIn += count;
@@ -127,6 +122,18 @@ export class WorkerHost implements WorkerCommands {
       wakeAt: (task, at) => this.scheduler.wakeAt(task, at),
       taskFailed: (task, error) => this.taskFailed(task, error),
       sinkRun: () => ({ jobDirectory: o.options.directory, runId: this.jobRun.id, fresh: this.jobRun.fresh }),
+    });
+    this.rounds = new WorkerRounds({
+      index: o.index,
+      plan: o.plan,
+      transport: o.transport,
+      tasks: this.tasks,
+      standbys: this.standbys,
+      wiring: this.wiring,
+      live: (taskId) => this.hosts(taskId),
+      create: (build) => this.createTask(build),
+      start: (task) => this.startTask(task),
+      markRunnable: (task) => this.scheduler.markRunnable(task),
     });
   }
 
@@ -141,18 +148,14 @@ export class WorkerHost implements WorkerCommands {
   async deploy(spec: DeploySpec): Promise<void> {
     await this.openStores();
     await this.stopTasks();
-    this.placement = [...spec.placement];
-    this.incarnations = [...spec.incarnations];
+    this.wiring.reset(spec.placement, spec.incarnations);
     this.latestCompleted = spec.checkpoint ?? -1;
     this.aborted.clear();
     const created: Task[] = [];
     for (const deploy of spec.tasks) {
       const plan = this.o.plan.tasks[deploy.taskId]!;
       const snapshot = deploy.snapshot ? decodeSnapshot(deploy.snapshot) : null;
-      const task = this.factory.create({ plan, snapshot, backends: null, replay: deploy.replay, history: deploy.history });
-      this.closedEpochsFrom.set(task, snapshot?.checkpointId ?? 0);
-      this.tasks.set(plan.id, task);
-      created.push(task);
+      created.push(this.createTask({ plan, snapshot, backends: null, replay: deploy.replay, history: deploy.history }));
     }
     const showAfter = new Set(spec.showAfterVisible);
     // Sinks that showed output the rollback regenerates show the regenerated records after it (I23).
@@ -183,8 +186,7 @@ export class WorkerHost implements WorkerCommands {
     }
     for (const task of this.tasks.values()) for (const input of task.inputs) input.channel.close();
     this.tasks.clear();
-    this.awaitingVerdict.clear();
-    this.approved.clear();
+    this.rounds.clear();
   }
 
   /** {@inheritDoc WorkerCommands.finish} */
@@ -260,6 +262,14 @@ export class WorkerHost implements WorkerCommands {
     this.closedEpochsFrom.set(task, checkpointId);
   }
 
+  /** Builds a task and hosts it here, replacing a dead predecessor of the same id. */
+  private createTask(build: TaskBuild): Task {
+    const task = this.factory.create(build);
+    this.closedEpochsFrom.set(task, build.snapshot?.checkpointId ?? 0);
+    this.tasks.set(build.plan.id, task);
+    return task;
+  }
+
   private startTask(task: Task): void {
     if (task.status === 'finished') {
       this.o.reports.taskFinished(this.o.index, task.taskId, encodeSnapshot(this.finalSnapshot(task)));
@@ -270,144 +280,20 @@ export class WorkerHost implements WorkerCommands {
     this.scheduler.markRunnable(task);
   }
 
-  // ------------------------------------------------------------------ channel ends
-
-  private inputEndOf(index: number): LocalChannel {
-    const channel = this.o.plan.channels[index]!;
-    return this.o.transport.inputEnd(channel, this.incarnations[index]!, this.placement[channel.from]!);
-  }
-
-  private outputEndOf(index: number): OutputChannel {
-    const channel = this.o.plan.channels[index]!;
-    return this.o.transport.outputEnd(channel, this.incarnations[index]!, this.placement[channel.to]!);
-  }
-
   private hosts(taskId: number): Task | null {
-    const task = this.tasks.get(taskId);
-    return task && task.status !== 'dead' ? task : null;
+    return this.queries.live(taskId);
   }
 
   // ------------------------------------------------------------------ local recovery
 
   /** {@inheritDoc WorkerCommands.round} */
   async round(spec: RoundSpec): Promise<ReplacementReport[]> {
-    // Before anything changes: a replacement sent without a snapshot must find the standby it was sent for.
-    for (const deploy of spec.replacements) {
-      if (deploy.fromStandby && !this.standbys.holds(deploy.taskId, deploy.checkpoint)) {
-        const name = this.o.plan.tasks[deploy.taskId]!.name;
-        throw new RecoveryEscalationError(`the standby of task ${name} holding checkpoint ${deploy.checkpoint} is gone, and no snapshot was sent`, { task: name });
-      }
-    }
-    this.placement = [...spec.placement];
-    // A task that died here (a fault, or a move back, I33) and is replaced on another worker is gone from
-    // this one: its state is freed, and neither traces nor figures show the dead copy beside the live one.
-    for (const [id, task] of this.tasks) {
-      if (task.status !== 'dead' || spec.placement[id] === this.o.index) continue;
-      task.disposeState();
-      this.tasks.delete(id);
-    }
-    const replaced = new Set(spec.replacements.map((r) => r.taskId));
-    const replayAfter = new Map(spec.replayAfter.map((r) => [r.index, r.afterSeq]));
-    const renumbered = new Set(spec.renumbered);
-    // Phase 1: every rewired channel gets its new incarnation, before any replacement is built, so that
-    // replacements of adjacent failed tasks are wired to each other. A live consumer drains the old end
-    // first: what it holds there is its own, received before the failure.
-    const movedProducers: { task: Task; input: number }[] = [];
-    const movedConsumers: { task: Task; writer: number; index: number }[] = [];
-    for (const rewire of spec.channels) {
-      this.incarnations[rewire.index] = rewire.incarnation;
-      const channel = this.o.plan.channels[rewire.index]!;
-      const consumer = replaced.has(channel.to) ? null : this.hosts(channel.to);
-      if (consumer && consumer.status === 'finished') {
-        // A finished consumer read everything up to the end of the stream and reads nothing more: what the
-        // replacement regenerates for it is dropped (a closed end), never left waiting for credit.
-        this.inputEndOf(rewire.index).close();
-      } else if (consumer) {
-        const input = consumer.inputs[channel.consumerInput]!;
-        const fresh = this.inputEndOf(rewire.index);
-        if (renumbered.has(rewire.index)) input.renumberedIncarnations.add(rewire.incarnation);
-        const newest = lastOfChain(input.channel);
-        // A closed newest end is a stand-in for an end towards a worker that died meanwhile (a concurrent
-        // recovery placed its producer there): the consumer reads on from the fresh end all the same.
-        if (newest !== fresh) newest.successor = fresh;
-        movedProducers.push({ task: consumer, input: channel.consumerInput });
-      }
-      const producer = replaced.has(channel.from) ? null : this.hosts(channel.from);
-      if (producer) {
-        const writer = producer.allWriters.findIndex((w) => w.channel.id.index === rewire.index);
-        if (writer >= 0) movedConsumers.push({ task: producer, writer, index: rewire.index });
-      }
-      this.o.transport.retire(channel, rewire.incarnation);
-    }
-    // Phase 2: replacements, upstream first (the coordinator sends them in task-id order, which is topological).
-    const reports: ReplacementReport[] = [];
-    const created: Task[] = [];
-    for (const deploy of spec.replacements) {
-      const { task, report } = this.replace(deploy);
-      created.push(task);
-      reports.push(report);
-    }
-    for (const task of created) this.skipConsumedOutput(task, replaced, renumbered);
-    // Live producers replay their in-flight logs into the new ends, after what each consumer's checkpoint
-    // consumed; live consumers read the new producer once they drained the old channel.
-    for (const { task, writer, index } of movedConsumers) {
-      task.replayTo(task.allWriters[writer]!, this.outputEndOf(index), replayAfter.get(index) ?? -1);
-    }
-    for (const { task, input } of movedProducers) task.producerReplaced(task.inputs[input]!);
-    for (const task of created) this.startTask(task);
-    return reports;
-  }
-
-  /**
-   * A replacement regenerates from its checkpoint what its live consumers hosted here already consumed: those
-   * elements go to its in-flight log only (a later failure of the consumer replays them), never over the
-   * channel, where the consumer would drop them by number (I8). Remote consumers drop them on arrival.
-   * A replacement without determinants skips nothing: its consumers take all it sends (I35).
-   */
-  private skipConsumedOutput(task: Task, replaced: ReadonlySet<number>, renumbered: ReadonlySet<number>): void {
-    for (const writer of task.allWriters) {
-      const channel = this.o.plan.channels[writer.channel.id.index]!;
-      if (replaced.has(channel.to) || renumbered.has(channel.index)) continue;
-      const consumer = this.hosts(channel.to);
-      if (consumer === null || consumer.status !== 'running') continue;
-      writer.skipThrough = consumer.inputs[channel.consumerInput]!.lastSeq;
-    }
-  }
-
-  private replace(deploy: ReplacementDeploy): { task: Task; report: ReplacementReport } {
-    const plan = this.o.plan.tasks[deploy.taskId]!;
-    const standby = this.standbys.take(deploy.taskId, deploy.checkpoint);
-    const snapshot = standby?.snapshot ?? (deploy.snapshot ? decodeSnapshot(deploy.snapshot) : null);
-    const previous = this.tasks.get(deploy.taskId);
-    if (previous) previous.disposeState();
-    const task = this.factory.create({ plan, snapshot, backends: standby ? standby.backends : null, replay: deploy.replay, history: deploy.history });
-    this.closedEpochsFrom.set(task, snapshot?.checkpointId ?? 0);
-    this.tasks.set(plan.id, task);
-    if (deploy.replay !== null) this.awaitingVerdict.add(plan.id);
-    // A new execution of output its sinks already showed: shown after it, never dropped by index (I35).
-    if (deploy.showAfterVisible) for (const op of task.operators) if (op instanceof SinkOperator) op.showAfterVisible();
-    const recordedConsumption = task.inputs.map((input) => input.lastSeq);
-    let replayEntries = 0;
-    if (deploy.replay) {
-      const decoder = new EntryDecoder();
-      for (const segment of deploy.replay) {
-        decoder.reset(segment.bytes);
-        while (decoder.next()) {
-          replayEntries++;
-          if (decoder.kind === Kind.Order && decoder.channel < recordedConsumption.length) recordedConsumption[decoder.channel]! += decoder.count;
-        }
-      }
-    }
-    const state = standby ? 'standby' : snapshot ? 'checkpoint store' : 'empty (no checkpoint yet)';
-    return { task, report: { taskId: plan.id, state, replayEntries, recordedConsumption } };
+    return this.rounds.round(spec);
   }
 
   /** {@inheritDoc WorkerCommands.goLive} */
   goLive(taskId: number): void {
-    if (!this.awaitingVerdict.has(taskId)) return;
-    this.approved.add(taskId);
-    const task = this.hosts(taskId);
-    if (task) this.scheduler.markRunnable(task);
+    this.rounds.goLive(taskId);
   }
 
   /** {@inheritDoc WorkerCommands.standbyPositions} */
@@ -509,86 +395,44 @@ export class WorkerHost implements WorkerCommands {
     task.kill();
     this.scheduler.forget(task);
     for (const input of task.inputs) input.channel.close();
-    this.awaitingVerdict.delete(task.taskId);
-    this.approved.delete(task.taskId);
+    this.rounds.forget(task.taskId);
   }
 
-  // ------------------------------------------------------------------ queries
+  // ------------------------------------------------------------------ queries (WorkerQueries answers them)
 
   /** {@inheritDoc WorkerCommands.replicas} */
   async replicas(taskIds: readonly number[], fromEpoch: number, fences: readonly ChannelFence[]): Promise<Map<number, EpochSegment[]>> {
-    // Before anything is copied, and in the same turn: a frame of a failed producer taken in after the copy
-    // would let a task here hold elements whose determinants the copy lacks (an orphan, I14).
-    for (const fence of fences) this.o.transport.fence(this.o.plan.channels[fence.index]!, fence.incarnation);
-    const out = new Map<number, EpochSegment[]>();
-    for (const taskId of taskIds) {
-      const copies: EpochSegment[][] = [];
-      for (const task of this.tasks.values()) {
-        if (task.status === 'dead' || !task.recorder.keepsLog || task.taskId === taskId) continue;
-        const copy = task.recorder.replicaOf(taskId, fromEpoch);
-        if (copy.length > 0) copies.push(copy);
-      }
-      if (copies.length > 0) out.set(taskId, longestCopy(taskId, copies));
-    }
-    return out;
+    return this.queries.replicas(taskIds, fromEpoch, fences);
   }
 
   /** {@inheritDoc WorkerCommands.ownLogs} */
   async ownLogs(taskIds: readonly number[] | null, fromEpoch: number, whole: boolean): Promise<Map<number, { replay: EpochSegment[]; history: EpochSegment[] | null }>> {
-    const out = new Map<number, { replay: EpochSegment[]; history: EpochSegment[] | null }>();
-    const wanted = taskIds ? new Set(taskIds) : null;
-    for (const task of this.tasks.values()) {
-      if (!task.recorder.keepsLog || (wanted && !wanted.has(task.taskId))) continue;
-      // A dead task's log is the coordinator's to ask for only in this process (its memory is gone elsewhere).
-      out.set(task.taskId, { replay: task.recorder.ownSegments(fromEpoch), history: whole ? task.recorder.ownSegments(0) : null });
-    }
-    return out;
+    return this.queries.ownLogs(taskIds, fromEpoch, whole);
   }
 
   /** Whether the hosted task `taskId` is dead, replaying, or live (the coordinator's view comes from reports). */
   statusOf(taskId: number): 'dead' | 'replaying' | 'running' | 'finished' | 'absent' {
-    const task = this.tasks.get(taskId);
-    if (!task) return 'absent';
-    if (task.status === 'running' && task.replaying) return 'replaying';
-    return task.status;
+    return this.queries.statusOf(taskId);
   }
 
   /** {@inheritDoc WorkerCommands.holdings} */
   async holdings(index: number, before: number): Promise<number> {
-    const channel = this.o.plan.channels[index]!;
-    const consumer = this.hosts(channel.to);
-    if (!consumer) return -1;
-    return consumer.heldFromBefore(consumer.inputs[channel.consumerInput]!, before);
+    return this.queries.holdings(index, before);
   }
 
   /** {@inheritDoc WorkerCommands.sinkStates} */
   async sinkStates(taskIds: readonly number[]): Promise<Map<number, { progress: SinkProgress[]; determinants: Uint8Array[] }>> {
-    const out = new Map<number, { progress: SinkProgress[]; determinants: Uint8Array[] }>();
-    for (const taskId of taskIds) {
-      const task = this.hosts(taskId);
-      if (!task) continue;
-      const progress: SinkProgress[] = [];
-      const determinants: Uint8Array[] = [];
-      for (const op of task.operators) {
-        if (!(op instanceof SinkOperator) || op.name.startsWith('dead-letters[')) continue;
-        progress.push({ sink: op.name, visible: op.sinkPartition.visibleCount(), regenerated: op.nextOutputIndex });
-        determinants.push(...(op.sinkPartition.determinants?.() ?? []));
-      }
-      out.set(taskId, { progress, determinants });
-    }
-    return out;
+    return this.queries.sinkStates(taskIds);
   }
 
   /** {@inheritDoc WorkerCommands.traces} */
   async traces(): Promise<Map<number, EpochSegment[]>> {
-    const traces = new Map<number, EpochSegment[]>();
-    for (const task of this.tasks.values()) if (task.recorder.keepsLog) traces.set(task.taskId, task.recorder.ownSegments(0));
-    return traces;
+    return this.queries.traces();
   }
 
   /** {@inheritDoc WorkerCommands.waits} */
   async waits(): Promise<TaskWait[]> {
-    return [...this.tasks.values()].map((task) => ({ task: task.taskName, status: task.status, waitingFor: task.describeWait((id) => this.o.plan.tasks[id]!.name) }));
+    return this.queries.waits();
   }
 
   /** {@inheritDoc WorkerCommands.figures} */
@@ -615,22 +459,12 @@ export class WorkerHost implements WorkerCommands {
 
   /** {@inheritDoc WorkerCommands.taskFigures} */
   async taskFigures(): Promise<WorkerTaskFigures> {
-    const now = this.o.clock();
-    const tasks = [...this.tasks.values()].map((task) => figuresOfTask(task, now));
-    return { worker: this.o.index, tasks, standbys: this.standbys.figures() };
+    return this.queries.taskFigures();
   }
 
   /** {@inheritDoc WorkerCommands.memoryFigures} */
   async memoryFigures(withState: boolean): Promise<TaskMemoryFigures[]> {
-    return [...this.tasks.values()].map((task) => {
-      const standby = this.standbys.of(task.taskId)[0];
-      return {
-        task: task.taskName,
-        causalBytes: task.recorder.memoryBytes,
-        stateBytes: withState ? encodedStateBytes(task.stateBackends.values()) : 0,
-        standbyStateBytes: withState && standby ? encodedStateBytes(standby.backends.values()) : null,
-      };
-    });
+    return this.queries.memoryFigures(withState);
   }
 
   // ------------------------------------------------------------------ the tasks' environment
@@ -650,21 +484,10 @@ export class WorkerHost implements WorkerCommands {
       },
       checkpointAbandoned: (id) => this.aborted.has(id),
       abortedAfter: (epoch) => [...this.aborted].filter((id) => id > epoch).sort((a, b) => a - b),
-      replayFinished: (task) => {
-        if (!this.awaitingVerdict.has(task.taskId)) return true;
-        if (!this.approved.has(task.taskId)) return false;
-        this.awaitingVerdict.delete(task.taskId);
-        this.approved.delete(task.taskId);
-        task.flushOutputs();
-        return true;
-      },
+      replayFinished: (task) => this.rounds.mayGoLive(task),
       replayLogEnded: (task) => {
-        if (!this.awaitingVerdict.has(task.taskId)) return;
-        const sinks: SinkProgress[] = [];
-        for (const op of task.operators) {
-          if (op instanceof SinkOperator && !op.name.startsWith('dead-letters[')) sinks.push({ sink: op.name, visible: op.sinkPartition.visibleCount(), regenerated: op.nextOutputIndex });
-        }
-        this.o.reports.logEnded(this.o.index, task.taskId, task.allWriters.map((w) => w.nextSeq - 1), sinks, task.elementsIn);
+        if (!this.rounds.awaitsVerdict(task.taskId)) return;
+        this.o.reports.logEnded(this.o.index, task.taskId, task.allWriters.map((w) => w.nextSeq - 1), sinkProgressOf(task), task.elementsIn);
       },
       finished: (task) => {
         const encoded = encodeSnapshot(this.finalSnapshot(task));
@@ -720,11 +543,4 @@ export class WorkerHost implements WorkerCommands {
   static mismatch(what: string): never {
     throw new DeterminantMismatchError(what, 'nothing', -1, -1);
   }
-}
-
-/** The newest end of a chain of successors. */
-function lastOfChain(channel: LocalChannel): LocalChannel {
-  let end = channel;
-  while (end.successor !== null) end = end.successor;
-  return end;
 }
