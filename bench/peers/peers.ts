@@ -19,7 +19,8 @@ import { getHeapStatistics } from 'node:v8';
 import { join } from 'node:path';
 import { recoveryFigures } from '../../lib/runtime/recovery-metrics.js';
 import type { TimelineSlot } from '../../lib/runtime/metrics.js';
-import { measureRun, round } from '../harness.js';
+import { measureRun, median, round } from '../harness.js';
+import { pairedRatio, type RatioSpread } from '../overhead.js';
 import type { QueryId } from '../nexmark/queries.js';
 import { runRecoveryBench, type RecoveryModeFigures, type TimelinePoint } from '../recovery.js';
 import { compareHashes, expectedHashes, parseHashes } from './output-check.js';
@@ -121,6 +122,8 @@ export interface PeersReport {
   pacedWarmupMs?: number;
   /** Both paced runs' latency from 1 s until their window started: start-up, left out of `p99Ms` and `visibleP99Ms`. */
   startupLatency?: { flink: StartupLatency | null; causalflow: StartupLatency | null };
+  /** The maximum-rate runs round by round (absent before the evening of 2026-12-03: one run of each). */
+  maxRounds?: MaxRateRounds;
   /** The 100 ms timelines of each failure run, ms since the start. */
   timelines: Record<'flink-fastest' | 'flink-default' | 'causalflow', TimelinePoint[]>;
   killedAtMs: Record<'flink-fastest' | 'flink-default' | 'causalflow', number | null>;
@@ -148,7 +151,27 @@ export interface PeersBenchOptions {
   afterSeconds: number;
   /** causalflow's killed worker gets its tasks back once its new process is up (`workers.rebalance`; default false). */
   rebalance?: boolean;
+  /** Rounds of the maximum-rate runs, each Flink's two then causalflow's two (default {@link PEER_MAX_ROUNDS}). */
+  maxRounds?: number;
   onProgress?: (message: string) => void;
+}
+
+/**
+ * Rounds of the maximum-rate runs. This machine's two cores moved one system's maximum by a factor of 2 to 4 between
+ * invocations on one day (2026-12-03), so one run of each decides nothing: the throughput ratio is the median over
+ * rounds of causalflow ÷ Flink in the same round, with the lowest and highest round.
+ */
+export const PEER_MAX_ROUNDS = 3;
+
+/** Every round's maximum rates (events/s; null: a Flink run that measured none) and the paired ratios. */
+export interface MaxRateRounds {
+  rounds: number;
+  flink: { max: (number | null)[]; checkpoints: (number | null)[] };
+  causalflow: { max: number[]; checkpoints: number[] };
+  /** causalflow exactly-once ÷ Flink with checkpoints, round by round: median, lowest and highest; null: no round measured both. */
+  checkpointsRatio: RatioSpread | null;
+  /** causalflow none ÷ Flink without checkpoints, the same way. */
+  noCheckpointsRatio: RatioSpread | null;
 }
 
 const NULL_FIGURES: PeerFigures = {
@@ -187,21 +210,18 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
   const measureMs = options.seconds * 1000;
   const query = options.query;
 
-  progress(`flink ${query}: maximum rate without and with checkpoints (${options.seconds} s each)`);
-  const [flinkMax, flinkMaxCheckpoints] = await runFlinkPeer({
-    classpath: build.classpath,
-    query,
-    runs: ['max', 'max-checkpoints'],
-    warmupMs: FLINK_MAX_WARMUP_MS,
-    measureMs,
-    onProgress: progress,
-  });
-  progress(`causalflow ${query}: maximum rate in ${PEER_PARALLELISM} workers, mode none, then exactly-once`);
   const spec = { query: query as QueryId, parallelism: PEER_PARALLELISM, checkpointIntervalMs: PEER_CHECKPOINT_MS, warmupMs: WARMUP_MS, measureMs, workers: PEER_PARALLELISM };
-  const causalMax = await measureRun({ ...spec, mode: 'none' });
-  const causalMaxCheckpoints = await measureRun({ ...spec, mode: 'exactly-once' });
+  const maxRounds = await measureMaxRates(options, build.classpath, spec, progress);
+  const medianOf = (values: readonly (number | null)[]): number | null => {
+    const measured = values.filter((v): v is number => v !== null);
+    return measured.length > 0 ? round(median(measured)) : null;
+  };
+  const flinkMax = { eventsPerSec: medianOf(maxRounds.flink.max) };
+  const flinkMaxCheckpoints = { eventsPerSec: medianOf(maxRounds.flink.checkpoints) };
+  const causalMax = { eventsPerSec: medianOf(maxRounds.causalflow.max) ?? 0 };
+  const causalMaxCheckpoints = { eventsPerSec: medianOf(maxRounds.causalflow.checkpoints) ?? 0 };
 
-  const flinkCheckpointed = flinkMaxCheckpoints!.eventsPerSec ?? 0;
+  const flinkCheckpointed = flinkMaxCheckpoints.eventsPerSec ?? 0;
   const rate = Math.max(1000, Math.round(Math.min(flinkCheckpointed, causalMaxCheckpoints.eventsPerSec) / 2));
   const pacedMs = PACED_WARMUP_MS + measureMs;
   // The kill falls where it fell before the paced window moved: the failure runs' band needs no longer warm-up.
@@ -273,8 +293,8 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
       systems: {
         flink: {
           version: fastest!.version,
-          maxEventsPerSec: flinkMax!.eventsPerSec ?? null,
-          maxEventsPerSecCheckpointing: flinkMaxCheckpoints!.eventsPerSec ?? null,
+          maxEventsPerSec: flinkMax.eventsPerSec ?? null,
+          maxEventsPerSecCheckpointing: flinkMaxCheckpoints.eventsPerSec ?? null,
           // From a failure-free run: records just before a kill become visible only after the restart.
           p99Ms: paced!.p99Ms,
           visibleP50Ms: paced!.visibleP50Ms,
@@ -326,6 +346,7 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
         baselineGapMs: causal.baselineGapMs,
       },
       flinkStartupMs: [fastest!.startupMs ?? NaN, fallback!.startupMs ?? NaN],
+      maxRounds,
       pacedWarmupMs: PACED_WARMUP_MS,
       startupLatency: { flink: paced!.startup ? startupOf(paced!.startup) : null, causalflow: causalStartup },
       timelines: { 'flink-fastest': points(fastest!.timeline), 'flink-default': points(fallback!.timeline), causalflow: causal.timeline },
@@ -334,6 +355,36 @@ export async function runPeersBench(options: PeersBenchOptions): Promise<PeersRe
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * The maximum rates, in rounds that alternate the systems (Flink's runs without and with checkpoints in one JVM,
+ * then causalflow's in `none` and `exactly-once`), so that a change of the machine's speed falls on both.
+ */
+async function measureMaxRates(
+  options: PeersBenchOptions,
+  classpath: string,
+  spec: Omit<Parameters<typeof measureRun>[0], 'mode'>,
+  progress: (message: string) => void,
+): Promise<MaxRateRounds> {
+  const rounds = Math.max(1, options.maxRounds ?? PEER_MAX_ROUNDS);
+  const out: MaxRateRounds = { rounds, flink: { max: [], checkpoints: [] }, causalflow: { max: [], checkpoints: [] }, checkpointsRatio: null, noCheckpointsRatio: null };
+  for (let r = 1; r <= rounds; r++) {
+    progress(`flink ${options.query}: maximum rate without and with checkpoints (${options.seconds} s each), round ${r} of ${rounds}`);
+    const [max, checkpoints] = await runFlinkPeer({ classpath, query: options.query, runs: ['max', 'max-checkpoints'], warmupMs: FLINK_MAX_WARMUP_MS, measureMs: spec.measureMs, onProgress: progress });
+    out.flink.max.push(max!.eventsPerSec ?? null);
+    out.flink.checkpoints.push(checkpoints!.eventsPerSec ?? null);
+    progress(`causalflow ${options.query}: maximum rate in ${PEER_PARALLELISM} workers, mode none, then exactly-once, round ${r} of ${rounds}`);
+    out.causalflow.max.push((await measureRun({ ...spec, mode: 'none' })).eventsPerSec);
+    out.causalflow.checkpoints.push((await measureRun({ ...spec, mode: 'exactly-once' })).eventsPerSec);
+  }
+  const paired = (ours: readonly number[], theirs: readonly (number | null)[]): RatioSpread | null => {
+    const spread = pairedRatio(ours, theirs.map((v) => v ?? NaN));
+    return Number.isFinite(spread.ratio) ? spread : null;
+  };
+  out.checkpointsRatio = paired(out.causalflow.checkpoints, out.flink.checkpoints);
+  out.noCheckpointsRatio = paired(out.causalflow.max, out.flink.max);
+  return out;
 }
 
 /**

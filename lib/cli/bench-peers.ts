@@ -2,7 +2,7 @@
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { flinkProjectDir } from '../../bench/peers/flink-driver.js';
-import { PEER_QUERIES, runPeersBench, type PeerQuery } from '../../bench/peers/peers.js';
+import { PEER_MAX_ROUNDS, PEER_QUERIES, runPeersBench, type PeerQuery } from '../../bench/peers/peers.js';
 import { formatPeersTable, writePeersReport } from '../../bench/peers/peers-report.js';
 import { oneOf, positiveInteger } from './args.js';
 import { Progress, printJsonResult } from './output.js';
@@ -15,10 +15,11 @@ export function registerPeersBench(bench: Command): void {
     .option('--query <id>', `query: ${PEER_QUERIES.join(', ')}`, oneOf(PEER_QUERIES), 'q3' as PeerQuery)
     .option('--seconds <n>', 'measured seconds of each maximum-rate run, and of latency before the kill (after 1 s of warm-up)', positiveInteger, 10)
     .option('--after <s>', 'seconds each failure run goes on after the kill (default: twice --seconds, at least 8)', positiveInteger)
+    .option('--rounds <n>', 'rounds of the maximum-rate runs, Flink then causalflow in each; the throughput ratio is the median of the rounds', positiveInteger, PEER_MAX_ROUNDS)
     .option('--rebalance', "causalflow's killed worker gets its tasks back once its new process is up (workers.rebalance)")
     .option('--no-write', 'write neither bench/results/<date>-peers/ nor docs/benchmarks.md')
     .option('--json', 'print the result as one JSON object on the last line of stdout')
-    .action(async (options: { query: PeerQuery; seconds: number; after?: number; rebalance?: boolean; write: boolean; json?: boolean }) => {
+    .action(async (options: { query: PeerQuery; seconds: number; after?: number; rounds: number; rebalance?: boolean; write: boolean; json?: boolean }) => {
       const progress = new Progress();
       const started = Date.now();
       const outcome = await runPeersBench({
@@ -26,6 +27,7 @@ export function registerPeersBench(bench: Command): void {
         seconds: options.seconds,
         afterSeconds: options.after ?? Math.max(8, 2 * options.seconds),
         rebalance: options.rebalance === true,
+        maxRounds: options.rounds,
         onProgress: (message) => progress.log(`[${Math.round((Date.now() - started) / 1000)}s] ${message}`),
       });
       progress.done();

@@ -17,7 +17,7 @@ const FIGURES = ['maxEventsPerSec', 'maxEventsPerSecCheckpointing', 'p99Ms', 'vi
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 const unavailable = flinkUnavailable();
-const title = 'bench peers --query q3 --json (quick): Flink and causalflow run the same workload and failure, every contract field is there, and neither loses nor duplicates a record';
+const title = 'bench peers --query q3 --json (quick, 2 rounds): Flink and causalflow run the same workload and failure, every contract field is there, the maximum rates come in alternated rounds with their spread, and neither loses nor duplicates a record';
 if (unavailable !== null && !REQUIRE_TOOLS) {
   test.skip(`${title} [skipped: ${unavailable}; set CAUSALFLOW_REQUIRE_TOOLS=1 to fail instead]`, () => {});
 } else {
@@ -27,7 +27,7 @@ if (unavailable !== null && !REQUIRE_TOOLS) {
       return;
     }
     t.timeout(400_000);
-    const run = await runCli(['bench', 'peers', '--query', 'q3', '--seconds', '1', '--after', '3', '--no-write', '--json'], { timeoutMs: 390_000 });
+    const run = await runCli(['bench', 'peers', '--query', 'q3', '--seconds', '1', '--after', '3', '--rounds', '2', '--no-write', '--json'], { timeoutMs: 390_000 });
     t.is(run.code, 0, run.stderr);
     const r = lastJsonLine(run.stdout);
     t.deepEqual(Object.keys(r), ['bench', 'query', 'rate', 'skipped', 'systems']);
@@ -51,6 +51,8 @@ if (unavailable !== null && !REQUIRE_TOOLS) {
     t.regex(run.stderr, /Flink 2\.3\.0/);
     t.regex(run.stderr, /Flink with its default restart strategy: recoveryMs .*duplicates 0, lost 0/);
     // Both paced runs measure from 5 s on; their start-up seconds are shown apart, for both systems.
+    // Two rounds of maximum-rate runs, each system's runs listed, the paired ratio with its lowest and highest round.
+    t.regex(run.stdout + run.stderr, /Maximum rates in 2 rounds, Flink then causalflow in each .*with checkpoints, Flink [\d,]+, [\d,]+, causalflow [\d,]+, [\d,]+;.*with checkpoints [\d.]+ \([\d.]+–[\d.]+\)/);
     t.regex(run.stderr, /Start-up, 1 s to 5 s of the paced runs \(not in the table\): Flink p50 [\d.,]+ ms, p99 [\d.,]+ ms, visibility p99 [\d.,]+ ms; causalflow p50 [\d.,]+ ms, p99 [\d.,]+ ms/);
   });
 }
