@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { renderSvg } from '../charts.js';
-import { PEER_CHECKPOINT_MS, PEER_PARALLELISM, PEER_QUERIES, type PeerFigures, type PeersReport, type StartupLatency } from './peers.js';
+import { PEER_CHECKPOINT_MS, PEER_PARALLELISM, PEER_QUERIES, type PeerFigures, type PeersReport, type StartupLatency } from './peer-results.js';
 
 /** Opens the generated section of `docs/benchmarks.md`. */
 export const PEERS_BEGIN = '<!-- peers:begin -->';
