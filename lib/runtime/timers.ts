@@ -75,10 +75,20 @@ function canonicalOrder(keys: Set<StateKey>): Iterable<StateKey> {
   });
 }
 
+/**
+ * What the index holds for one timestamp: its one key (most timestamps have one, and a set per timestamp
+ * made rebuilding a restored task's index, 100 k timers, take tens of ms of its takeover), its keys, or
+ * {@link NO_KEYS} once every timer of it was deleted (the heap still holds the timestamp).
+ */
+type TimestampKeys = StateKey | Set<StateKey> | typeof NO_KEYS;
+
+/** A timestamp whose timers were all deleted: still in the heap, which drops it when it comes up. */
+const NO_KEYS: unique symbol = Symbol('no keys');
+
 /** Timers of one kind (event or processing time) for one operator. */
 export class KeyedTimers {
   private readonly heap = new TimestampHeap();
-  private readonly index = new Map<number, Set<StateKey>>();
+  private readonly index = new Map<number, TimestampKeys>();
 
   /**
    * @param backend the operator's state backend (its current key is set before each callback)
@@ -102,7 +112,7 @@ export class KeyedTimers {
     while (this.heap.size > 0) {
       const ts = this.heap.peek();
       const keys = this.index.get(ts);
-      if (keys && keys.size > 0) return ts;
+      if (keys !== undefined && keys !== NO_KEYS && (!(keys instanceof Set) || keys.size > 0)) return ts;
       this.heap.pop();
       this.index.delete(ts);
     }
@@ -121,7 +131,13 @@ export class KeyedTimers {
   delete(timestamp: number): void {
     const key = this.backend.currentKey;
     const keys = this.index.get(timestamp);
-    if (!keys || !keys.delete(key)) return;
+    if (keys instanceof Set) {
+      if (!keys.delete(key)) return;
+    } else if (keys === key) {
+      this.index.set(timestamp, NO_KEYS);
+    } else {
+      return;
+    }
     this.removeFromState(timestamp);
   }
 
@@ -138,6 +154,10 @@ export class KeyedTimers {
       const keys = this.index.get(ts)!;
       this.index.delete(ts);
       // Most timestamps have one key: fire it without sorting (or allocating) anything.
+      if (!(keys instanceof Set)) {
+        this.fireOne(keys as StateKey, ts, fire);
+        continue;
+      }
       if (keys.size === 1) {
         for (const key of keys) this.fireOne(key, ts, fire);
         continue;
@@ -153,14 +173,23 @@ export class KeyedTimers {
   }
 
   private indexAdd(key: StateKey, timestamp: number): boolean {
-    let keys = this.index.get(timestamp);
-    if (!keys) {
-      keys = new Set();
-      this.index.set(timestamp, keys);
+    const keys = this.index.get(timestamp);
+    if (keys === undefined) {
+      this.index.set(timestamp, key);
       this.heap.push(timestamp);
+      return true;
     }
-    if (keys.has(key)) return false;
-    keys.add(key);
+    if (keys === NO_KEYS) {
+      this.index.set(timestamp, key);
+      return true;
+    }
+    if (keys instanceof Set) {
+      if (keys.has(key)) return false;
+      keys.add(key);
+      return true;
+    }
+    if (keys === key) return false;
+    this.index.set(timestamp, new Set([keys, key]));
     return true;
   }
 

@@ -63,10 +63,14 @@ export class RecoveryQueries {
       if (!this.host.isDead(taskId)) continue;
       for (const index of plan.tasks[taskId]!.outputs.flat()) fences.push({ index, incarnation: incarnations[index]! });
     }
+    // Every worker is asked at once: each fences and answers for its own tasks, so a worker's answer does not
+    // depend on another's, and asking one after another added a round trip per worker to every recovery.
+    // The copies are kept in worker order all the same (which copy wins a tie must not depend on timing).
+    const answers = await Promise.all(this.host.links.map((link) => link?.replicas(taskIds, fromEpoch, fences)));
     const copies = new Map<number, EpochSegment[][]>();
-    for (const link of this.host.links) {
-      if (!link) continue;
-      for (const [taskId, copy] of await link.replicas(taskIds, fromEpoch, fences)) {
+    for (const answer of answers) {
+      if (!answer) continue;
+      for (const [taskId, copy] of answer) {
         if (!copies.has(taskId)) copies.set(taskId, []);
         copies.get(taskId)!.push(copy);
       }
@@ -98,24 +102,24 @@ export class RecoveryQueries {
 
   /** Every determinant envelope the job's sink partitions store (a dead sink's partition is opened to read them). */
   async sinkDeterminants(fromEpoch: number): Promise<Uint8Array[]> {
-    const out: Uint8Array[] = [];
-    for (const sink of this.sinkTasks()) {
-      const state = !this.host.isDead(sink.taskId) ? (await this.askSinkState(sink))?.get(sink.taskId) : undefined;
-      if (state) {
-        out.push(...state.determinants);
-        continue;
-      }
-      // No live task holds the partition (it died, or the job resumes): the partition lives on in the
-      // external system; open it to read what it stored.
-      const partition = this.openPartition(sink, fromEpoch);
-      try {
-        await partition.ready?.();
-        out.push(...(partition.determinants?.() ?? []));
-      } finally {
-        void partition.close?.();
-      }
+    // Partitions are read at once (only reads: nothing is fenced here), and their envelopes kept in sink order.
+    const perSink = await Promise.all([...this.sinkTasks()].map((sink) => this.storedDeterminants(sink, fromEpoch)));
+    return perSink.flat();
+  }
+
+  /** The envelopes one sink task's partition stores: from its live task, or from the partition opened anew. */
+  private async storedDeterminants(sink: SinkTask, fromEpoch: number): Promise<readonly Uint8Array[]> {
+    const state = !this.host.isDead(sink.taskId) ? (await this.askSinkState(sink))?.get(sink.taskId) : undefined;
+    if (state) return state.determinants;
+    // No live task holds the partition (it died, or the job resumes): the partition lives on in the
+    // external system; open it to read what it stored.
+    const partition = this.openPartition(sink, fromEpoch);
+    try {
+      await partition.ready?.();
+      return partition.determinants?.() ?? [];
+    } finally {
+      void partition.close?.();
     }
-    return out;
   }
 
   /** Sink tasks among `tainted` whose partitions show more than the latest checkpoint covers. */
