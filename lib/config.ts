@@ -98,6 +98,11 @@ export interface JobOptions {
   batchSize?: number;
   /** Data batches a channel holds before its producer waits (default 8). */
   channelCapacity?: number;
+  /**
+   * Data batches a channel between two worker processes has in flight before its producer waits (default 32).
+   * Larger than `channelCapacity`: credit crosses a socket, and comes back only between the consumer's slices.
+   */
+  remoteChannelCapacity?: number;
   /** Records a task's in-flight logs keep in memory before spilling to lmdb (default 2,000,000). */
   inflightMaxRecords?: number;
   /**
@@ -213,6 +218,7 @@ export interface ResolvedJobOptions {
   readonly directory: string;
   readonly batchSize: number;
   readonly channelCapacity: number;
+  readonly remoteChannelCapacity: number;
   readonly inflightMaxRecords: number;
   readonly inflightRetention: InflightRetention;
   readonly errors: { policy: 'fail' | 'dead-letter'; deadLetter: Sink<DeadLetter> | null };
@@ -229,7 +235,7 @@ export interface ResolvedJobOptions {
 /** Validates options and fills defaults. */
 export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', 'an object', options);
-  const known = ['name', 'parallelism', 'recovery', 'stateBackend', 'directory', 'batchSize', 'channelCapacity', 'inflightMaxRecords', 'inflightRetention', 'errors', 'serializeChannels', 'retainDeterminants', 'stallTimeoutMs', 'workers', 'resume', 'metrics', 'dashboard', 'endpointToken', 'endpointsAfterEnd'];
+  const known = ['name', 'parallelism', 'recovery', 'stateBackend', 'directory', 'batchSize', 'channelCapacity', 'remoteChannelCapacity', 'inflightMaxRecords', 'inflightRetention', 'errors', 'serializeChannels', 'retainDeterminants', 'stallTimeoutMs', 'workers', 'resume', 'metrics', 'dashboard', 'endpointToken', 'endpointsAfterEnd'];
   for (const key of Object.keys(options)) if (!known.includes(key)) throw new ConfigError(key, `one of the options ${known.join(', ')}`, key);
   const name = options.name ?? 'job';
   if (typeof name !== 'string' || !/^[\w.-]{1,100}$/.test(name)) throw new ConfigError('name', 'letters, digits, "-", "_" or "." (1-100 characters)', name);
@@ -271,6 +277,7 @@ export function resolveJobOptions(options: JobOptions = {}): ResolvedJobOptions 
     directory,
     batchSize: integer('batchSize', options.batchSize ?? 256, 1, 1 << 16),
     channelCapacity: integer('channelCapacity', options.channelCapacity ?? 8, 1, 1 << 16),
+    remoteChannelCapacity: integer('remoteChannelCapacity', options.remoteChannelCapacity ?? 32, 1, 1 << 16),
     inflightMaxRecords: integer('inflightMaxRecords', options.inflightMaxRecords ?? 2_000_000, 1024, Number.MAX_SAFE_INTEGER),
     inflightRetention,
     errors: { policy, deadLetter: errors.deadLetter ?? null },

@@ -108,7 +108,7 @@ export class TcpTransport implements Transport {
     const mux = this.muxes.get(producerWorker);
     if (!mux) return this.closedEnd(channel, incarnation);
     const options = this.o.optionsOf(channel);
-    return mux.input(channel, incarnation, { capacity: options.capacity, batchSize: options.batchSize });
+    return mux.input(channel, incarnation, { capacity: options.remoteCapacity ?? options.capacity, batchSize: options.batchSize });
   }
 
   retire(): void {}

@@ -4,16 +4,18 @@
  * barrier queued behind a full channel would wait for every record ahead of it (aligned checkpoints, I24).
  */
 import type { ResolvedJobOptions } from '../config.js';
-import type { LocalChannelOptions } from '../transport/channel.js';
+import type { ChannelOptions } from '../transport/transport.js';
 import type { LogicalNode, PhysicalPlan } from './plan.js';
 
 /** Data batches a channel into an async operator's task holds. */
 export const ASYNC_INPUT_CAPACITY = 2;
 
 /** The options of channel `channel` (only its consumer matters). */
-export function channelOptions(nodes: readonly LogicalNode[], plan: PhysicalPlan, options: ResolvedJobOptions, channel: { to: number }): LocalChannelOptions {
+export function channelOptions(nodes: readonly LogicalNode[], plan: PhysicalPlan, options: ResolvedJobOptions, channel: { to: number }): ChannelOptions {
   const consumer = plan.tasks[channel.to]!;
   const head = nodes[plan.vertices[consumer.vertex]!.nodes[0]!]!;
-  const capacity = head.async === true ? Math.min(options.channelCapacity, ASYNC_INPUT_CAPACITY) : options.channelCapacity;
-  return { capacity, batchSize: options.batchSize, serialize: options.serializeChannels };
+  const async = head.async === true;
+  const capacity = async ? Math.min(options.channelCapacity, ASYNC_INPUT_CAPACITY) : options.channelCapacity;
+  const remoteCapacity = async ? Math.min(options.remoteChannelCapacity, ASYNC_INPUT_CAPACITY) : options.remoteChannelCapacity;
+  return { capacity, remoteCapacity, batchSize: options.batchSize, serialize: options.serializeChannels };
 }

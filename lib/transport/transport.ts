@@ -35,8 +35,18 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/** The options of one plan channel: those of its in-process queue, and the credit it has across a connection. */
+export interface ChannelOptions extends LocalChannelOptions {
+  /**
+   * Data batches the producer may have in flight when the consumer is in another process (the credit window of a
+   * network transport; default: `capacity`). Credit comes back across a socket, and only between the consumer's
+   * slices, so a window the size of an in-process queue left the producer waiting for it.
+   */
+  remoteCapacity?: number;
+}
+
 /** Channel options (credit, batch size) for a channel of the plan. */
-export type ChannelOptionsOf = (channel: ChannelPlan) => LocalChannelOptions;
+export type ChannelOptionsOf = (channel: ChannelPlan) => ChannelOptions;
 
 /**
  * The in-process transport: one `LocalChannel` per (channel, incarnation) is both ends. With `forward`, a

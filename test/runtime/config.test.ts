@@ -11,6 +11,7 @@ test('bad job options raise ConfigError naming the offending field', (t) => {
     [{ recovery: { standbys: 1.5 } }, /^recovery\.standbys:/],
     [{ recovery: { intervall: 5 } }, /^recovery\.intervall:/],
     [{ batchSize: 'big' }, /^batchSize:/],
+    [{ remoteChannelCapacity: 0 }, /^remoteChannelCapacity: expected an integer from 1 to 65536, found 0$/],
     [{ stateBackend: 'redis' }, /^stateBackend:/],
     [{ inflightRetention: 'bytes' }, /^inflightRetention: expected "references" or "encoded", found "bytes"$/],
     [{ name: 'no spaces please' }, /^name:/],
