@@ -63,6 +63,11 @@ export class CheckpointCoordinator {
   private readonly finalSnapshots = new Map<number, TaskSnapshot>();
   /** Ids of abandoned checkpoints newer than the latest completed one (older ones concern nobody). */
   private readonly aborted = new Set<number>();
+  /**
+   * Deletions of abandoned checkpoints' snapshots still under way. `discarded` waits for them: a job that ended
+   * right after an abort closed the store under one ("Database is closed", an unhandled rejection).
+   */
+  private readonly discarding = new Set<Promise<void>>();
   /** Statistics. */
   readonly stats: CheckpointStats = { completed: 0, aborted: 0, latest: 0, lastDurationMs: 0, lastBytes: 0, lastCompletedBytes: 0 };
   /** Called when persisting fails. */
@@ -140,7 +145,11 @@ export class CheckpointCoordinator {
     this.pending = null;
     this.stats.aborted++;
     this.aborted.add(pending.id);
-    void Promise.allSettled(pending.writes).then(() => this.store.abort(pending.id));
+    const discard: Promise<void> = Promise.allSettled(pending.writes)
+      .then(() => this.store.abort(pending.id))
+      .catch((error: unknown) => this.onError(error))
+      .finally(() => this.discarding.delete(discard));
+    this.discarding.add(discard);
     this.participants.aborted(pending.id);
     return pending.id;
   }
@@ -169,6 +178,14 @@ export class CheckpointCoordinator {
   async settle(): Promise<void> {
     const completing = this.pending?.completing;
     if (completing) await completing;
+  }
+
+  /**
+   * Waits until the snapshots of every abandoned checkpoint are deleted (before the store closes). A recovery
+   * does not wait for this: nothing it reads is among them.
+   */
+  async discarded(): Promise<void> {
+    while (this.discarding.size > 0) await Promise.all(this.discarding);
   }
 
   private async finish(pending: Pending): Promise<void> {

@@ -116,9 +116,10 @@ export class CheckpointController {
     return this.checkpointStore && this.checkpointStore.latest >= 0 ? this.checkpointStore.restore(taskId) : null;
   }
 
-  /** Waits for a checkpoint that is completing, then closes the store (the job ends). */
+  /** Waits for a checkpoint that is completing and for abandoned ones to be deleted, then closes the store (the job ends). */
   async close(): Promise<void> {
     await this.checkpointCoordinator?.settle();
+    await this.checkpointCoordinator?.discarded();
     await this.checkpointStore?.close();
   }
 
