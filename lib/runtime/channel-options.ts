@@ -14,8 +14,6 @@ export const ASYNC_INPUT_CAPACITY = 2;
 export function channelOptions(nodes: readonly LogicalNode[], plan: PhysicalPlan, options: ResolvedJobOptions, channel: { to: number }): ChannelOptions {
   const consumer = plan.tasks[channel.to]!;
   const head = nodes[plan.vertices[consumer.vertex]!.nodes[0]!]!;
-  const async = head.async === true;
-  const capacity = async ? Math.min(options.channelCapacity, ASYNC_INPUT_CAPACITY) : options.channelCapacity;
-  const remoteCapacity = async ? Math.min(options.remoteChannelCapacity, ASYNC_INPUT_CAPACITY) : options.remoteChannelCapacity;
-  return { capacity, remoteCapacity, batchSize: options.batchSize, serialize: options.serializeChannels };
+  const credit = (batches: number): number => (head.async === true ? Math.min(batches, ASYNC_INPUT_CAPACITY) : batches);
+  return { capacity: credit(options.channelCapacity), remoteCapacity: credit(options.remoteChannelCapacity), batchSize: options.batchSize, serialize: options.serializeChannels };
 }
